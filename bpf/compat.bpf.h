@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Kernel-version shims shared by every iotrace BPF object.
+ *
+ * Each object is compiled twice by build.rs:
+ *   X.bpf.o         modern: global data, ring buffer, bpf_probe_read_{kernel,user}
+ *   X.legacy.bpf.o  -DIOTRACE_LEGACY: runs on 4.14 (and is forced by --strategy legacy)
+ * The macros below are the only place where the two differ.
+ */
+#ifndef IOTRACE_COMPAT_BPF_H
+#define IOTRACE_COMPAT_BPF_H
+
+#include <linux/types.h>
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+typedef __u8 u8;
+typedef __u16 u16;
+typedef __u32 u32;
+typedef __s32 s32;
+typedef __u64 u64;
+typedef __s64 s64;
+
+#ifdef IOTRACE_LEGACY
+/*
+ * Global data (.rodata/.bss maps referenced by BPF_PSEUDO_MAP_VALUE) arrived in
+ * 5.2 (d8eca5bbb2be "bpf: implement lookup-free direct value access for maps"):
+ * the configuration lives in a one-slot array instead, filled after load.
+ */
+#define DECLARE_CONFIG(type)                                                   \
+	struct {                                                               \
+		__uint(type, BPF_MAP_TYPE_ARRAY);                              \
+		__uint(max_entries, 1);                                        \
+		__type(key, u32);                                              \
+		__type(value, type);                                           \
+	} config_map SEC(".maps");                                             \
+	static __always_inline const type *get_config(void)                   \
+	{                                                                      \
+		u32 zero = 0;                                                  \
+		return bpf_map_lookup_elem(&config_map, &zero);                \
+	}
+/* bpf_probe_read_{kernel,user} arrived in 5.5 (6ae08ae3dea2); before it one
+ * helper served both address spaces on x86. */
+#define probe_read_kernel bpf_probe_read
+#define probe_read_user bpf_probe_read
+#else
+/* The user-space loader writes the section before load (src/bpf.rs:
+ * Object::configure), so the verifier sees constants and prunes dead filters. */
+#define DECLARE_CONFIG(type)                                                   \
+	const volatile type config SEC(".rodata.cfg");                        \
+	static __always_inline const type *get_config(void)                   \
+	{                                                                      \
+		return (const type *)&config;                                  \
+	}
+#define probe_read_kernel bpf_probe_read_kernel
+#define probe_read_user bpf_probe_read_user
+#endif
+
+#endif /* IOTRACE_COMPAT_BPF_H */

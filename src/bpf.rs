@@ -1,0 +1,709 @@
+//! The one safe layer over libbpf-sys: no other module calls libbpf or touches
+//! a raw pointer. Tools open an embedded object, configure it, load it, attach
+//! programs as described by [`Attach`], read maps and poll event buffers.
+//! Everything attached is detached when the [`Object`] is dropped.
+
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::marker::PhantomData;
+use std::ptr::{self, NonNull};
+use std::sync::Mutex;
+
+use libbpf_sys as sys;
+
+use crate::error::{Error, Result};
+
+/// Plain old data shared with BPF programs: any bit pattern is valid, no
+/// padding-sensitive invariants, no pointers.
+///
+/// # Safety
+/// Only implement for `#[repr(C)]` types made of integers (the bindgen output
+/// of bpf/*.h and the integer primitives).
+pub unsafe trait Plain: Copy + Default + 'static {}
+
+macro_rules! plain {
+    ($($t:ty),*) => { $(unsafe impl Plain for $t {})* };
+}
+plain!(u8, u16, u32, u64, i32, i64);
+unsafe impl<T: Plain, const N: usize> Plain for [T; N] where [T; N]: Default {}
+
+fn bytes_of<T: Plain>(v: &T) -> &[u8] {
+    // SAFETY: T is Plain: a repr(C) integer aggregate, readable as bytes.
+    unsafe { std::slice::from_raw_parts((v as *const T).cast(), std::mem::size_of::<T>()) }
+}
+
+fn from_bytes<T: Plain>(b: &[u8]) -> T {
+    assert!(b.len() >= std::mem::size_of::<T>());
+    // SAFETY: T is Plain (every bit pattern valid); read_unaligned copes with any alignment.
+    unsafe { ptr::read_unaligned(b.as_ptr().cast()) }
+}
+
+fn cstring(s: &str) -> CString {
+    CString::new(s).expect("names passed to libbpf contain no NUL")
+}
+
+fn errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+/// libbpf returns either `-errno` or NULL with errno set.
+fn check(ret: c_int, what: impl FnOnce() -> String) -> Result<c_int> {
+    if ret < 0 {
+        Err(Error::os(-ret, what()))
+    } else {
+        Ok(ret)
+    }
+}
+
+fn check_ptr<T>(p: *mut T, what: impl FnOnce() -> String) -> Result<NonNull<T>> {
+    NonNull::new(p).ok_or_else(|| Error::os(errno(), what()))
+}
+
+// ---------------------------------------------------------------- libbpf log
+
+/// Lines libbpf printed most recently (verifier logs included), kept so that an
+/// error can show the kernel's reason; echoed to stderr with `IOTRACE_DEBUG=1`.
+static LIBBPF_LOG: Mutex<Vec<String>> = Mutex::new(Vec::new());
+const LIBBPF_LOG_KEEP: usize = 64;
+
+extern "C" {
+    fn vsnprintf(buf: *mut c_char, n: usize, fmt: *const c_char, ap: *mut sys::__va_list_tag) -> c_int;
+}
+
+unsafe extern "C" fn libbpf_print(
+    level: sys::libbpf_print_level,
+    fmt: *const c_char,
+    ap: *mut sys::__va_list_tag,
+) -> c_int {
+    let mut buf = [0 as c_char; 1024];
+    // SAFETY: buf is writable for its length; fmt/ap come from libbpf as a pair.
+    let n = unsafe { vsnprintf(buf.as_mut_ptr(), buf.len(), fmt, ap) };
+    // SAFETY: vsnprintf NUL-terminates within buf.
+    let line = unsafe { CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().trim_end().to_string();
+    let line = line.strip_prefix("libbpf: ").unwrap_or(&line).to_string();
+    if std::env::var_os("IOTRACE_DEBUG").is_some() {
+        eprintln!("libbpf: {line}");
+    }
+    if level != sys::LIBBPF_DEBUG {
+        let mut log = LIBBPF_LOG.lock().unwrap_or_else(|e| e.into_inner());
+        if log.len() == LIBBPF_LOG_KEEP {
+            log.remove(0);
+        }
+        log.push(line);
+    }
+    n
+}
+
+/// Route libbpf's messages through [`libbpf_print`]. Call once at start-up.
+pub fn init_logging() {
+    // SAFETY: libbpf_print matches libbpf_print_fn_t and is 'static.
+    unsafe { sys::libbpf_set_print(Some(libbpf_print)) };
+}
+
+/// The first libbpf warning since the log was last cleared: the most specific
+/// one (later lines only say that the object as a whole failed).
+fn first_libbpf_message() -> Option<String> {
+    let log = LIBBPF_LOG.lock().unwrap_or_else(|e| e.into_inner());
+    log.iter().find(|l| !l.is_empty()).cloned()
+}
+
+/// An error from a libbpf call that logs its reasons (load, attach).
+fn libbpf_error(errno: i32, what: String) -> Error {
+    let e = Error::os(errno, what);
+    match first_libbpf_message() {
+        Some(m) => Error::msg(format!("{e} (libbpf: {m})")),
+        None => e,
+    }
+}
+
+fn clear_libbpf_log() {
+    LIBBPF_LOG.lock().unwrap_or_else(|e| e.into_inner()).clear();
+}
+
+// ---------------------------------------------------------------- attach kinds
+
+/// How one BPF program is attached; declared as data by each tool's strategy table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attach {
+    /// Perf-event tracepoint (tracefs `events/CATEGORY/NAME`), every kernel.
+    Tracepoint { category: &'static str, name: &'static str },
+    /// Raw tracepoint (4.17+): arguments are the tracepoint's raw C arguments.
+    RawTracepoint { name: &'static str },
+    /// BTF-typed raw tracepoint (5.5+, needs kernel BTF).
+    TpBtf { name: &'static str },
+    /// fentry/fexit trampolines (5.5+, needs BTF and trampoline support).
+    Fentry { func: &'static str },
+    /// kprobe / kretprobe (needs CONFIG_KPROBES).
+    Kprobe { func: &'static str, ret: bool },
+}
+
+impl Attach {
+    pub fn describe(&self) -> String {
+        match self {
+            Attach::Tracepoint { category, name } => format!("tracepoint:{category}:{name}"),
+            Attach::RawTracepoint { name } => format!("raw_tp:{name}"),
+            Attach::TpBtf { name } => format!("tp_btf:{name}"),
+            Attach::Fentry { func } => format!("fentry:{func}"),
+            Attach::Kprobe { func, ret: false } => format!("kprobe:{func}"),
+            Attach::Kprobe { func, ret: true } => format!("kretprobe:{func}"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- objects
+
+/// Size of the object name buffer that libbpf keeps a pointer to until close.
+struct OpenInner {
+    obj: NonNull<sys::bpf_object>,
+    name: String,
+}
+
+impl Drop for OpenInner {
+    fn drop(&mut self) {
+        // SAFETY: obj came from bpf_object__open_mem and is closed exactly once.
+        unsafe { sys::bpf_object__close(self.obj.as_ptr()) };
+    }
+}
+
+/// An opened, not yet loaded BPF object.
+pub struct OpenObject {
+    inner: OpenInner,
+    /// Config bytes for objects built without global data: written to
+    /// `config_map` after load (see bpf/compat.bpf.h).
+    deferred_config: Option<Vec<u8>>,
+}
+
+/// Embedded ELF bytes, 8-byte aligned as libbpf's ELF parser wants them.
+#[repr(C, align(8))]
+pub struct Embedded<T: ?Sized>(pub T);
+
+impl OpenObject {
+    /// Open an object compiled by build.rs and embedded with `include_bytes!`.
+    pub fn open(name: &str, elf: &'static Embedded<[u8]>) -> Result<OpenObject> {
+        let cname = cstring(name);
+        let opts = sys::bpf_object_open_opts {
+            sz: std::mem::size_of::<sys::bpf_object_open_opts>() as _,
+            object_name: cname.as_ptr(),
+            ..Default::default()
+        };
+        // SAFETY: the buffer is 'static; libbpf copies the name during open.
+        let obj = unsafe { sys::bpf_object__open_mem(elf.0.as_ptr().cast(), elf.0.len() as _, &opts) };
+        let obj = check_ptr(obj, || format!("cannot open BPF object {name}"))?;
+        Ok(OpenObject { inner: OpenInner { obj, name: name.to_string() }, deferred_config: None })
+    }
+
+    fn prog(&self, name: &str) -> Result<*mut sys::bpf_program> {
+        let c = cstring(name);
+        // SAFETY: obj is a live object, c a valid C string.
+        let p = unsafe { sys::bpf_object__find_program_by_name(self.inner.obj.as_ptr(), c.as_ptr()) };
+        if p.is_null() {
+            return Err(Error::msg(format!("BPF object {} has no program {name}", self.inner.name)));
+        }
+        Ok(p)
+    }
+
+    fn map(&self, name: &str) -> Option<*mut sys::bpf_map> {
+        let c = cstring(name);
+        // SAFETY: as above.
+        let m = unsafe { sys::bpf_object__find_map_by_name(self.inner.obj.as_ptr(), c.as_ptr()) };
+        (!m.is_null()).then_some(m)
+    }
+
+    /// Names of all programs in the object.
+    pub fn program_names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        let mut p = ptr::null_mut();
+        loop {
+            // SAFETY: iterating the object's own program list.
+            p = unsafe { sys::bpf_object__next_program(self.inner.obj.as_ptr(), p) };
+            if p.is_null() {
+                return names;
+            }
+            // SAFETY: p is a program of this object; its name lives as long as it.
+            names.push(unsafe { CStr::from_ptr(sys::bpf_program__name(p)) }.to_string_lossy().into_owned());
+        }
+    }
+
+    /// Load only the programs named in `names`; all others are skipped.
+    pub fn autoload_only(&mut self, names: &[&str]) -> Result<()> {
+        for n in self.program_names() {
+            let p = self.prog(&n)?;
+            // SAFETY: p belongs to this not-yet-loaded object.
+            check(unsafe { sys::bpf_program__set_autoload(p, names.contains(&n.as_str())) }, || {
+                format!("set_autoload {n}")
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Point an fentry/fexit program at a kernel function other than its SEC name's.
+    pub fn set_attach_target(&mut self, prog: &str, func: &str) -> Result<()> {
+        let p = self.prog(prog)?;
+        let f = cstring(func);
+        // SAFETY: p belongs to this object; libbpf copies the name.
+        check(unsafe { sys::bpf_program__set_attach_target(p, 0, f.as_ptr()) }, || {
+            format!("set attach target of {prog} to {func}")
+        })?;
+        Ok(())
+    }
+
+    pub fn set_max_entries(&mut self, map: &str, n: u32) -> Result<()> {
+        let m = self.map(map).ok_or_else(|| Error::msg(format!("no map {map}")))?;
+        // SAFETY: m belongs to this not-yet-loaded object.
+        check(unsafe { sys::bpf_map__set_max_entries(m, n) }, || format!("resize map {map}"))?;
+        Ok(())
+    }
+
+    /// Set the object's configuration struct (`DECLARE_CONFIG` in compat.bpf.h):
+    /// `.rodata.cfg` before load on modern objects, `config_map` after load on
+    /// legacy ones.
+    pub fn configure<T: Plain>(&mut self, cfg: &T) -> Result<()> {
+        let bytes = bytes_of(cfg);
+        if let Some(m) = self.map(".rodata.cfg") {
+            let mut size: sys::size_t = 0;
+            // SAFETY: m is a global-data map of this open object; libbpf returns its
+            // writable initial image and its size.
+            let data = unsafe { sys::bpf_map__initial_value(m, &mut size) };
+            if data.is_null() || (size as usize) < bytes.len() {
+                return Err(Error::msg(format!("{}: config section smaller than the config", self.inner.name)));
+            }
+            // SAFETY: data is writable for `size` >= bytes.len() bytes.
+            unsafe { ptr::copy_nonoverlapping(bytes.as_ptr(), data.cast::<u8>(), bytes.len()) };
+        } else if self.map("config_map").is_some() {
+            self.deferred_config = Some(bytes.to_vec());
+        } else {
+            return Err(Error::msg(format!("{}: object declares no config", self.inner.name)));
+        }
+        Ok(())
+    }
+
+    /// Verify and load every autoloaded program and create the maps.
+    pub fn load(self) -> Result<Object> {
+        clear_libbpf_log();
+        // SAFETY: obj is live and opened.
+        let ret = unsafe { sys::bpf_object__load(self.inner.obj.as_ptr()) };
+        if ret < 0 {
+            return Err(libbpf_error(-ret, format!("kernel refused BPF object {}", self.inner.name)));
+        }
+        let obj = Object { inner: self.inner, links: Vec::new() };
+        if let Some(cfg) = self.deferred_config {
+            let zero = 0u32.to_ne_bytes();
+            obj.map("config_map")?.update_raw(&zero, &cfg)?;
+        }
+        Ok(obj)
+    }
+}
+
+/// A loaded BPF object and everything attached from it.
+pub struct Object {
+    // Field order matters: links are destroyed before the object is closed.
+    links: Vec<Link>,
+    inner: OpenInner,
+}
+
+struct Link(NonNull<sys::bpf_link>);
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        // SAFETY: the link came from a bpf_program__attach_* call and is destroyed once.
+        unsafe { sys::bpf_link__destroy(self.0.as_ptr()) };
+    }
+}
+
+impl Object {
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    fn prog(&self, name: &str) -> Result<*mut sys::bpf_program> {
+        let c = cstring(name);
+        // SAFETY: obj is live.
+        let p = unsafe { sys::bpf_object__find_program_by_name(self.inner.obj.as_ptr(), c.as_ptr()) };
+        if p.is_null() {
+            return Err(Error::msg(format!("BPF object {} has no program {name}", self.inner.name)));
+        }
+        Ok(p)
+    }
+
+    /// Attach program `prog` as described; it stays attached until the object is dropped.
+    pub fn attach(&mut self, prog: &str, how: &Attach) -> Result<()> {
+        let p = self.prog(prog)?;
+        clear_libbpf_log();
+        // SAFETY: p is a loaded program of this object; strings outlive the calls.
+        let link = unsafe {
+            match *how {
+                Attach::Tracepoint { category, name } => {
+                    let (c, n) = (cstring(category), cstring(name));
+                    sys::bpf_program__attach_tracepoint(p, c.as_ptr(), n.as_ptr())
+                }
+                Attach::RawTracepoint { name } => {
+                    let n = cstring(name);
+                    sys::bpf_program__attach_raw_tracepoint(p, n.as_ptr())
+                }
+                // Target recorded at load time (SEC name or set_attach_target).
+                Attach::TpBtf { .. } | Attach::Fentry { .. } => sys::bpf_program__attach_trace(p),
+                Attach::Kprobe { func, ret } => {
+                    let f = cstring(func);
+                    sys::bpf_program__attach_kprobe(p, ret, f.as_ptr())
+                }
+            }
+        };
+        let link = NonNull::new(link)
+            .ok_or_else(|| libbpf_error(errno(), format!("cannot attach {prog} to {}", how.describe())))?;
+        self.links.push(Link(link));
+        Ok(())
+    }
+
+    /// Detach everything attached so far (the object stays loaded, maps readable).
+    pub fn detach_all(&mut self) {
+        self.links.clear();
+    }
+
+    pub fn map(&self, name: &str) -> Result<Map<'_>> {
+        let c = cstring(name);
+        // SAFETY: obj is live.
+        let m = unsafe { sys::bpf_object__find_map_by_name(self.inner.obj.as_ptr(), c.as_ptr()) };
+        if m.is_null() {
+            return Err(Error::msg(format!("BPF object {} has no map {name}", self.inner.name)));
+        }
+        // SAFETY: m belongs to this loaded object.
+        let (fd, key_size, value_size, ty) =
+            unsafe { (sys::bpf_map__fd(m), sys::bpf_map__key_size(m), sys::bpf_map__value_size(m), sys::bpf_map__type(m)) };
+        let percpu = matches!(
+            ty,
+            sys::BPF_MAP_TYPE_PERCPU_ARRAY | sys::BPF_MAP_TYPE_PERCPU_HASH | sys::BPF_MAP_TYPE_LRU_PERCPU_HASH
+        );
+        Ok(Map { fd, name: name.to_string(), key_size, value_size, percpu, map_type: ty, _obj: PhantomData })
+    }
+
+    /// Kernel run-time statistics of a loaded program (non-zero only while
+    /// `kernel.bpf_stats_enabled` or BPF_ENABLE_STATS is on).
+    pub fn program_stats(&self, prog: &str) -> Result<ProgStats> {
+        let p = self.prog(prog)?;
+        // SAFETY: p is a program of this object.
+        let fd = unsafe { sys::bpf_program__fd(p) };
+        let mut info = sys::bpf_prog_info::default();
+        let mut len = std::mem::size_of::<sys::bpf_prog_info>() as u32;
+        // SAFETY: info is a writable bpf_prog_info of `len` bytes.
+        check(unsafe { sys::bpf_prog_get_info_by_fd(fd, &mut info, &mut len) }, || format!("stats of {prog}"))?;
+        Ok(ProgStats { run_time_ns: info.run_time_ns, run_cnt: info.run_cnt })
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ProgStats {
+    pub run_time_ns: u64,
+    pub run_cnt: u64,
+}
+
+// ---------------------------------------------------------------- maps
+
+/// A map of a loaded [`Object`].
+pub struct Map<'a> {
+    fd: c_int,
+    name: String,
+    key_size: u32,
+    value_size: u32,
+    percpu: bool,
+    map_type: sys::bpf_map_type,
+    _obj: PhantomData<&'a Object>,
+}
+
+impl Map<'_> {
+    fn check_sizes<K: Plain, V: Plain>(&self) -> Result<()> {
+        let (k, v) = (std::mem::size_of::<K>(), std::mem::size_of::<V>());
+        if k != self.key_size as usize || v != self.value_size as usize {
+            return Err(Error::msg(format!(
+                "map {}: key/value {}/{} bytes in the kernel, {k}/{v} in user space",
+                self.name, self.key_size, self.value_size
+            )));
+        }
+        Ok(())
+    }
+
+    /// Bytes one lookup returns: per-CPU maps return one 8-byte-aligned slot per possible CPU.
+    fn value_buf_len(&self) -> usize {
+        if self.percpu {
+            (self.value_size as usize).next_multiple_of(8) * possible_cpus()
+        } else {
+            self.value_size as usize
+        }
+    }
+
+    fn lookup_raw(&self, key: &[u8]) -> Option<Vec<u8>> {
+        let mut val = vec![0u8; self.value_buf_len()];
+        // SAFETY: key has key_size bytes, val has room for the whole (per-CPU) value.
+        let ret = unsafe { sys::bpf_map_lookup_elem(self.fd, key.as_ptr().cast(), val.as_mut_ptr().cast()) };
+        (ret == 0).then_some(val)
+    }
+
+    fn update_raw(&self, key: &[u8], val: &[u8]) -> Result<()> {
+        // SAFETY: key and val are sized as the map's key and value.
+        let ret = unsafe { sys::bpf_map_update_elem(self.fd, key.as_ptr().cast(), val.as_ptr().cast(), 0) };
+        check(ret, || format!("update map {}", self.name)).map(drop)
+    }
+
+    pub fn get<K: Plain, V: Plain>(&self, key: &K) -> Result<Option<V>> {
+        self.check_sizes::<K, V>()?;
+        Ok(self.lookup_raw(bytes_of(key)).map(|b| from_bytes(&b)))
+    }
+
+    /// Per-CPU lookup: one value per possible CPU.
+    pub fn get_percpu<K: Plain, V: Plain>(&self, key: &K) -> Result<Option<Vec<V>>> {
+        self.check_sizes::<K, V>()?;
+        let stride = (self.value_size as usize).next_multiple_of(8);
+        Ok(self.lookup_raw(bytes_of(key)).map(|b| b.chunks(stride).map(from_bytes).collect()))
+    }
+
+    pub fn set<K: Plain, V: Plain>(&self, key: &K, val: &V) -> Result<()> {
+        self.check_sizes::<K, V>()?;
+        self.update_raw(bytes_of(key), bytes_of(val))
+    }
+
+    pub fn delete<K: Plain>(&self, key: &K) -> Result<()> {
+        // SAFETY: key is key-sized (checked by the callers' types via keys()).
+        let ret = unsafe { sys::bpf_map_delete_elem(self.fd, bytes_of(key).as_ptr().cast()) };
+        check(ret, || format!("delete from map {}", self.name)).map(drop)
+    }
+
+    /// All keys present now (hash maps may change underneath; good enough for draining).
+    pub fn keys<K: Plain>(&self) -> Result<Vec<K>> {
+        if std::mem::size_of::<K>() != self.key_size as usize {
+            return Err(Error::msg(format!("map {}: key size mismatch", self.name)));
+        }
+        let mut keys = Vec::new();
+        let mut next = K::default();
+        let mut prev: Option<K> = None;
+        loop {
+            let prev_ptr = prev.as_ref().map_or(ptr::null(), |k| (k as *const K).cast::<c_void>());
+            // SAFETY: prev (or NULL for the first key) and next are key-sized.
+            let ret = unsafe { sys::bpf_map_get_next_key(self.fd, prev_ptr, (&mut next as *mut K).cast()) };
+            if ret < 0 {
+                return Ok(keys);
+            }
+            keys.push(next);
+            prev = Some(next);
+        }
+    }
+
+    pub fn is_ring_buffer(&self) -> bool {
+        self.map_type == sys::BPF_MAP_TYPE_RINGBUF
+    }
+}
+
+/// Number of possible CPUs (sizes per-CPU values and perf buffers).
+pub fn possible_cpus() -> usize {
+    // SAFETY: plain query, cached by libbpf.
+    let n = unsafe { sys::libbpf_num_possible_cpus() };
+    n.max(1) as usize
+}
+
+// ---------------------------------------------------------------- event buffers
+
+type Handler<'a> = Box<dyn FnMut(&[u8]) + 'a>;
+
+struct Callback<'a> {
+    handler: Handler<'a>,
+    lost: u64,
+}
+
+/// Events from a ring buffer (5.8+) or, on older kernels, a perf event array:
+/// the same handler either way.
+pub struct EventReader<'a> {
+    kind: Reader,
+    cb: Box<Callback<'a>>,
+    _map: PhantomData<&'a Object>,
+}
+
+enum Reader {
+    Ring(NonNull<sys::ring_buffer>),
+    Perf(NonNull<sys::perf_buffer>),
+}
+
+unsafe extern "C" fn ring_sample(ctx: *mut c_void, data: *mut c_void, size: sys::size_t) -> c_int {
+    // SAFETY: ctx is the Box<Callback> pinned for the reader's lifetime; libbpf
+    // hands us `size` readable bytes.
+    let cb = unsafe { &mut *ctx.cast::<Callback>() };
+    (cb.handler)(unsafe { std::slice::from_raw_parts(data as *const u8, size as usize) });
+    0
+}
+
+unsafe extern "C" fn perf_sample(ctx: *mut c_void, _cpu: c_int, data: *mut c_void, size: u32) {
+    // SAFETY: as in ring_sample.
+    let cb = unsafe { &mut *ctx.cast::<Callback>() };
+    (cb.handler)(unsafe { std::slice::from_raw_parts(data as *const u8, size as usize) });
+}
+
+unsafe extern "C" fn perf_lost(ctx: *mut c_void, _cpu: c_int, cnt: u64) {
+    // SAFETY: as in ring_sample.
+    let cb = unsafe { &mut *ctx.cast::<Callback>() };
+    cb.lost += cnt;
+}
+
+impl<'a> EventReader<'a> {
+    /// `perf_pages`: per-CPU buffer size for the perf-array fallback (power of two).
+    pub fn new(map: &Map<'a>, perf_pages: usize, handler: impl FnMut(&[u8]) + 'a) -> Result<EventReader<'a>> {
+        let mut cb = Box::new(Callback { handler: Box::new(handler), lost: 0 });
+        let ctx = (&mut *cb as *mut Callback).cast::<c_void>();
+        let kind = if map.is_ring_buffer() {
+            // SAFETY: fd is a ring buffer map; ctx outlives the ring (freed in Drop first).
+            let rb = unsafe { sys::ring_buffer__new(map.fd, Some(ring_sample), ctx, ptr::null()) };
+            Reader::Ring(check_ptr(rb, || format!("ring buffer on map {}", map.name))?)
+        } else {
+            // SAFETY: fd is a perf event array; ctx as above.
+            let pb = unsafe {
+                sys::perf_buffer__new(map.fd, perf_pages as _, Some(perf_sample), Some(perf_lost), ctx, ptr::null())
+            };
+            Reader::Perf(check_ptr(pb, || format!("perf buffer on map {}", map.name))?)
+        };
+        Ok(EventReader { kind, cb, _map: PhantomData })
+    }
+
+    /// Wait up to `timeout_ms` for events and run the handler on each; an
+    /// interrupting signal is not an error (the caller checks its stop flag).
+    pub fn poll(&mut self, timeout_ms: i32) -> Result<()> {
+        // SAFETY: the reader is live.
+        let ret = unsafe {
+            match self.kind {
+                Reader::Ring(rb) => sys::ring_buffer__poll(rb.as_ptr(), timeout_ms),
+                Reader::Perf(pb) => sys::perf_buffer__poll(pb.as_ptr(), timeout_ms),
+            }
+        };
+        if ret < 0 && -ret != libc::EINTR {
+            return Err(Error::os(-ret, "polling BPF events".into()));
+        }
+        Ok(())
+    }
+
+    /// Events the kernel dropped because a perf buffer was full (ring buffer
+    /// drops are counted by the BPF programs themselves).
+    pub fn lost(&self) -> u64 {
+        self.cb.lost
+    }
+}
+
+impl Drop for EventReader<'_> {
+    fn drop(&mut self) {
+        // SAFETY: freed once; after this libbpf no longer calls into cb.
+        unsafe {
+            match self.kind {
+                Reader::Ring(rb) => sys::ring_buffer__free(rb.as_ptr()),
+                Reader::Perf(pb) => sys::perf_buffer__free(pb.as_ptr()),
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- raw probes
+
+/// One BPF instruction, for the hand-assembled feature probes in src/probe.rs.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct Insn {
+    code: u8,
+    regs: u8,
+    off: i16,
+    imm: i32,
+}
+
+impl Insn {
+    pub const fn new(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> Insn {
+        Insn { code, regs: (src << 4) | (dst & 0xf), off, imm }
+    }
+}
+
+/// A map created outside any object (feature probes); closed on drop.
+pub struct RawMap(c_int);
+
+impl RawMap {
+    pub fn array(value_size: u32) -> Result<RawMap> {
+        // SAFETY: plain BPF_MAP_CREATE; the name is a static C string.
+        let fd = unsafe { sys::bpf_map_create(sys::BPF_MAP_TYPE_ARRAY, c"iotrace_probe".as_ptr(), 4, value_size, 1, ptr::null()) };
+        check(fd, || "BPF_MAP_CREATE".into()).map(RawMap)
+    }
+
+    pub fn fd(&self) -> i32 {
+        self.0
+    }
+}
+
+impl Drop for RawMap {
+    fn drop(&mut self) {
+        // SAFETY: we own this fd.
+        unsafe { libc::close(self.0) };
+    }
+}
+
+/// Does the verifier accept this socket-filter program? Returns the errno on refusal.
+pub fn socket_filter_loads(insns: &[Insn]) -> std::result::Result<(), i32> {
+    // SAFETY: Insn has bpf_insn's layout (8 bytes: code, dst:4|src:4, off, imm).
+    let fd = unsafe {
+        sys::bpf_prog_load(
+            sys::BPF_PROG_TYPE_SOCKET_FILTER,
+            ptr::null(),
+            c"GPL".as_ptr(),
+            insns.as_ptr().cast(),
+            insns.len() as _,
+            ptr::null_mut(),
+        )
+    };
+    if fd < 0 {
+        return Err(-fd);
+    }
+    // SAFETY: we own the new program fd.
+    unsafe { libc::close(fd) };
+    Ok(())
+}
+
+/// Can libbpf find and parse the kernel's BTF (/sys/kernel/btf/vmlinux or a
+/// vmlinux image in the usual places)?
+pub fn kernel_btf() -> Result<()> {
+    // SAFETY: returns a new BTF object or NULL with errno set.
+    let btf = check_ptr(unsafe { sys::btf__load_vmlinux_btf() }, || "no kernel BTF".into())?;
+    // SAFETY: freeing the object just created.
+    unsafe { sys::btf__free(btf.as_ptr()) };
+    Ok(())
+}
+
+/// libbpf's own probe: can this kernel create maps of the given type?
+pub fn map_type_supported(ty: MapType) -> bool {
+    let t = match ty {
+        MapType::RingBuf => sys::BPF_MAP_TYPE_RINGBUF,
+        MapType::PerfEventArray => sys::BPF_MAP_TYPE_PERF_EVENT_ARRAY,
+    };
+    // SAFETY: plain probe call.
+    unsafe { sys::libbpf_probe_bpf_map_type(t, ptr::null()) == 1 }
+}
+
+pub enum MapType {
+    RingBuf,
+    PerfEventArray,
+}
+
+/// libbpf's own probe: may tracepoint programs call this helper?
+pub fn helper_supported(helper: Helper) -> bool {
+    let h = match helper {
+        Helper::ProbeReadKernel => sys::BPF_FUNC_probe_read_kernel,
+    };
+    // SAFETY: plain probe call.
+    unsafe { sys::libbpf_probe_bpf_helper(sys::BPF_PROG_TYPE_TRACEPOINT, h, ptr::null()) == 1 }
+}
+
+pub enum Helper {
+    ProbeReadKernel,
+}
+
+/// Turn on kernel-wide BPF run-time statistics for as long as the returned fd lives (5.8+).
+pub fn enable_stats() -> Result<StatsGuard> {
+    // SAFETY: plain BPF_ENABLE_STATS command.
+    let fd = unsafe { sys::bpf_enable_stats(sys::BPF_STATS_RUN_TIME) };
+    check(fd, || "BPF_ENABLE_STATS".into()).map(StatsGuard)
+}
+
+pub struct StatsGuard(c_int);
+
+impl Drop for StatsGuard {
+    fn drop(&mut self) {
+        // SAFETY: we own this fd.
+        unsafe { libc::close(self.0) };
+    }
+}

@@ -1,0 +1,59 @@
+//! Command-line plumbing shared by the subcommands (lexopt based).
+
+use crate::error::{Error, Result};
+use crate::probe::{self, Features};
+use crate::{bpf, privileges, signals, tracefs};
+
+pub use lexopt::Arg;
+
+/// A subcommand's argument parser.
+pub struct Args(lexopt::Parser);
+
+impl Args {
+    pub fn new(parser: lexopt::Parser) -> Args {
+        Args(parser)
+    }
+
+    pub fn next(&mut self) -> Result<Option<Arg<'_>>> {
+        Ok(self.0.next()?)
+    }
+
+    pub fn value_str(&mut self) -> Result<String> {
+        let v = self.0.value()?;
+        v.into_string().map_err(|v| Error::usage(format!("invalid UTF-8 in argument {v:?}")))
+    }
+
+    /// The next value parsed as T, with the option name in the error.
+    pub fn value_parsed<T: std::str::FromStr>(&mut self, what: &str) -> Result<T> {
+        let v = self.value_str()?;
+        v.parse().map_err(|_| Error::usage(format!("invalid value '{v}' for {what}")))
+    }
+
+    /// Everything after `--` (or the remaining positionals).
+    pub fn raw_rest(&mut self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for v in self.0.raw_args()? {
+            out.push(v.into_string().map_err(|v| Error::usage(format!("invalid UTF-8 in argument {v:?}")))?);
+        }
+        Ok(out)
+    }
+}
+
+pub fn unexpected(arg: Arg<'_>) -> Error {
+    Error::from(arg.unexpected())
+}
+
+pub fn print_help(text: &str) -> Result<()> {
+    print!("{text}");
+    Ok(())
+}
+
+/// Everything a BPF-using subcommand needs before its first load: privileges,
+/// libbpf logging, signal handlers, tracefs, and one probe of the kernel.
+pub fn start_bpf() -> Result<Features> {
+    privileges::check()?;
+    bpf::init_logging();
+    signals::install();
+    let tracefs = tracefs::ensure()?;
+    probe::probe(tracefs)
+}

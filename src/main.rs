@@ -1,0 +1,77 @@
+//! iotrace: where and how applications read and write files and disks, traced
+//! with eBPF from one static binary that runs on Linux 4.14 .. newest.
+
+mod bpf;
+mod cli;
+mod doctor;
+mod error;
+mod objects;
+mod privileges;
+mod probe;
+mod shared;
+mod signals;
+mod strategy;
+mod tracefs;
+
+use std::process::ExitCode;
+
+use error::{Error, Result};
+use strategy::Tool;
+
+/// Every BPF tool, for `doctor`'s strategy table.
+pub static TOOLS: &[&Tool] = &[];
+
+const HELP: &str = "\
+Usage: iotrace COMMAND [OPTIONS]
+
+Trace where and how applications read and write files and disks (eBPF).
+One static binary; Linux 4.14 or newer; run as root.
+
+Commands:
+  doctor     probe the kernel's BPF features and show each tool's attach strategy
+
+Run `iotrace COMMAND --help` for a command's options and examples.
+
+Options:
+  -h, --help       this help
+  -V, --version    print the version
+
+Examples:
+  sudo iotrace doctor
+  sudo iotrace doctor --json
+
+Environment:
+  IOTRACE_DEBUG=1  echo libbpf's messages (verifier logs) to stderr
+";
+
+fn run() -> Result<()> {
+    let mut parser = lexopt::Parser::from_env();
+    let cmd = match parser.next()? {
+        Some(lexopt::Arg::Value(v)) => v.into_string().map_err(|_| Error::usage("invalid command"))?,
+        Some(lexopt::Arg::Short('h')) | Some(lexopt::Arg::Long("help")) | None => return cli::print_help(HELP),
+        Some(lexopt::Arg::Short('V')) | Some(lexopt::Arg::Long("version")) => {
+            println!("iotrace {}", env!("CARGO_PKG_VERSION"));
+            return Ok(());
+        }
+        Some(other) => return Err(cli::unexpected(other)),
+    };
+    let args = cli::Args::new(parser);
+    match cmd.as_str() {
+        "doctor" => doctor::main(args),
+        other => Err(Error::usage(format!("unknown command '{other}'"))),
+    }
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is_usage() => {
+            eprintln!("iotrace: {e} (see iotrace --help)");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("iotrace: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

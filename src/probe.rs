@@ -1,0 +1,309 @@
+//! Kernel feature probing, done once at start-up by *trying* each feature
+//! (loading or attaching something tiny), never by comparing version numbers:
+//! distribution kernels backport features and some hosts forbid what their
+//! version offers (this project's build host has BTF, yet fentry gets EPERM).
+
+use std::io::Read;
+
+use crate::bpf::{self, Attach, Insn, MapType, OpenObject, RawMap};
+use crate::error::{strerror, Error, Result};
+use crate::objects;
+use crate::shared::probe_slot;
+use crate::tracefs::Tracefs;
+
+/// Every probed feature, in the order `doctor` prints them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Feat {
+    Btf,
+    RingBuf,
+    PerfBuffer,
+    GlobalData,
+    BoundedLoops,
+    ProbeReadKernel,
+    Tracepoint,
+    RawTp,
+    TpBtf,
+    Fentry,
+    Kprobe,
+    SyscallTracepoints,
+    BlockTracepoints,
+    IoUringTracepoints,
+    Jit,
+}
+
+impl Feat {
+    pub const ALL: [Feat; 15] = [
+        Feat::Btf,
+        Feat::RingBuf,
+        Feat::PerfBuffer,
+        Feat::GlobalData,
+        Feat::BoundedLoops,
+        Feat::ProbeReadKernel,
+        Feat::Tracepoint,
+        Feat::RawTp,
+        Feat::TpBtf,
+        Feat::Fentry,
+        Feat::Kprobe,
+        Feat::SyscallTracepoints,
+        Feat::BlockTracepoints,
+        Feat::IoUringTracepoints,
+        Feat::Jit,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Feat::Btf => "btf",
+            Feat::RingBuf => "ringbuf",
+            Feat::PerfBuffer => "perf_buffer",
+            Feat::GlobalData => "global_data",
+            Feat::BoundedLoops => "bounded_loops",
+            Feat::ProbeReadKernel => "probe_read_kernel",
+            Feat::Tracepoint => "tracepoint",
+            Feat::RawTp => "raw_tp",
+            Feat::TpBtf => "tp_btf",
+            Feat::Fentry => "fentry",
+            Feat::Kprobe => "kprobe",
+            Feat::SyscallTracepoints => "syscall_tracepoints",
+            Feat::BlockTracepoints => "block_tracepoints",
+            Feat::IoUringTracepoints => "io_uring_tracepoints",
+            Feat::Jit => "bpf_jit",
+        }
+    }
+
+    /// What the feature is and the kernel that introduced it upstream.
+    pub fn about(self) -> &'static str {
+        match self {
+            Feat::Btf => "kernel BTF for CO-RE (5.4, CONFIG_DEBUG_INFO_BTF)",
+            Feat::RingBuf => "BPF ring buffer (5.8)",
+            Feat::PerfBuffer => "perf event array output (4.3)",
+            Feat::GlobalData => "global data / .rodata config (5.2)",
+            Feat::BoundedLoops => "bounded loops in the verifier (5.3)",
+            Feat::ProbeReadKernel => "bpf_probe_read_kernel/user helpers (5.5)",
+            Feat::Tracepoint => "perf-event tracepoint programs (4.7)",
+            Feat::RawTp => "raw tracepoints (4.17)",
+            Feat::TpBtf => "BTF-typed raw tracepoints (5.5)",
+            Feat::Fentry => "fentry/fexit trampolines (5.5)",
+            Feat::Kprobe => "kprobes (CONFIG_KPROBES)",
+            Feat::SyscallTracepoints => "syscalls:sys_{enter,exit}_* for every traced syscall",
+            Feat::BlockTracepoints => "block:block_rq_{issue,complete}",
+            Feat::IoUringTracepoints => "io_uring:* tracepoints (5.5)",
+            Feat::Jit => "BPF JIT enabled (net.core.bpf_jit_enable)",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Probed {
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// The result of probing the running kernel.
+pub struct Features {
+    pub kernel: String,
+    pub tracefs: Tracefs,
+    results: Vec<(Feat, Probed)>,
+}
+
+impl Features {
+    pub fn has(&self, f: Feat) -> bool {
+        self.get(f).ok
+    }
+
+    pub fn get(&self, f: Feat) -> &Probed {
+        &self.results.iter().find(|(g, _)| *g == f).expect("every feature is probed").1
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (Feat, &Probed)> {
+        self.results.iter().map(|(f, p)| (*f, p))
+    }
+}
+
+/// Syscall tracepoints `record` may use; kernels lacking some (openat2 < 5.6)
+/// are still fine, the detail lists what is missing.
+pub const SYSCALLS: &[&str] = &[
+    "read", "readv", "pread64", "preadv", "preadv2", "write", "writev", "pwrite64", "pwritev", "pwritev2",
+    "sendfile64", "fsync", "fdatasync", "close", "open", "openat", "openat2", "creat", "dup", "dup2", "dup3",
+    "fcntl", "lseek", "io_submit", "io_uring_enter",
+];
+
+pub fn kernel_release() -> String {
+    // SAFETY: utsname is plain data filled by the kernel.
+    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: u is writable.
+    if unsafe { libc::uname(&mut u) } != 0 {
+        return "unknown".into();
+    }
+    // SAFETY: release is NUL-terminated by the kernel.
+    unsafe { std::ffi::CStr::from_ptr(u.release.as_ptr()) }.to_string_lossy().into_owned()
+}
+
+fn yes(detail: impl Into<String>) -> Probed {
+    Probed { ok: true, detail: detail.into() }
+}
+
+fn no(detail: impl Into<String>) -> Probed {
+    Probed { ok: false, detail: detail.into() }
+}
+
+/// BPF_LD_IMM64 of a map value address (BPF_PSEUDO_MAP_VALUE), then a store through it.
+fn probe_global_data() -> Probed {
+    let map = match RawMap::array(8) {
+        Ok(m) => m,
+        Err(e) => return no(e.to_string()),
+    };
+    let insns = [
+        Insn::new(0x18, 1, 2, 0, map.fd()), // r1 = &map[0] (ld_imm64, src=PSEUDO_MAP_VALUE)
+        Insn::new(0, 0, 0, 0, 0),
+        Insn::new(0x7a, 1, 0, 0, 42), // *(u64 *)(r1 + 0) = 42
+        Insn::new(0xb7, 0, 0, 0, 0),  // r0 = 0
+        Insn::new(0x95, 0, 0, 0, 0),  // exit
+    ];
+    match bpf::socket_filter_loads(&insns) {
+        Ok(()) => yes("direct map value access accepted"),
+        Err(e) => no(format!("verifier refused map value access: {}", strerror(e))),
+    }
+}
+
+/// A loop with a back-edge: refused by verifiers before 5.3.
+fn probe_bounded_loops() -> Probed {
+    let insns = [
+        Insn::new(0xb7, 0, 0, 0, 4),  // r0 = 4
+        Insn::new(0x17, 0, 0, 0, 1),  // r0 -= 1
+        Insn::new(0x55, 0, 0, -2, 0), // if r0 != 0 goto -2
+        Insn::new(0x95, 0, 0, 0, 0),  // exit
+    ];
+    match bpf::socket_filter_loads(&insns) {
+        Ok(()) => yes("back-edge accepted"),
+        Err(e) => no(format!("verifier refused a bounded loop: {}", strerror(e))),
+    }
+}
+
+fn probe_btf() -> Probed {
+    match bpf::kernel_btf() {
+        Ok(()) => yes("vmlinux BTF loaded"),
+        Err(e) => no(e.to_string()),
+    }
+}
+
+/// Load one program of probe.bpf.o, attach it, trigger it, and require a hit.
+fn probe_attach(prog: &str, slot: probe_slot, how: Attach, needs_btf: bool, btf: bool) -> Probed {
+    if needs_btf && !btf {
+        return no("needs kernel BTF");
+    }
+    let run = || -> Result<u64> {
+        let mut open = OpenObject::open("probe", objects::PROBE)?;
+        open.autoload_only(&[prog])?;
+        let mut obj = open.load()?;
+        obj.attach(prog, &how)?;
+        trigger();
+        let hits: Option<u64> = obj.map("hits")?.get(&(slot as u32))?;
+        Ok(hits.unwrap_or(0))
+    };
+    match run() {
+        Ok(0) => no(format!("{} attached but never ran", how.describe())),
+        Ok(_) => yes(how.describe()),
+        Err(e) => no(e.to_string()),
+    }
+}
+
+/// Hit every probe point: getpid (sys_enter_getpid, sys_enter) and a read
+/// of /proc (vfs_read).
+fn trigger() {
+    // SAFETY: a plain getpid syscall (glibc no longer caches it, but be explicit).
+    unsafe { libc::syscall(libc::SYS_getpid) };
+    if let Ok(mut f) = std::fs::File::open("/proc/self/stat") {
+        let _ = f.read(&mut [0u8; 64]);
+    }
+}
+
+fn probe_events(tracefs: &Tracefs, category: &str, names: &[String]) -> Probed {
+    let missing: Vec<&str> =
+        names.iter().filter(|n| !tracefs.has_event(category, n)).map(|s| s.as_str()).collect();
+    if missing.len() == names.len() {
+        no(format!("no {category} tracepoints in {}", tracefs.path.display()))
+    } else if missing.is_empty() {
+        yes(format!("all {} present", names.len()))
+    } else {
+        yes(format!("missing: {}", missing.join(" ")))
+    }
+}
+
+fn probe_jit() -> Probed {
+    match std::fs::read_to_string("/proc/sys/net/core/bpf_jit_enable") {
+        Ok(v) if v.trim() != "0" => yes(format!("bpf_jit_enable={}", v.trim())),
+        Ok(_) => no("bpf_jit_enable=0: programs run in the interpreter (sysctl net.core.bpf_jit_enable=1)"),
+        // CONFIG_BPF_JIT_ALWAYS_ON kernels drop nothing here but may hide the file.
+        Err(e) => no(format!("cannot read bpf_jit_enable: {e}")),
+    }
+}
+
+/// Is BPF usable at all? Distinguishes "no bpf() syscall" from "not allowed".
+fn check_bpf_syscall() -> Result<()> {
+    match RawMap::array(8) {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let hint = if e.to_string().contains(&strerror(libc::ENOSYS)) {
+                "this kernel has no bpf() syscall (built without CONFIG_BPF_SYSCALL)"
+            } else {
+                "the kernel refused bpf() although we have the privileges: kernel lockdown, or a seccomp/LSM policy"
+            };
+            Err(Error::msg(format!("{hint} ({e})")))
+        }
+    }
+}
+
+/// Probe everything. Requires privileges and tracefs; an error means BPF is
+/// unusable on this host at all.
+pub fn probe(tracefs: Tracefs) -> Result<Features> {
+    check_bpf_syscall()?;
+    let btf = probe_btf();
+    let has_btf = btf.ok;
+    let sys_events: Vec<String> =
+        SYSCALLS.iter().flat_map(|s| [format!("sys_enter_{s}"), format!("sys_exit_{s}")]).collect();
+    let block_events = ["block_rq_issue", "block_rq_complete"].map(String::from);
+    let io_uring_events = ["io_uring_submit_req", "io_uring_complete"].map(String::from);
+    let mut results = Vec::new();
+    for f in Feat::ALL {
+        let p = match f {
+            Feat::Btf => btf.clone(),
+            Feat::RingBuf if bpf::map_type_supported(MapType::RingBuf) => yes("BPF_MAP_TYPE_RINGBUF"),
+            Feat::RingBuf => no("no BPF_MAP_TYPE_RINGBUF: events use the perf buffer"),
+            Feat::PerfBuffer if bpf::map_type_supported(MapType::PerfEventArray) => yes("BPF_MAP_TYPE_PERF_EVENT_ARRAY"),
+            Feat::PerfBuffer => no("no BPF_MAP_TYPE_PERF_EVENT_ARRAY"),
+            Feat::GlobalData => probe_global_data(),
+            Feat::BoundedLoops => probe_bounded_loops(),
+            Feat::ProbeReadKernel if bpf::helper_supported(bpf::Helper::ProbeReadKernel) => yes("helper accepted"),
+            Feat::ProbeReadKernel => no("falls back to bpf_probe_read"),
+            Feat::Tracepoint => probe_attach(
+                "probe_tracepoint",
+                probe_slot::PROBE_TRACEPOINT,
+                Attach::Tracepoint { category: "syscalls", name: "sys_enter_getpid" },
+                false,
+                has_btf,
+            ),
+            Feat::RawTp => {
+                probe_attach("probe_raw_tp", probe_slot::PROBE_RAW_TP, Attach::RawTracepoint { name: "sys_enter" }, false, has_btf)
+            }
+            Feat::TpBtf => {
+                probe_attach("probe_tp_btf", probe_slot::PROBE_TP_BTF, Attach::TpBtf { name: "sys_enter" }, true, has_btf)
+            }
+            Feat::Fentry => {
+                probe_attach("probe_fentry", probe_slot::PROBE_FENTRY, Attach::Fentry { func: "vfs_read" }, true, has_btf)
+            }
+            Feat::Kprobe => probe_attach(
+                "probe_kprobe",
+                probe_slot::PROBE_KPROBE,
+                Attach::Kprobe { func: "vfs_read", ret: false },
+                false,
+                has_btf,
+            ),
+            Feat::SyscallTracepoints => probe_events(&tracefs, "syscalls", &sys_events),
+            Feat::BlockTracepoints => probe_events(&tracefs, "block", &block_events),
+            Feat::IoUringTracepoints => probe_events(&tracefs, "io_uring", &io_uring_events),
+            Feat::Jit => probe_jit(),
+        };
+        results.push((f, p));
+    }
+    Ok(Features { kernel: kernel_release(), tracefs, results })
+}

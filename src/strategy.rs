@@ -1,0 +1,80 @@
+//! Attach strategies, declared as data. Each tool lists its strategies in
+//! order of preference (cheapest first); the first whose required features
+//! the running kernel has is used, unless the user forces one with
+//! `--strategy NAME`. `iotrace doctor` prints the outcome for every tool.
+
+use crate::bpf::{Attach, Embedded};
+use crate::error::{Error, Result};
+use crate::probe::{Feat, Features};
+
+/// Which build of a tool's BPF object a strategy loads (see bpf/compat.bpf.h).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Variant {
+    /// Global data, ring buffer, bpf_probe_read_{kernel,user}: 5.8+.
+    Modern,
+    /// Config in an array map, perf buffer, bpf_probe_read: 4.14+.
+    Legacy,
+}
+
+/// One way of running a tool: which object, which programs attached where.
+pub struct Strategy {
+    pub name: &'static str,
+    pub summary: &'static str,
+    pub needs: &'static [Feat],
+    pub variant: Variant,
+    /// (program name, where it attaches)
+    pub probes: &'static [(&'static str, Attach)],
+}
+
+pub struct Tool {
+    pub name: &'static str,
+    pub modern: &'static Embedded<[u8]>,
+    pub legacy: &'static Embedded<[u8]>,
+    /// In order of preference.
+    pub strategies: &'static [Strategy],
+}
+
+impl Strategy {
+    pub fn missing(&self, f: &Features) -> Vec<Feat> {
+        self.needs.iter().copied().filter(|n| !f.has(*n)).collect()
+    }
+}
+
+impl Tool {
+    pub fn object(&self, s: &Strategy) -> &'static Embedded<[u8]> {
+        match s.variant {
+            Variant::Modern => self.modern,
+            Variant::Legacy => self.legacy,
+        }
+    }
+
+    /// The strategy to use: `forced` if given (and possible), else the first
+    /// one this kernel supports.
+    pub fn choose(&self, f: &Features, forced: Option<&str>) -> Result<&'static Strategy> {
+        let names = || self.strategies.iter().map(|s| s.name).collect::<Vec<_>>().join(", ");
+        let candidates: Vec<&'static Strategy> = match forced {
+            Some(name) => vec![self.strategies.iter().find(|s| s.name == name).ok_or_else(|| {
+                Error::usage(format!("{}: unknown strategy '{name}' (have: {})", self.name, names()))
+            })?],
+            None => self.strategies.iter().collect(),
+        };
+        for s in &candidates {
+            if s.missing(f).is_empty() {
+                return Ok(s);
+            }
+        }
+        let why: Vec<String> = candidates
+            .iter()
+            .map(|s| {
+                let m: Vec<&str> = s.missing(f).iter().map(|x| x.name()).collect();
+                format!("{} needs {}", s.name, m.join("+"))
+            })
+            .collect();
+        Err(Error::msg(format!(
+            "{}: no attach strategy works on kernel {} ({}); see `iotrace doctor`",
+            self.name,
+            f.kernel,
+            why.join("; ")
+        )))
+    }
+}
