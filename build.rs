@@ -14,7 +14,7 @@ use std::process::Command;
 const LEGACY: &[&str] = &[];
 
 /// Headers shared between BPF C and Rust.
-const SHARED_HEADERS: &[&str] = &["probe.h"];
+const SHARED_HEADERS: &[&str] = &["probe.h", "record.h"];
 
 fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").unwrap());

@@ -13,6 +13,7 @@
 #include <linux/types.h>
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
+#include <stdbool.h>
 
 typedef __u8 u8;
 typedef __u16 u16;
@@ -34,7 +35,7 @@ typedef __s64 s64;
 		__type(key, u32);                                              \
 		__type(value, type);                                           \
 	} config_map SEC(".maps");                                             \
-	static __always_inline const type *get_config(void)                   \
+	static __always_inline const volatile type *get_config(void)          \
 	{                                                                      \
 		u32 zero = 0;                                                  \
 		return bpf_map_lookup_elem(&config_map, &zero);                \
@@ -48,9 +49,10 @@ typedef __s64 s64;
  * Object::configure), so the verifier sees constants and prunes dead filters. */
 #define DECLARE_CONFIG(type)                                                   \
 	const volatile type config SEC(".rodata.cfg");                        \
-	static __always_inline const type *get_config(void)                   \
+	/* volatile kept: else clang folds the all-zero initializer */        \
+	static __always_inline const volatile type *get_config(void)          \
 	{                                                                      \
-		return (const type *)&config;                                  \
+		return &config;                                                \
 	}
 #define probe_read_kernel bpf_probe_read_kernel
 #define probe_read_user bpf_probe_read_user

@@ -31,7 +31,8 @@ fn bytes_of<T: Plain>(v: &T) -> &[u8] {
     unsafe { std::slice::from_raw_parts((v as *const T).cast(), std::mem::size_of::<T>()) }
 }
 
-fn from_bytes<T: Plain>(b: &[u8]) -> T {
+/// Copy a T out of bytes received from the kernel (events, map values).
+pub fn from_bytes<T: Plain>(b: &[u8]) -> T {
     assert!(b.len() >= std::mem::size_of::<T>());
     // SAFETY: T is Plain (every bit pattern valid); read_unaligned copes with any alignment.
     unsafe { ptr::read_unaligned(b.as_ptr().cast()) }
@@ -284,7 +285,7 @@ impl OpenObject {
         if ret < 0 {
             return Err(libbpf_error(-ret, format!("kernel refused BPF object {}", self.inner.name)));
         }
-        let obj = Object { inner: self.inner, links: Vec::new() };
+        let obj = Object { inner: self.inner, links: Default::default() };
         if let Some(cfg) = self.deferred_config {
             let zero = 0u32.to_ne_bytes();
             obj.map("config_map")?.update_raw(&zero, &cfg)?;
@@ -296,7 +297,7 @@ impl OpenObject {
 /// A loaded BPF object and everything attached from it.
 pub struct Object {
     // Field order matters: links are destroyed before the object is closed.
-    links: Vec<Link>,
+    links: std::cell::RefCell<Vec<Link>>,
     inner: OpenInner,
 }
 
@@ -325,7 +326,7 @@ impl Object {
     }
 
     /// Attach program `prog` as described; it stays attached until the object is dropped.
-    pub fn attach(&mut self, prog: &str, how: &Attach) -> Result<()> {
+    pub fn attach(&self, prog: &str, how: &Attach) -> Result<()> {
         let p = self.prog(prog)?;
         clear_libbpf_log();
         // SAFETY: p is a loaded program of this object; strings outlive the calls.
@@ -349,13 +350,13 @@ impl Object {
         };
         let link = NonNull::new(link)
             .ok_or_else(|| libbpf_error(errno(), format!("cannot attach {prog} to {}", how.describe())))?;
-        self.links.push(Link(link));
+        self.links.borrow_mut().push(Link(link));
         Ok(())
     }
 
     /// Detach everything attached so far (the object stays loaded, maps readable).
-    pub fn detach_all(&mut self) {
-        self.links.clear();
+    pub fn detach_all(&self) {
+        self.links.borrow_mut().clear();
     }
 
     pub fn map(&self, name: &str) -> Result<Map<'_>> {
@@ -485,9 +486,39 @@ impl Map<'_> {
         }
     }
 
+    /// A copyable handle for [`trace_self_before_exec`].
+    pub fn handle(&self) -> MapHandle {
+        MapHandle(self.fd)
+    }
+
     pub fn is_ring_buffer(&self) -> bool {
         self.map_type == sys::BPF_MAP_TYPE_RINGBUF
     }
+}
+
+/// The fd of a `u32 -> u8` set map, usable in a forked child.
+#[derive(Clone, Copy)]
+pub struct MapHandle(c_int);
+
+/// Make `cmd`'s child insert its own pid into `set` (a `u32 -> u8` map)
+/// between fork and exec, so that tracing covers it from its first syscall.
+pub fn trace_self_before_exec(cmd: &mut std::process::Command, set: MapHandle) {
+    use std::os::unix::process::CommandExt;
+    let hook = move || {
+        // SAFETY: getpid and bpf(BPF_MAP_UPDATE_ELEM) are async-signal-safe
+        // syscalls; key and value live on this stack; the map fd is inherited.
+        let ret = unsafe {
+            let pid = libc::getpid() as u32;
+            let one = 1u8;
+            sys::bpf_map_update_elem(set.0, (&pid as *const u32).cast(), (&one as *const u8).cast(), 0)
+        };
+        if ret < 0 {
+            return Err(std::io::Error::from_raw_os_error(-ret));
+        }
+        Ok(())
+    };
+    // SAFETY: the hook only makes async-signal-safe syscalls (see above).
+    unsafe { cmd.pre_exec(hook) };
 }
 
 /// Number of possible CPUs (sizes per-CPU values and perf buffers).

@@ -4,10 +4,13 @@
 mod bpf;
 mod cli;
 mod doctor;
+mod errnames;
 mod error;
+mod hist;
 mod objects;
 mod privileges;
 mod probe;
+mod record;
 mod shared;
 mod signals;
 mod strategy;
@@ -19,7 +22,7 @@ use error::{Error, Result};
 use strategy::Tool;
 
 /// Every BPF tool, for `doctor`'s strategy table.
-pub static TOOLS: &[&Tool] = &[];
+pub static TOOLS: &[&Tool] = &[&record::TOOL];
 
 const HELP: &str = "\
 Usage: iotrace COMMAND [OPTIONS]
@@ -29,6 +32,7 @@ One static binary; Linux 4.14 or newer; run as root.
 
 Commands:
   doctor     probe the kernel's BPF features and show each tool's attach strategy
+  record     record an exact per-file I/O profile of processes or a command
 
 Run `iotrace COMMAND --help` for a command's options and examples.
 
@@ -39,6 +43,7 @@ Options:
 Examples:
   sudo iotrace doctor
   sudo iotrace doctor --json
+  sudo iotrace record -o dd.json -- dd if=/dev/zero of=/tmp/x bs=4k count=256
 
 Environment:
   IOTRACE_DEBUG=1  echo libbpf's messages (verifier logs) to stderr
@@ -58,6 +63,7 @@ fn run() -> Result<()> {
     let args = cli::Args::new(parser);
     match cmd.as_str() {
         "doctor" => doctor::main(args),
+        "record" => record::main(args),
         other => Err(Error::usage(format!("unknown command '{other}'"))),
     }
 }

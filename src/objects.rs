@@ -9,3 +9,4 @@ macro_rules! object {
 }
 
 pub static PROBE: &Embedded<[u8]> = object!("probe.bpf.o");
+pub static RECORD: &Embedded<[u8]> = object!("record.bpf.o");

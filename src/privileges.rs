@@ -27,6 +27,6 @@ pub fn check() -> Result<()> {
         return Ok(());
     }
     Err(Error::msg(
-        "iotrace needs root (CAP_SYS_ADMIN, or CAP_BPF + CAP_PERFMON on 5.8+): run it with sudo",
+        "must run as root (CAP_SYS_ADMIN, or CAP_BPF + CAP_PERFMON on 5.8+): run it with sudo",
     ))
 }

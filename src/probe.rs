@@ -194,7 +194,7 @@ fn probe_attach(prog: &str, slot: probe_slot, how: Attach, needs_btf: bool, btf:
     let run = || -> Result<u64> {
         let mut open = OpenObject::open("probe", objects::PROBE)?;
         open.autoload_only(&[prog])?;
-        let mut obj = open.load()?;
+        let obj = open.load()?;
         obj.attach(prog, &how)?;
         trigger();
         let hits: Option<u64> = obj.map("hits")?.get(&(slot as u32))?;

@@ -2,3 +2,16 @@
 #![allow(non_camel_case_types, non_upper_case_globals, dead_code)]
 
 include!(concat!(env!("OUT_DIR"), "/shared.rs"));
+
+// SAFETY: bindgen output of plain C structs made of integers and integer arrays.
+unsafe impl crate::bpf::Plain for record_config {}
+unsafe impl crate::bpf::Plain for file_key {}
+unsafe impl crate::bpf::Plain for stat_key {}
+unsafe impl crate::bpf::Plain for syscall_stats {}
+unsafe impl crate::bpf::Plain for hist_key {}
+unsafe impl crate::bpf::Plain for errno_key {}
+unsafe impl crate::bpf::Plain for file_stats {}
+unsafe impl crate::bpf::Plain for open_file {}
+unsafe impl crate::bpf::Plain for user_key {}
+unsafe impl crate::bpf::Plain for file_user {}
+unsafe impl crate::bpf::Plain for file_event {}

@@ -7,29 +7,20 @@ use crate::bpf::{Attach, Embedded};
 use crate::error::{Error, Result};
 use crate::probe::{Feat, Features};
 
-/// Which build of a tool's BPF object a strategy loads (see bpf/compat.bpf.h).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Variant {
-    /// Global data, ring buffer, bpf_probe_read_{kernel,user}: 5.8+.
-    Modern,
-    /// Config in an array map, perf buffer, bpf_probe_read: 4.14+.
-    Legacy,
-}
-
 /// One way of running a tool: which object, which programs attached where.
 pub struct Strategy {
     pub name: &'static str,
     pub summary: &'static str,
     pub needs: &'static [Feat],
-    pub variant: Variant,
+    /// X.bpf.o, or X.legacy.bpf.o for kernels without global data, ring
+    /// buffer or BTF (see bpf/compat.bpf.h).
+    pub object: &'static Embedded<[u8]>,
     /// (program name, where it attaches)
     pub probes: &'static [(&'static str, Attach)],
 }
 
 pub struct Tool {
     pub name: &'static str,
-    pub modern: &'static Embedded<[u8]>,
-    pub legacy: &'static Embedded<[u8]>,
     /// In order of preference.
     pub strategies: &'static [Strategy],
 }
@@ -41,13 +32,6 @@ impl Strategy {
 }
 
 impl Tool {
-    pub fn object(&self, s: &Strategy) -> &'static Embedded<[u8]> {
-        match s.variant {
-            Variant::Modern => self.modern,
-            Variant::Legacy => self.legacy,
-        }
-    }
-
     /// The strategy to use: `forced` if given (and possible), else the first
     /// one this kernel supports.
     pub fn choose(&self, f: &Features, forced: Option<&str>) -> Result<&'static Strategy> {

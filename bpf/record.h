@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* `iotrace record`: structs shared by record.bpf.c and src/record/ (bindgen). */
+#ifndef IOTRACE_RECORD_H
+#define IOTRACE_RECORD_H
+
+#include <linux/types.h>
+
+#define RECORD_MAX_COMMS 8
+#define RECORD_COMM_LEN 16
+#define RECORD_PATH_MAX 4096
+#define RECORD_NAME_MAX 255
+/* Histogram slots: 0 holds zero, slot k >= 1 holds [2^(k-1), 2^k). */
+#define RECORD_HIST_SLOTS 65
+
+/* What one traced syscall is, for stats keys. Order is the profile's. */
+enum io_kind {
+	IO_READ,
+	IO_READV,
+	IO_PREAD64,
+	IO_PREADV,
+	IO_PREADV2,
+	IO_WRITE,
+	IO_WRITEV,
+	IO_PWRITE64,
+	IO_PWRITEV,
+	IO_PWRITEV2,
+	IO_SENDFILE_IN,  /* sendfile, as seen by its in-file */
+	IO_SENDFILE_OUT, /* sendfile, as seen by its out-file */
+	IO_FSYNC,
+	IO_FDATASYNC,
+	IO_CLOSE,
+	IO_NR_KINDS,
+};
+
+/* Histograms kept per file (besides request/completed per syscall). */
+enum file_hist {
+	HIST_REQUEST,      /* + io_kind * 2 */
+	HIST_COMPLETED,    /* + io_kind * 2 */
+	HIST_SEQ_READ = IO_NR_KINDS * 2,
+	HIST_SEQ_WRITE,
+	HIST_FSYNC_LATENCY,
+	HIST_FSYNC_BETWEEN, /* bytes written between two fsync/fdatasync */
+	HIST_NR,
+};
+
+struct record_config {
+	__u32 self_tgid;   /* never traced */
+	__u8 trace_all;    /* no pid/comm filter and no command */
+	__u8 follow_children;
+	__u8 n_comms;
+	__u8 _pad;
+	char comms[RECORD_MAX_COMMS][RECORD_COMM_LEN];
+};
+
+/* A file: the mount namespace it was seen from plus the inode. The path is
+ * sent once per key, in a struct file_event. */
+struct file_key {
+	__u64 ino;
+	__u32 dev;
+	__u32 mntns;
+};
+
+struct stat_key {
+	struct file_key file;
+	__u32 kind; /* enum io_kind */
+	__u32 _pad;
+};
+
+struct syscall_stats {
+	__u64 calls;
+	__u64 errors;
+	__u64 bytes; /* completed */
+};
+
+struct hist_key {
+	struct file_key file;
+	__u16 hist; /* enum file_hist */
+	__u16 slot;
+	__u32 _pad;
+};
+
+struct errno_key {
+	struct file_key file;
+	__u32 kind;
+	__s32 err;
+};
+
+struct file_stats {
+	__u64 read_bytes;
+	__u64 write_bytes;
+	__u64 first_read_ns;  /* syscall entry */
+	__u64 last_read_ns;   /* return of the last successful read */
+	__u64 first_write_ns;
+	__u64 last_write_ns;
+	__u64 rewrites;
+	__u64 fsync_calls;
+	__u64 fsync_bytes;    /* bytes written before each fsync, summed */
+	__u64 last_fsync_ns;
+	__u64 unsynced_bytes; /* written since the last fsync */
+};
+
+/* Per open file description (struct file), for sequential runs and rewrites. */
+struct open_file {
+	struct file_key key;
+	__u64 inode;        /* struct inode *, to notice a recycled struct file */
+	__u64 read_next;    /* offset right after the last read */
+	__u64 read_run;     /* bytes in the current sequential read run */
+	__u64 write_next;
+	__u64 write_run;
+	__u64 last_write_off;
+	__u32 last_tgid;
+	__u8 regular;       /* 0: not a named regular file, ignored */
+	__u8 wrote;         /* last_write_off is valid */
+	__u8 _pad[2];
+};
+
+struct user_key {
+	struct file_key file;
+	__u32 tgid;
+	__u32 _pad;
+};
+
+struct file_user {
+	char comm[RECORD_COMM_LEN];
+};
+
+enum record_drop {
+	DROP_INFLIGHT,  /* inflight map full */
+	DROP_FILES,     /* stats map full */
+	DROP_EVENTS,    /* ring buffer full: a path was not sent */
+	DROP_NR,
+};
+
+#define FILE_EVENT_UNLINKED 1
+#define FILE_EVENT_TRUNCATED 2
+
+/* Sent once per new file_key: where the file is. `path` holds the path's
+ * components leaf first, each NUL-terminated, `path_len` bytes in all. */
+struct file_event {
+	struct file_key key;
+	__u32 tgid;
+	__u16 flags;
+	__u16 path_len;
+	char comm[RECORD_COMM_LEN];
+	/* Room for one more name past RECORD_PATH_MAX keeps every masked write in bounds. */
+	char path[RECORD_PATH_MAX + RECORD_NAME_MAX + 1];
+};
+
+#endif

@@ -1,0 +1,99 @@
+//! Power-of-two histograms as the BPF side keeps them: slot 0 holds zero,
+//! slot k >= 1 holds [2^(k-1), 2^k). In profiles a histogram is a list of
+//! non-empty buckets `{"lo", "hi", "count"}` with `hi` inclusive.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+/// Inclusive value range of a slot.
+pub fn slot_range(slot: u32) -> (u64, u64) {
+    match slot {
+        0 => (0, 0),
+        64.. => (1 << 63, u64::MAX),
+        k => (1 << (k - 1), (1 << k) - 1),
+    }
+}
+
+/// The slot a value falls in (the same function as log2_slot() in the BPF code).
+pub fn slot_of(v: u64) -> u32 {
+    if v == 0 {
+        0
+    } else {
+        64 - v.leading_zeros()
+    }
+}
+
+/// Sparse histogram: slot -> count.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Hist(pub BTreeMap<u32, u64>);
+
+impl Hist {
+    pub fn add(&mut self, slot: u32, count: u64) {
+        *self.0.entry(slot).or_default() += count;
+    }
+
+    pub fn merge(&mut self, other: &Hist) {
+        for (s, c) in &other.0 {
+            self.add(*s, *c);
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.0.values().sum()
+    }
+
+    pub fn to_json(&self) -> Value {
+        Value::Array(
+            self.0
+                .iter()
+                .filter(|(_, c)| **c > 0)
+                .map(|(s, c)| {
+                    let (lo, hi) = slot_range(*s);
+                    json!({"lo": lo, "hi": hi, "count": c})
+                })
+                .collect(),
+        )
+    }
+
+    /// Parse the profile form; None if it is not a list of buckets at slot boundaries.
+    pub fn from_json(v: &Value) -> Option<Hist> {
+        let mut h = Hist::default();
+        for b in v.as_array()? {
+            let (lo, hi, count) = (b["lo"].as_u64()?, b["hi"].as_u64()?, b["count"].as_u64()?);
+            let slot = slot_of(lo);
+            if slot_range(slot) != (lo, hi) {
+                return None;
+            }
+            h.add(slot, count);
+        }
+        Some(h)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_partition_u64() {
+        assert_eq!(slot_range(0), (0, 0));
+        assert_eq!(slot_range(1), (1, 1));
+        assert_eq!(slot_range(13), (4096, 8191));
+        assert_eq!(slot_range(64), (1 << 63, u64::MAX));
+        for v in [0u64, 1, 2, 3, 4095, 4096, 8191, 8192, u64::MAX] {
+            let (lo, hi) = slot_range(slot_of(v));
+            assert!(lo <= v && v <= hi, "{v}");
+        }
+    }
+
+    #[test]
+    fn json_round_trip() {
+        let mut h = Hist::default();
+        h.add(13, 2048);
+        h.add(0, 3);
+        assert_eq!(Hist::from_json(&h.to_json()), Some(h.clone()));
+        assert_eq!(h.to_json()[1], json!({"lo": 4096, "hi": 8191, "count": 2048}));
+        assert_eq!(Hist::from_json(&json!([{"lo": 5, "hi": 9, "count": 1}])), None);
+    }
+}

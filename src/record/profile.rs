@@ -1,0 +1,261 @@
+//! Turning record.bpf.c's maps into the profile document
+//! (docs/profile-format.md), and writing it atomically.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::Path;
+
+use serde_json::{json, Map as JsonMap, Value};
+
+use crate::bpf::Object;
+use crate::error::{Error, Result};
+use crate::hist::Hist;
+use crate::shared::{
+    errno_key, file_event, file_hist, file_key, file_stats, file_user, hist_key, io_kind, open_file, record_drop,
+    stat_key, syscall_stats, FILE_EVENT_TRUNCATED, FILE_EVENT_UNLINKED,
+};
+
+pub const FORMAT_VERSION: u64 = 1;
+
+/// Profile names of the io_kind values, in enum order.
+pub const KIND_NAMES: [&str; io_kind::IO_NR_KINDS as usize] = [
+    "read", "readv", "pread64", "preadv", "preadv2", "write", "writev", "pwrite64", "pwritev", "pwritev2",
+    "sendfile_in", "sendfile_out", "fsync", "fdatasync", "close",
+];
+
+/// Where a file is, from its file_event.
+#[derive(Clone, Debug)]
+pub struct FileName {
+    pub path: String,
+    pub unlinked: bool,
+    pub truncated: bool,
+}
+
+impl FileName {
+    /// Decode an event: components leaf first, NUL-terminated each.
+    pub fn from_event(e: &file_event) -> (file_key, FileName) {
+        let len = (e.path_len as usize).min(e.path.len());
+        let raw: Vec<u8> = e.path[..len].iter().map(|c| *c as u8).collect();
+        let mut comps: Vec<String> = raw
+            .split(|b| *b == 0)
+            .filter(|c| !c.is_empty())
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect();
+        comps.reverse();
+        let name = FileName {
+            path: format!("/{}", comps.join("/")),
+            unlinked: e.flags as u32 & FILE_EVENT_UNLINKED != 0,
+            truncated: e.flags as u32 & FILE_EVENT_TRUNCATED != 0,
+        };
+        (e.key, name)
+    }
+}
+
+type Key = (u32, u32, u64); // (mntns, dev, ino)
+
+fn key(k: &file_key) -> Key {
+    (k.mntns, k.dev, k.ino)
+}
+
+#[derive(Default)]
+struct FileRecord {
+    comms: BTreeSet<String>,
+    stats: file_stats,
+    syscalls: BTreeMap<usize, (syscall_stats, BTreeMap<i32, u64>, Hist, Hist)>,
+    hists: BTreeMap<u16, Hist>,
+}
+
+fn comm_str(c: &[std::ffi::c_char]) -> String {
+    let b: Vec<u8> = c.iter().take_while(|c| **c != 0).map(|c| *c as u8).collect();
+    String::from_utf8_lossy(&b).into_owned()
+}
+
+/// Everything the BPF maps hold at the end of a recording.
+pub struct Collected {
+    files: BTreeMap<Key, FileRecord>,
+    pub drops: [u64; record_drop::DROP_NR as usize],
+}
+
+pub fn collect(obj: &Object) -> Result<Collected> {
+    let mut files: BTreeMap<Key, FileRecord> = BTreeMap::new();
+    let sc = obj.map("syscall_stats")?;
+    for k in sc.keys::<stat_key>()? {
+        if let Some(v) = sc.get::<stat_key, syscall_stats>(&k)? {
+            files.entry(key(&k.file)).or_default().syscalls.entry(k.kind as usize).or_default().0 = v;
+        }
+    }
+    let er = obj.map("errnos")?;
+    for k in er.keys::<errno_key>()? {
+        if let Some(n) = er.get::<errno_key, u64>(&k)? {
+            let f = files.entry(key(&k.file)).or_default();
+            *f.syscalls.entry(k.kind as usize).or_default().1.entry(k.err).or_default() += n;
+        }
+    }
+    let hs = obj.map("hists")?;
+    for k in hs.keys::<hist_key>()? {
+        let Some(n) = hs.get::<hist_key, u64>(&k)? else { continue };
+        let f = files.entry(key(&k.file)).or_default();
+        let seq = file_hist::HIST_SEQ_READ as u16;
+        if k.hist < seq {
+            let s = f.syscalls.entry(k.hist as usize / 2).or_default();
+            if k.hist % 2 == file_hist::HIST_REQUEST as u16 { &mut s.2 } else { &mut s.3 }.add(k.slot as u32, n);
+        } else {
+            f.hists.entry(k.hist).or_default().add(k.slot as u32, n);
+        }
+    }
+    // Sequential runs still open when recording stopped end here.
+    let of = obj.map("files")?;
+    for k in of.keys::<u64>()? {
+        let Some(o) = of.get::<u64, open_file>(&k)? else { continue };
+        if o.regular == 0 {
+            continue;
+        }
+        let f = files.entry(key(&o.key)).or_default();
+        for (run, h) in [(o.read_run, file_hist::HIST_SEQ_READ), (o.write_run, file_hist::HIST_SEQ_WRITE)] {
+            if run > 0 {
+                f.hists.entry(h as u16).or_default().add(crate::hist::slot_of(run), 1);
+            }
+        }
+    }
+    let fs = obj.map("file_stats")?;
+    for k in fs.keys::<file_key>()? {
+        if let Some(v) = fs.get::<file_key, file_stats>(&k)? {
+            files.entry(key(&k)).or_default().stats = v;
+        }
+    }
+    let us = obj.map("users")?;
+    for k in us.keys::<crate::shared::user_key>()? {
+        if let Some(u) = us.get::<crate::shared::user_key, file_user>(&k)? {
+            files.entry(key(&k.file)).or_default().comms.insert(comm_str(&u.comm));
+        }
+    }
+    let mut drops = [0u64; record_drop::DROP_NR as usize];
+    let dm = obj.map("drops")?;
+    for (i, d) in drops.iter_mut().enumerate() {
+        *d = dm.get_percpu::<u32, u64>(&(i as u32))?.unwrap_or_default().iter().sum();
+    }
+    Ok(Collected { files, drops })
+}
+
+fn opt_ns(v: u64) -> Value {
+    if v == 0 {
+        Value::Null
+    } else {
+        json!(v)
+    }
+}
+
+fn file_json(k: &Key, name: Option<&FileName>, f: &FileRecord) -> Value {
+    let mut syscalls = JsonMap::new();
+    for (kind, (st, errs, req, done)) in &f.syscalls {
+        let errnos: JsonMap<String, Value> = errs.iter().map(|(e, n)| (crate::errnames::name(*e), json!(n))).collect();
+        syscalls.insert(
+            KIND_NAMES[*kind].to_string(),
+            json!({
+                "calls": st.calls, "errors": st.errors, "bytes": st.bytes, "errnos": errnos,
+                "request_hist": req.to_json(), "completed_hist": done.to_json(),
+            }),
+        );
+    }
+    let h = |id: file_hist| f.hists.get(&(id as u16)).cloned().unwrap_or_default().to_json();
+    let s = &f.stats;
+    json!({
+        "mntns": k.0,
+        "path": name.map(|n| n.path.clone()),
+        "unlinked": name.is_some_and(|n| n.unlinked),
+        "path_truncated": name.is_some_and(|n| n.truncated),
+        "dev": format!("{}:{}", k.1 >> 20, k.1 & 0xfffff),
+        "ino": k.2,
+        "comms": f.comms,
+        "read_bytes": s.read_bytes,
+        "write_bytes": s.write_bytes,
+        "first_read_ns": opt_ns(s.first_read_ns),
+        "last_read_ns": opt_ns(s.last_read_ns),
+        "first_write_ns": opt_ns(s.first_write_ns),
+        "last_write_ns": opt_ns(s.last_write_ns),
+        "rewrites": s.rewrites,
+        "syscalls": syscalls,
+        "seq_read_hist": h(file_hist::HIST_SEQ_READ),
+        "seq_write_hist": h(file_hist::HIST_SEQ_WRITE),
+        "fsync": {
+            "calls": s.fsync_calls,
+            "bytes": s.fsync_bytes,
+            "last_ns": opt_ns(s.last_fsync_ns),
+            "latency_hist": h(file_hist::HIST_FSYNC_LATENCY),
+            "bytes_between_hist": h(file_hist::HIST_FSYNC_BETWEEN),
+        },
+    })
+}
+
+/// What the document says about the recording besides the files.
+pub struct Header {
+    pub start_ns: u64,
+    pub end_ns: u64,
+    pub boot_wall_ns: u64,
+    pub filters: Value,
+    pub strategy: String,
+    pub events_lost: u64,
+}
+
+pub fn document(h: &Header, c: &Collected, names: &BTreeMap<Key, FileName>) -> Value {
+    let files: Vec<Value> = c.files.iter().map(|(k, f)| file_json(k, names.get(k), f)).collect();
+    json!({
+        "version": FORMAT_VERSION,
+        "tool": "iotrace record",
+        "host": hostname(),
+        "kernel": crate::probe::kernel_release(),
+        "strategy": h.strategy,
+        "start_ns": h.start_ns,
+        "end_ns": h.end_ns,
+        "boot_wall_ns": h.boot_wall_ns,
+        "filters": h.filters,
+        "lost": {
+            "inflight_full": c.drops[record_drop::DROP_INFLIGHT as usize],
+            "map_full": c.drops[record_drop::DROP_FILES as usize],
+            "path_events": c.drops[record_drop::DROP_EVENTS as usize] + h.events_lost,
+        },
+        "files": files,
+    })
+}
+
+pub fn names_key(k: &file_key) -> Key {
+    key(k)
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_default()
+}
+
+/// A temporary file beside `path`, created now so that an unwritable
+/// destination fails before anything is traced; `commit` renames it into place.
+pub struct PendingOutput {
+    tmp: std::path::PathBuf,
+    dest: std::path::PathBuf,
+    file: std::fs::File,
+}
+
+impl PendingOutput {
+    pub fn create(dest: &Path) -> Result<PendingOutput> {
+        let name = dest.file_name().ok_or_else(|| Error::usage(format!("{}: not a file name", dest.display())))?;
+        let tmp = dest.with_file_name(format!(".{}.tmp.{}", name.to_string_lossy(), std::process::id()));
+        let file = std::fs::File::create(&tmp)
+            .map_err(|e| Error::msg(format!("cannot write profile {}: {e}", dest.display())))?;
+        Ok(PendingOutput { tmp, dest: dest.to_path_buf(), file })
+    }
+
+    pub fn commit(mut self, doc: &Value) -> Result<()> {
+        let res = (|| -> std::io::Result<()> {
+            serde_json::to_writer_pretty(&mut self.file, doc)?;
+            self.file.write_all(b"\n")?;
+            self.file.sync_all()?;
+            std::fs::rename(&self.tmp, &self.dest)
+        })();
+        res.map_err(|e| Error::msg(format!("cannot write profile {}: {e}", self.dest.display())))
+    }
+}
+
+impl Drop for PendingOutput {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.tmp); // no-op after a successful rename
+    }
+}

@@ -1,0 +1,150 @@
+//! `iotrace record` on real workloads with known I/O patterns: exact counts,
+//! bytes and histogram buckets.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+use serde_json::Value;
+
+/// Run `iotrace record -o PROFILE -- CMD...` and return the profile.
+fn record(dir: &TempDir, cmd: &[&str]) -> Value {
+    let out = dir.path().join("profile.json");
+    ok(iotrace().arg("record").arg("-o").arg(&out).arg("--").args(cmd));
+    let text = std::fs::read_to_string(&out).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn file<'a>(p: &'a Value, path: &std::path::Path) -> &'a Value {
+    let want = path.to_str().unwrap();
+    p["files"].as_array().unwrap().iter().find(|f| f["path"] == want).unwrap_or_else(|| {
+        let paths: Vec<&Value> = p["files"].as_array().unwrap().iter().map(|f| &f["path"]).collect();
+        panic!("{want} not in profile; files: {paths:?}")
+    })
+}
+
+fn bucket(lo: u64, hi: u64, count: u64) -> Value {
+    serde_json::json!({"lo": lo, "hi": hi, "count": count})
+}
+
+#[test]
+fn dd_sequential_writes_are_exact() {
+    let dir = TempDir::new("dd-write");
+    let target = dir.path().join("out.dat");
+    let of = format!("of={}", target.display());
+    let p = record(&dir, &["dd", "if=/dev/zero", &of, "bs=4096", "count=2048"]);
+    let f = file(&p, &target);
+    let w = &f["syscalls"]["write"];
+    assert_eq!(w["calls"], 2048, "{f:#}");
+    assert_eq!(w["bytes"], 8388608);
+    assert_eq!(w["errors"], 0);
+    assert_eq!(w["request_hist"], serde_json::json!([bucket(4096, 8191, 2048)]));
+    assert_eq!(w["completed_hist"], serde_json::json!([bucket(4096, 8191, 2048)]));
+    assert_eq!(f["write_bytes"], 8388608);
+    assert_eq!(f["read_bytes"], 0);
+    assert_eq!(f["rewrites"], 0);
+    // One run covering the whole file: 8 MiB lies in [2^23, 2^24).
+    assert_eq!(f["seq_write_hist"], serde_json::json!([bucket(1 << 23, (1 << 24) - 1, 1)]));
+    assert_eq!(f["comms"], serde_json::json!(["dd"]));
+    assert!(f["first_write_ns"].as_u64().unwrap() <= f["last_write_ns"].as_u64().unwrap());
+    // /dev/zero is a character device, dd's stdout/stderr are pipes: never in the profile.
+    for x in p["files"].as_array().unwrap() {
+        assert!(x["path"].as_str().unwrap().starts_with('/'), "{x:#}");
+        assert_ne!(x["path"], "/dev/zero");
+    }
+    assert_eq!(p["lost"], serde_json::json!({"inflight_full": 0, "map_full": 0, "path_events": 0}));
+}
+
+fn fio(dir: &TempDir, name: &str, extra: &[&str]) -> (Value, std::path::PathBuf) {
+    let target = dir.path().join(name);
+    let filename = format!("--filename={}", target.display());
+    let mut cmd = vec!["fio", "--name=t", &filename, "--ioengine=psync", "--size=8m", "--randrepeat=1"];
+    cmd.extend_from_slice(extra);
+    // Lay the file out first, outside the recording, so only the job's I/O counts.
+    ok(Command::new("dd").args(["if=/dev/zero", &format!("of={}", target.display()), "bs=1M", "count=8"]).stderr(std::process::Stdio::null()));
+    (record(dir, &cmd), target)
+}
+
+#[test]
+fn fio_write_4k_is_2048_pwrites() {
+    let dir = TempDir::new("fio-write");
+    let (p, target) = fio(&dir, "w.dat", &["--rw=write", "--bs=4k"]);
+    let f = file(&p, &target);
+    // fio's psync engine issues pwrite64 at explicit offsets.
+    let w = &f["syscalls"]["pwrite64"];
+    assert_eq!(w["calls"], 2048, "{f:#}");
+    assert_eq!(w["bytes"], 8388608);
+    assert_eq!(w["completed_hist"], serde_json::json!([bucket(4096, 8191, 2048)]));
+    assert_eq!(f["seq_write_hist"], serde_json::json!([bucket(1 << 23, (1 << 24) - 1, 1)]));
+    assert_eq!(f["comms"], serde_json::json!(["fio"]));
+}
+
+#[test]
+fn fio_randread_16k_is_512_preads() {
+    let dir = TempDir::new("fio-randread");
+    let (p, target) = fio(&dir, "r.dat", &["--rw=randread", "--bs=16k"]);
+    let f = file(&p, &target);
+    let r = &f["syscalls"]["pread64"];
+    assert_eq!(r["calls"], 512, "{f:#}");
+    assert_eq!(r["bytes"], 8388608);
+    assert_eq!(r["request_hist"], serde_json::json!([bucket(16384, 32767, 512)]));
+    assert_eq!(f["read_bytes"], 8388608);
+    // Random order: the runs' lengths add up to the file, and there are many.
+    let runs = f["seq_read_hist"].as_array().unwrap();
+    let n: u64 = runs.iter().map(|b| b["count"].as_u64().unwrap()).sum();
+    assert!(n > 100, "a random read job made only {n} sequential runs: {f:#}");
+}
+
+#[test]
+fn fio_fsync_every_16_writes() {
+    let dir = TempDir::new("fio-fsync");
+    let (p, target) = fio(&dir, "s.dat", &["--rw=randwrite", "--bs=4k", "--fsync=16"]);
+    let f = file(&p, &target);
+    assert_eq!(f["syscalls"]["pwrite64"]["calls"], 2048, "{f:#}");
+    // fio fsyncs after every 16th write but not after the last batch
+    // (strace -c agrees: 127 fsync): 127 fsyncs, each after 16 x 4 KiB.
+    let fs = &f["fsync"];
+    assert_eq!(fs["calls"], 127, "{fs:#}");
+    assert_eq!(fs["bytes"], 127 * 65536);
+    assert_eq!(fs["bytes_between_hist"], serde_json::json!([bucket(65536, 131071, 127)]));
+    let lat: u64 = fs["latency_hist"].as_array().unwrap().iter().map(|b| b["count"].as_u64().unwrap()).sum();
+    assert_eq!(lat, 127);
+    assert_eq!(f["syscalls"]["fsync"]["calls"], 127);
+}
+
+#[test]
+fn errors_are_counted_by_errno() {
+    let dir = TempDir::new("errors");
+    let target = dir.path().join("ro.dat");
+    std::fs::write(&target, b"x").unwrap();
+    // Writing to a read-only fd fails with EBADF on that file.
+    let script = format!("exec 3<{}; echo hi >&3; exec 3<&-", target.display());
+    let p = record(&dir, &["sh", "-c", &script]);
+    let f = file(&p, &target);
+    let w = &f["syscalls"]["write"];
+    assert_eq!(w["calls"], 1, "{f:#}");
+    assert_eq!(w["errors"], 1);
+    assert_eq!(w["errnos"], serde_json::json!({"EBADF": 1}));
+    assert_eq!(w["completed_hist"], serde_json::json!([]));
+    assert_eq!(f["write_bytes"], 0);
+}
+
+#[test]
+fn unwritable_output_fails_before_tracing() {
+    let o = run(iotrace().args(["record", "-o", "/nonexistent-dir/p.json", "--", "true"]));
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("cannot write profile /nonexistent-dir/p.json"), "{err}");
+}
+
+#[test]
+fn unknown_pid_and_comm_are_errors() {
+    let o = run(iotrace().args(["record", "-p", "999999999", "-d", "1"]));
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stderr(&o).trim(), "iotrace: no such process: 999999999");
+    let o = run(iotrace().args(["record", "-c", "no-such-comm-x", "-d", "1"]));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no running process has comm no-such-comm-x"), "{}", stderr(&o));
+}
