@@ -43,6 +43,12 @@ pub fn unexpected(arg: Arg<'_>) -> Error {
     Error::from(arg.unexpected())
 }
 
+/// A status line on stderr; a closed stderr must not abort a recording.
+pub fn note(msg: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "iotrace: {msg}");
+}
+
 pub fn print_help(text: &str) -> Result<()> {
     print!("{text}");
     Ok(())

@@ -10,8 +10,12 @@ use serde_json::Value;
 
 /// Run `iotrace record -o PROFILE -- CMD...` and return the profile.
 fn record(dir: &TempDir, cmd: &[&str]) -> Value {
+    record_with(dir, &[], cmd)
+}
+
+fn record_with(dir: &TempDir, opts: &[&str], cmd: &[&str]) -> Value {
     let out = dir.path().join("profile.json");
-    ok(iotrace().arg("record").arg("-o").arg(&out).arg("--").args(cmd));
+    ok(iotrace().arg("record").arg("-o").arg(&out).args(opts).arg("--").args(cmd));
     let text = std::fs::read_to_string(&out).unwrap();
     serde_json::from_str(&text).unwrap()
 }
@@ -30,10 +34,17 @@ fn bucket(lo: u64, hi: u64, count: u64) -> Value {
 
 #[test]
 fn dd_sequential_writes_are_exact() {
-    let dir = TempDir::new("dd-write");
+    for strategy in ["raw_tp", "tracepoint"] {
+        dd_sequential_writes(strategy);
+    }
+}
+
+fn dd_sequential_writes(strategy: &str) {
+    let dir = TempDir::new(&format!("dd-write-{strategy}"));
     let target = dir.path().join("out.dat");
     let of = format!("of={}", target.display());
-    let p = record(&dir, &["dd", "if=/dev/zero", &of, "bs=4096", "count=2048"]);
+    let p = record_with(&dir, &["--strategy", strategy], &["dd", "if=/dev/zero", &of, "bs=4096", "count=2048"]);
+    assert_eq!(p["strategy"], strategy);
     let f = file(&p, &target);
     let w = &f["syscalls"]["write"];
     assert_eq!(w["calls"], 2048, "{f:#}");
@@ -147,4 +158,42 @@ fn unknown_pid_and_comm_are_errors() {
     let o = run(iotrace().args(["record", "-c", "no-such-comm-x", "-d", "1"]));
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("no running process has comm no-such-comm-x"), "{}", stderr(&o));
+}
+
+#[test]
+fn file_opened_before_recording_is_attributed() {
+    use std::io::BufRead;
+    let dir = TempDir::new("preopened");
+    let target = dir.path().join("pre.dat");
+    let go = dir.path().join("go");
+    // fd 3 is opened at once; the 100 writes of 4 bytes wait until recording runs.
+    let script = format!(
+        "exec 3>{}; while [ ! -e {} ]; do sleep 0.05; done; i=0; while [ $i -lt 100 ]; do printf abcd >&3; i=$((i+1)); done",
+        target.display(),
+        go.display()
+    );
+    let mut child = Command::new("sh").args(["-c", &script]).spawn().unwrap();
+    let out = dir.path().join("profile.json");
+    let pid = child.id().to_string();
+    let mut rec = iotrace()
+        .args(["record", "-p", &pid, "-d", "3", "-o"])
+        .arg(&out)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    let mut err = std::io::BufReader::new(rec.stderr.take().unwrap());
+    err.read_line(&mut line).unwrap();
+    assert!(line.starts_with("iotrace: recording"), "{line}");
+    std::fs::write(&go, b"").unwrap();
+    child.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    assert!(rec.wait().unwrap().success(), "{rest}");
+    let p: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let f = file(&p, &target);
+    assert_eq!(f["syscalls"]["write"]["calls"], 100, "{f:#}");
+    assert_eq!(f["write_bytes"], 400);
+    // printf >&3 writes at the fd position: one sequential run of 400 bytes.
+    assert_eq!(f["seq_write_hist"], serde_json::json!([bucket(256, 511, 1)]));
 }

@@ -234,6 +234,7 @@ pub fn main(args: Args) -> Result<()> {
     for (prog, how) in strategy.probes {
         obj.attach(prog, how)?;
     }
+    cli::note(format_args!("recording with strategy {}; Ctrl-C to stop", strategy.name));
     let mut child = if o.command.is_empty() {
         None
     } else {
@@ -286,13 +287,13 @@ pub fn main(args: Args) -> Result<()> {
     let lost = &doc["lost"];
     let total: u64 = ["inflight_full", "map_full", "path_events"].iter().map(|k| lost[k].as_u64().unwrap_or(0)).sum();
     if total > 0 {
-        eprintln!("iotrace: warning: {total} updates were dropped (see \"lost\" in the profile)");
+        cli::note(format_args!("warning: {total} updates were dropped (see \"lost\" in the profile)"));
     }
-    eprintln!(
-        "iotrace: {} files, profile written to {}",
+    cli::note(format_args!(
+        "{} files, profile written to {}",
         doc["files"].as_array().map_or(0, |f| f.len()),
         o.output.display()
-    );
+    ));
     if let Some(mut c) = child {
         if signals::stop_requested() {
             // Ctrl-C reached the child too (same process group); reap it.
