@@ -236,24 +236,6 @@ impl OpenObject {
         Ok(())
     }
 
-    /// Point an fentry/fexit program at a kernel function other than its SEC name's.
-    pub fn set_attach_target(&mut self, prog: &str, func: &str) -> Result<()> {
-        let p = self.prog(prog)?;
-        let f = cstring(func);
-        // SAFETY: p belongs to this object; libbpf copies the name.
-        check(unsafe { sys::bpf_program__set_attach_target(p, 0, f.as_ptr()) }, || {
-            format!("set attach target of {prog} to {func}")
-        })?;
-        Ok(())
-    }
-
-    pub fn set_max_entries(&mut self, map: &str, n: u32) -> Result<()> {
-        let m = self.map(map).ok_or_else(|| Error::msg(format!("no map {map}")))?;
-        // SAFETY: m belongs to this not-yet-loaded object.
-        check(unsafe { sys::bpf_map__set_max_entries(m, n) }, || format!("resize map {map}"))?;
-        Ok(())
-    }
-
     /// Set the object's configuration struct (`DECLARE_CONFIG` in compat.bpf.h):
     /// `.rodata.cfg` before load on modern objects, `config_map` after load on
     /// legacy ones.
@@ -311,10 +293,6 @@ impl Drop for Link {
 }
 
 impl Object {
-    pub fn name(&self) -> &str {
-        &self.inner.name
-    }
-
     fn prog(&self, name: &str) -> Result<*mut sys::bpf_program> {
         let c = cstring(name);
         // SAFETY: obj is live.
@@ -375,25 +353,6 @@ impl Object {
         );
         Ok(Map { fd, name: name.to_string(), key_size, value_size, percpu, map_type: ty, _obj: PhantomData })
     }
-
-    /// Kernel run-time statistics of a loaded program (non-zero only while
-    /// `kernel.bpf_stats_enabled` or BPF_ENABLE_STATS is on).
-    pub fn program_stats(&self, prog: &str) -> Result<ProgStats> {
-        let p = self.prog(prog)?;
-        // SAFETY: p is a program of this object.
-        let fd = unsafe { sys::bpf_program__fd(p) };
-        let mut info = sys::bpf_prog_info::default();
-        let mut len = std::mem::size_of::<sys::bpf_prog_info>() as u32;
-        // SAFETY: info is a writable bpf_prog_info of `len` bytes.
-        check(unsafe { sys::bpf_prog_get_info_by_fd(fd, &mut info, &mut len) }, || format!("stats of {prog}"))?;
-        Ok(ProgStats { run_time_ns: info.run_time_ns, run_cnt: info.run_cnt })
-    }
-}
-
-#[derive(Clone, Copy, Debug, Default)]
-pub struct ProgStats {
-    pub run_time_ns: u64,
-    pub run_cnt: u64,
 }
 
 // ---------------------------------------------------------------- maps
@@ -458,12 +417,6 @@ impl Map<'_> {
     pub fn set<K: Plain, V: Plain>(&self, key: &K, val: &V) -> Result<()> {
         self.check_sizes::<K, V>()?;
         self.update_raw(bytes_of(key), bytes_of(val))
-    }
-
-    pub fn delete<K: Plain>(&self, key: &K) -> Result<()> {
-        // SAFETY: key is key-sized (checked by the callers' types via keys()).
-        let ret = unsafe { sys::bpf_map_delete_elem(self.fd, bytes_of(key).as_ptr().cast()) };
-        check(ret, || format!("delete from map {}", self.name)).map(drop)
     }
 
     /// All keys present now (hash maps may change underneath; good enough for draining).
@@ -721,20 +674,4 @@ pub fn helper_supported(helper: Helper) -> bool {
 
 pub enum Helper {
     ProbeReadKernel,
-}
-
-/// Turn on kernel-wide BPF run-time statistics for as long as the returned fd lives (5.8+).
-pub fn enable_stats() -> Result<StatsGuard> {
-    // SAFETY: plain BPF_ENABLE_STATS command.
-    let fd = unsafe { sys::bpf_enable_stats(sys::BPF_STATS_RUN_TIME) };
-    check(fd, || "BPF_ENABLE_STATS".into()).map(StatsGuard)
-}
-
-pub struct StatsGuard(c_int);
-
-impl Drop for StatsGuard {
-    fn drop(&mut self) {
-        // SAFETY: we own this fd.
-        unsafe { libc::close(self.0) };
-    }
 }

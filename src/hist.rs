@@ -33,16 +33,6 @@ impl Hist {
         *self.0.entry(slot).or_default() += count;
     }
 
-    pub fn merge(&mut self, other: &Hist) {
-        for (s, c) in &other.0 {
-            self.add(*s, *c);
-        }
-    }
-
-    pub fn total(&self) -> u64 {
-        self.0.values().sum()
-    }
-
     pub fn to_json(&self) -> Value {
         Value::Array(
             self.0
@@ -57,6 +47,7 @@ impl Hist {
     }
 
     /// Parse the profile form; None if it is not a list of buckets at slot boundaries.
+    #[cfg(test)]
     pub fn from_json(v: &Value) -> Option<Hist> {
         let mut h = Hist::default();
         for b in v.as_array()? {

@@ -18,8 +18,6 @@ use crate::shared::{file_event, record_config, RECORD_COMM_LEN, RECORD_MAX_COMMS
 use crate::signals;
 use crate::strategy::{Strategy, Tool};
 
-pub use profile::KIND_NAMES;
-
 pub const HELP: &str = "\
 Usage: iotrace record [-p PID]... [-c COMM]... [-d SECONDS] [-o PROFILE.json] [-- CMD ARGS...]
 
