@@ -33,6 +33,21 @@ impl Hist {
         *self.0.entry(slot).or_default() += count;
     }
 
+    pub fn merge(&mut self, other: &Hist) {
+        for (s, c) in &other.0 {
+            self.add(*s, *c);
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.0.values().sum()
+    }
+
+    /// The most common bucket.
+    pub fn mode(&self) -> Option<u32> {
+        self.0.iter().filter(|(_, c)| **c > 0).max_by_key(|(s, c)| (**c, std::cmp::Reverse(**s))).map(|(s, _)| *s)
+    }
+
     pub fn to_json(&self) -> Value {
         Value::Array(
             self.0
@@ -47,7 +62,6 @@ impl Hist {
     }
 
     /// Parse the profile form; None if it is not a list of buckets at slot boundaries.
-    #[cfg(test)]
     pub fn from_json(v: &Value) -> Option<Hist> {
         let mut h = Hist::default();
         for b in v.as_array()? {

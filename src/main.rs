@@ -11,6 +11,7 @@ mod objects;
 mod privileges;
 mod probe;
 mod record;
+mod report;
 mod shared;
 mod signals;
 mod strategy;
@@ -33,6 +34,7 @@ One static binary; Linux 4.14 or newer; run as root.
 Commands:
   doctor     probe the kernel's BPF features and show each tool's attach strategy
   record     record an exact per-file I/O profile of processes or a command
+  report     summarise profiles by file or directory tree (no root needed)
 
 Run `iotrace COMMAND --help` for a command's options and examples.
 
@@ -44,6 +46,7 @@ Examples:
   sudo iotrace doctor
   sudo iotrace doctor --json
   sudo iotrace record -o dd.json -- dd if=/dev/zero of=/tmp/x bs=4k count=256
+  iotrace report --by dir --depth 2 dd.json
 
 Environment:
   IOTRACE_DEBUG=1  echo libbpf's messages (verifier logs) to stderr
@@ -64,6 +67,7 @@ fn run() -> Result<()> {
     match cmd.as_str() {
         "doctor" => doctor::main(args),
         "record" => record::main(args),
+        "report" => report::main(args),
         other => Err(Error::usage(format!("unknown command '{other}'"))),
     }
 }

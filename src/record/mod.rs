@@ -2,6 +2,8 @@
 
 mod profile;
 
+pub use profile::FORMAT_VERSION;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;

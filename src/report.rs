@@ -1,0 +1,444 @@
+//! `iotrace report`: merge profiles and summarise them by file or by
+//! directory tree (a directory's numbers are the sum of everything below it).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use serde_json::{json, Value};
+
+use crate::cli::{self, Arg, Args};
+use crate::error::{Error, Result};
+use crate::hist::{slot_range, Hist};
+
+pub const HELP: &str = "\
+Usage: iotrace report PROFILE... [--by file|dir] [--depth N] [--top N] [--sort KEY] [--csv|--json]
+
+Merge one or more `iotrace record` profiles and summarise them per file, or per
+directory (each directory sums every file below it, at every level).
+
+Columns: bytes and successful calls read/written, bandwidth over each file's
+active window (first to last I/O), sequential share (I/Os that continued a
+sequential run), most common request size, fsync count and average bytes
+written between fsyncs, failed calls.
+
+Options:
+  --by file|dir   one row per file (default) or per directory
+  --depth N       with --by dir: only directories at most N levels deep
+  --top N         only the first N rows
+  --sort KEY      bytes (default), read, write, calls, fsyncs, errors, name
+  --csv           comma-separated output
+  --json          JSON output
+  -h, --help      this help
+
+Files are merged across profiles by mount namespace and path.
+
+Examples:
+  iotrace report pg.json
+  iotrace report --by dir --depth 3 --top 20 pg.json
+  iotrace report --csv day1.json day2.json > io.csv
+";
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum By {
+    File,
+    Dir,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Table,
+    Csv,
+    Json,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SortKey {
+    Bytes,
+    Read,
+    Write,
+    Calls,
+    Fsyncs,
+    Errors,
+    Name,
+}
+
+const READS: &[&str] = &["read", "readv", "pread64", "preadv", "preadv2", "sendfile_in"];
+const WRITES: &[&str] = &["write", "writev", "pwrite64", "pwritev", "pwritev2", "sendfile_out"];
+
+/// Everything the report adds up, per file or directory.
+#[derive(Clone, Default)]
+struct Metrics {
+    files: u64,
+    read_bytes: u64,
+    write_bytes: u64,
+    read_ops: u64,
+    write_ops: u64,
+    /// Completed I/Os that moved at least one byte, and the sequential runs they formed.
+    read_moving: u64,
+    write_moving: u64,
+    read_runs: u64,
+    write_runs: u64,
+    calls: u64,
+    errors: u64,
+    rewrites: u64,
+    first_read: Option<u64>,
+    last_read: Option<u64>,
+    first_write: Option<u64>,
+    last_write: Option<u64>,
+    read_req: Hist,
+    write_req: Hist,
+    fsync_calls: u64,
+    fsync_bytes: u64,
+}
+
+fn min_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    a.into_iter().chain(b).min()
+}
+
+fn max_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    a.into_iter().chain(b).max()
+}
+
+impl Metrics {
+    fn add(&mut self, o: &Metrics) {
+        self.files += o.files;
+        self.read_bytes += o.read_bytes;
+        self.write_bytes += o.write_bytes;
+        self.read_ops += o.read_ops;
+        self.write_ops += o.write_ops;
+        self.read_moving += o.read_moving;
+        self.write_moving += o.write_moving;
+        self.read_runs += o.read_runs;
+        self.write_runs += o.write_runs;
+        self.calls += o.calls;
+        self.errors += o.errors;
+        self.rewrites += o.rewrites;
+        self.first_read = min_opt(self.first_read, o.first_read);
+        self.last_read = max_opt(self.last_read, o.last_read);
+        self.first_write = min_opt(self.first_write, o.first_write);
+        self.last_write = max_opt(self.last_write, o.last_write);
+        self.read_req.merge(&o.read_req);
+        self.write_req.merge(&o.write_req);
+        self.fsync_calls += o.fsync_calls;
+        self.fsync_bytes += o.fsync_bytes;
+    }
+
+    fn bandwidth(bytes: u64, first: Option<u64>, last: Option<u64>) -> Option<f64> {
+        match (first, last) {
+            (Some(f), Some(l)) if l > f && bytes > 0 => Some(bytes as f64 * 1e9 / (l - f) as f64),
+            _ => None,
+        }
+    }
+
+    /// Share of byte-moving I/Os that continued the run before them.
+    fn seq_share(moving: u64, runs: u64) -> Option<f64> {
+        (moving > 0).then(|| moving.saturating_sub(runs) as f64 / moving as f64)
+    }
+
+    fn to_json(&self) -> Value {
+        let size = |h: &Hist| h.mode().map(|s| slot_range(s).0);
+        json!({
+            "files": self.files,
+            "read_bytes": self.read_bytes, "write_bytes": self.write_bytes,
+            "read_ops": self.read_ops, "write_ops": self.write_ops,
+            "read_bw": Metrics::bandwidth(self.read_bytes, self.first_read, self.last_read),
+            "write_bw": Metrics::bandwidth(self.write_bytes, self.first_write, self.last_write),
+            "read_seq_share": Metrics::seq_share(self.read_moving, self.read_runs),
+            "write_seq_share": Metrics::seq_share(self.write_moving, self.write_runs),
+            "read_size_mode": size(&self.read_req), "write_size_mode": size(&self.write_req),
+            "read_size_hist": self.read_req.to_json(), "write_size_hist": self.write_req.to_json(),
+            "calls": self.calls, "errors": self.errors, "rewrites": self.rewrites,
+            "fsync_calls": self.fsync_calls, "fsync_bytes": self.fsync_bytes,
+            "bytes_per_fsync": (self.fsync_calls > 0).then(|| self.fsync_bytes / self.fsync_calls),
+        })
+    }
+}
+
+/// One file of one profile.
+struct FileRow {
+    mntns: u64,
+    path: String,
+    m: Metrics,
+}
+
+fn bad(path: &str, what: impl std::fmt::Display) -> Error {
+    Error::msg(format!("{path}: not a valid iotrace record profile ({what})"))
+}
+
+fn u64_field(v: &Value, name: &str, src: &str) -> Result<u64> {
+    v[name].as_u64().ok_or_else(|| bad(src, format!("missing number '{name}'")))
+}
+
+fn hist_field(v: &Value, src: &str) -> Result<Hist> {
+    Hist::from_json(v).ok_or_else(|| bad(src, "malformed histogram"))
+}
+
+fn parse_file(f: &Value, src: &str) -> Result<FileRow> {
+    let mut m = Metrics { files: 1, ..Default::default() };
+    m.read_bytes = u64_field(f, "read_bytes", src)?;
+    m.write_bytes = u64_field(f, "write_bytes", src)?;
+    m.rewrites = u64_field(f, "rewrites", src)?;
+    m.first_read = f["first_read_ns"].as_u64();
+    m.last_read = f["last_read_ns"].as_u64();
+    m.first_write = f["first_write_ns"].as_u64();
+    m.last_write = f["last_write_ns"].as_u64();
+    let syscalls = f["syscalls"].as_object().ok_or_else(|| bad(src, "missing 'syscalls'"))?;
+    for (name, s) in syscalls {
+        m.calls += u64_field(s, "calls", src)?;
+        m.errors += u64_field(s, "errors", src)?;
+        let done = hist_field(&s["completed_hist"], src)?;
+        let req = hist_field(&s["request_hist"], src)?;
+        let moving = done.total() - done.0.get(&0).copied().unwrap_or(0);
+        if READS.contains(&name.as_str()) {
+            m.read_ops += done.total();
+            m.read_moving += moving;
+            m.read_req.merge(&req);
+        } else if WRITES.contains(&name.as_str()) {
+            m.write_ops += done.total();
+            m.write_moving += moving;
+            m.write_req.merge(&req);
+        }
+    }
+    m.read_runs = hist_field(&f["seq_read_hist"], src)?.total();
+    m.write_runs = hist_field(&f["seq_write_hist"], src)?.total();
+    m.fsync_calls = u64_field(&f["fsync"], "calls", src)?;
+    m.fsync_bytes = u64_field(&f["fsync"], "bytes", src)?;
+    let path = match f["path"].as_str() {
+        Some(p) => p.to_string(),
+        None => format!("<unknown path: dev {} ino {}>", f["dev"].as_str().unwrap_or("?"), f["ino"]),
+    };
+    Ok(FileRow { mntns: u64_field(f, "mntns", src)?, path, m })
+}
+
+fn load(path: &str) -> Result<Vec<FileRow>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::msg(format!("{path}: {e}")))?;
+    let doc: Value = serde_json::from_str(&text).map_err(|e| bad(path, format!("JSON: {e}")))?;
+    if doc["tool"] != "iotrace record" {
+        return Err(bad(path, "no \"tool\": \"iotrace record\""));
+    }
+    match doc["version"].as_u64() {
+        Some(crate::record::FORMAT_VERSION) => {}
+        Some(v) => return Err(bad(path, format!("format version {v}, this iotrace reads {}", crate::record::FORMAT_VERSION))),
+        None => return Err(bad(path, "no version")),
+    }
+    let files = doc["files"].as_array().ok_or_else(|| bad(path, "no 'files' list"))?;
+    files.iter().map(|f| parse_file(f, path)).collect()
+}
+
+/// "/a/b/c" -> ["/", "/a", "/a/b"] limited to `depth` components below the root.
+fn ancestors(path: &str, depth: usize) -> Vec<String> {
+    let comps: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
+    let dirs = comps.len().saturating_sub(1);
+    (0..=dirs.min(depth)).map(|n| format!("/{}", comps[..n].join("/"))).collect()
+}
+
+struct Opts {
+    profiles: Vec<String>,
+    by: By,
+    depth: usize,
+    top: Option<usize>,
+    sort: SortKey,
+    format: Format,
+}
+
+fn parse(mut args: Args) -> Result<Option<Opts>> {
+    let mut o = Opts { profiles: vec![], by: By::File, depth: usize::MAX, top: None, sort: SortKey::Bytes, format: Format::Table };
+    while let Some(arg) = args.next()? {
+        match arg {
+            Arg::Long("by") => {
+                o.by = match args.value_str()?.as_str() {
+                    "file" => By::File,
+                    "dir" => By::Dir,
+                    v => return Err(Error::usage(format!("--by: '{v}' is not file or dir"))),
+                }
+            }
+            Arg::Long("depth") => o.depth = args.value_parsed("--depth")?,
+            Arg::Long("top") => o.top = Some(args.value_parsed("--top")?),
+            Arg::Long("sort") => {
+                o.sort = match args.value_str()?.as_str() {
+                    "bytes" => SortKey::Bytes,
+                    "read" => SortKey::Read,
+                    "write" => SortKey::Write,
+                    "calls" => SortKey::Calls,
+                    "fsyncs" => SortKey::Fsyncs,
+                    "errors" => SortKey::Errors,
+                    "name" => SortKey::Name,
+                    v => return Err(Error::usage(format!("--sort: unknown key '{v}'"))),
+                }
+            }
+            Arg::Long("csv") => o.format = Format::Csv,
+            Arg::Long("json") => o.format = Format::Json,
+            Arg::Short('h') | Arg::Long("help") => {
+                cli::print_help(HELP)?;
+                return Ok(None);
+            }
+            Arg::Value(v) => o.profiles.push(v.into_string().map_err(|_| Error::usage("invalid UTF-8 in a file name"))?),
+            other => return Err(cli::unexpected(other)),
+        }
+    }
+    if o.profiles.is_empty() {
+        return Err(Error::usage("no profile given"));
+    }
+    Ok(Some(o))
+}
+
+fn human(v: f64) -> String {
+    let units = ["", "K", "M", "G", "T", "P"];
+    let mut v = v;
+    let mut i = 0;
+    while v >= 1024.0 && i + 1 < units.len() {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}{}", units[i])
+    }
+}
+
+fn pct(v: &Value) -> String {
+    v.as_f64().map_or("-".into(), |x| format!("{:.0}%", x * 100.0))
+}
+
+fn opt_human(v: &Value, suffix: &str) -> String {
+    v.as_f64().map_or("-".into(), |x| format!("{}{suffix}", human(x)))
+}
+
+const COLUMNS: &[&str] = &[
+    "NAME", "FILES", "READ", "WRITE", "R_OPS", "W_OPS", "R_BW", "W_BW", "R_SEQ", "W_SEQ", "R_SIZE", "W_SIZE",
+    "FSYNCS", "B/FSYNC", "ERRORS",
+];
+
+fn table_cells(name: &str, j: &Value) -> Vec<String> {
+    let n = |k: &str| j[k].as_u64().unwrap_or(0);
+    vec![
+        name.to_string(),
+        n("files").to_string(),
+        human(n("read_bytes") as f64),
+        human(n("write_bytes") as f64),
+        n("read_ops").to_string(),
+        n("write_ops").to_string(),
+        opt_human(&j["read_bw"], "/s"),
+        opt_human(&j["write_bw"], "/s"),
+        pct(&j["read_seq_share"]),
+        pct(&j["write_seq_share"]),
+        opt_human(&j["read_size_mode"], ""),
+        opt_human(&j["write_size_mode"], ""),
+        n("fsync_calls").to_string(),
+        opt_human(&j["bytes_per_fsync"], ""),
+        n("errors").to_string(),
+    ]
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+pub fn main(args: Args) -> Result<()> {
+    let Some(o) = parse(args)? else { return Ok(()) };
+    let mut rows: Vec<FileRow> = Vec::new();
+    for p in &o.profiles {
+        rows.extend(load(p)?);
+    }
+    let multi_ns = rows.iter().map(|r| r.mntns).collect::<BTreeSet<_>>().len() > 1;
+    let mut total = Metrics::default();
+    let mut groups: BTreeMap<(u64, String), Metrics> = BTreeMap::new();
+    // Files merge by (mntns, path); a file seen in two profiles counts once.
+    let mut files: BTreeMap<(u64, String), Metrics> = BTreeMap::new();
+    for r in rows {
+        let e = files.entry((r.mntns, r.path)).or_default();
+        e.add(&r.m);
+        e.files = 1;
+    }
+    for ((ns, path), m) in &files {
+        total.add(m);
+        match o.by {
+            By::File => {
+                groups.insert((*ns, path.clone()), m.clone());
+            }
+            By::Dir => {
+                for d in ancestors(path, o.depth) {
+                    groups.entry((*ns, d)).or_default().add(m);
+                }
+            }
+        }
+    }
+    let name = |(ns, p): &(u64, String)| if multi_ns { format!("[mnt:{ns}]{p}") } else { p.clone() };
+    let mut out: Vec<(String, Value)> = groups.iter().map(|(k, m)| (name(k), m.to_json())).collect();
+    let key = |j: &Value| -> u64 {
+        let n = |k: &str| j[k].as_u64().unwrap_or(0);
+        match o.sort {
+            SortKey::Bytes => n("read_bytes") + n("write_bytes"),
+            SortKey::Read => n("read_bytes"),
+            SortKey::Write => n("write_bytes"),
+            SortKey::Calls => n("calls"),
+            SortKey::Fsyncs => n("fsync_calls"),
+            SortKey::Errors => n("errors"),
+            SortKey::Name => 0,
+        }
+    };
+    out.sort_by(|a, b| key(&b.1).cmp(&key(&a.1)).then_with(|| a.0.cmp(&b.0)));
+    if let Some(t) = o.top {
+        out.truncate(t);
+    }
+    let total = total.to_json();
+    let mut s = String::new();
+    match o.format {
+        Format::Json => {
+            let rows: Vec<Value> = out.iter().map(|(n, j)| {
+                let mut j = j.clone();
+                j["name"] = json!(n);
+                j
+            }).collect();
+            let by = if o.by == By::File { "file" } else { "dir" };
+            s = serde_json::to_string_pretty(&json!({"by": by, "rows": rows, "total": total})).unwrap();
+            s.push('\n');
+        }
+        Format::Csv => {
+            let _ = writeln!(s, "{}", COLUMNS.join(","));
+            for (n, j) in out.iter().chain(std::iter::once(&("TOTAL".to_string(), total))) {
+                let cells: Vec<String> = table_cells(n, j).iter().map(|c| csv_field(c)).collect();
+                let _ = writeln!(s, "{}", cells.join(","));
+            }
+        }
+        Format::Table => {
+            let mut lines: Vec<Vec<String>> = vec![COLUMNS.iter().map(|c| c.to_string()).collect()];
+            lines.extend(out.iter().map(|(n, j)| table_cells(n, j)));
+            lines.push(table_cells("TOTAL", &total));
+            let widths: Vec<usize> =
+                (0..COLUMNS.len()).map(|i| lines.iter().map(|l| l[i].len()).max().unwrap_or(0)).collect();
+            for l in &lines {
+                let mut line = format!("{:<w$}", l[0], w = widths[0]);
+                for (c, w) in l.iter().zip(&widths).skip(1) {
+                    let _ = write!(line, "  {c:>w$}");
+                }
+                let _ = writeln!(s, "{}", line.trim_end());
+            }
+        }
+    }
+    print!("{s}");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ancestors_sum_every_level() {
+        assert_eq!(ancestors("/a/b/c.txt", usize::MAX), ["/", "/a", "/a/b"]);
+        assert_eq!(ancestors("/a/b/c.txt", 1), ["/", "/a"]);
+        assert_eq!(ancestors("/f", usize::MAX), ["/"]);
+    }
+
+    #[test]
+    fn sequential_share() {
+        assert_eq!(Metrics::seq_share(2048, 1), Some(2047.0 / 2048.0));
+        assert_eq!(Metrics::seq_share(0, 0), None);
+    }
+}
