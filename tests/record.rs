@@ -197,3 +197,59 @@ fn file_opened_before_recording_is_attributed() {
     // printf >&3 writes at the fd position: one sequential run of 400 bytes.
     assert_eq!(f["seq_write_hist"], serde_json::json!([bucket(256, 511, 1)]));
 }
+
+#[test]
+fn interval_snapshots_are_a_growing_time_series() {
+    let dir = TempDir::new("interval");
+    let target = dir.path().join("slow.dat");
+    // 8 writes of 4 bytes, 0.25 s apart: about 2 s of activity.
+    let script = format!(
+        "exec 3>{}; i=0; while [ $i -lt 8 ]; do printf abcd >&3; sleep 0.25; i=$((i+1)); done",
+        target.display()
+    );
+    let p = record_with(&dir, &["--interval", "0.5"], &["sh", "-c", &script]);
+    assert_eq!(p["interval_ns"], 500_000_000);
+    let snaps = p["snapshots"].as_array().unwrap();
+    assert!(snaps.len() >= 3, "{} snapshots over ~2 s at 0.5 s", snaps.len());
+    let ino = file(&p, &target)["ino"].clone();
+    let mut last = (0, 0);
+    let mut midway = false;
+    for s in snaps {
+        let t = s["t_ns"].as_u64().unwrap();
+        assert!(t > last.0 && t >= p["start_ns"].as_u64().unwrap() && t <= p["end_ns"].as_u64().unwrap());
+        let w = s["files"].as_array().unwrap().iter().find(|f| f["ino"] == ino).map_or(0, |f| f["write_bytes"].as_u64().unwrap());
+        assert!(w >= last.1 && w <= 32 && w % 4 == 0, "write_bytes went {} -> {w}", last.1);
+        midway |= w > 0 && w < 32;
+        last = (t, w);
+    }
+    assert!(midway, "no snapshot caught the file mid-way: {snaps:#?}");
+    assert_eq!(file(&p, &target)["write_bytes"], 32);
+}
+
+#[test]
+fn sigint_still_writes_a_complete_profile() {
+    let dir = TempDir::new("sigint");
+    let out = dir.path().join("p.json");
+    let mut rec = iotrace()
+        .args(["record", "-o"])
+        .arg(&out)
+        .args(["--", "sleep", "30"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(rec.stderr.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut err, &mut line).unwrap();
+    assert!(line.starts_with("iotrace: recording"), "{line}");
+    ok(Command::new("kill").args(["-INT", &rec.id().to_string()]));
+    let t0 = std::time::Instant::now();
+    assert!(rec.wait().unwrap().success());
+    assert!(t0.elapsed() < std::time::Duration::from_secs(5), "stopping took {:?}", t0.elapsed());
+    let p: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(p["version"], 1);
+    assert!(p["end_ns"].as_u64().unwrap() > p["start_ns"].as_u64().unwrap());
+    // No temporary file is left beside the profile.
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left.len(), 1, "{left:?}");
+    let _ = Command::new("pkill").args(["-x", "-f", "sleep 30"]).status();
+}

@@ -21,7 +21,7 @@ use crate::signals;
 use crate::strategy::{Strategy, Tool};
 
 pub const HELP: &str = "\
-Usage: iotrace record [-p PID]... [-c COMM]... [-d SECONDS] [-o PROFILE.json] [-- CMD ARGS...]
+Usage: iotrace record [-p PID]... [-c COMM]... [-d SECS] [-i SECS] [-o PROFILE.json] [-- CMD ARGS...]
 
 Record an exact per-file I/O profile: for every named regular file the traced
 processes read, write or fsync (identified by mount namespace + path, with
@@ -38,6 +38,8 @@ Options:
   -c, --comm COMM      trace processes with this name, as in /proc/PID/comm,
                        running now or exec'ed later (repeatable)
   -d, --duration SECS  stop after SECS seconds
+  -i, --interval SECS  also store a snapshot of every file's counters every
+                       SECS seconds (a time series in the profile)
   -o, --output FILE    profile path (default: iotrace-profile.json)
       --strategy NAME  force an attach strategy (see `iotrace doctor`)
   -- CMD ARGS...       run CMD and record until it exits
@@ -46,11 +48,12 @@ Options:
 Children forked by traced processes (and by CMD) are traced too. With no -p,
 -c or CMD, every process except iotrace itself is traced. Recording stops on
 Ctrl-C / SIGTERM, after -d, or when CMD exits; the profile is always written
-completely (temporary file, then rename).
+completely (temporary file, then rename). A CMD still running then is left
+running (Ctrl-C in a terminal reaches it anyway).
 
 Examples:
   sudo iotrace record -o dd.json -- dd if=/dev/zero of=/tmp/x bs=4k count=256
-  sudo iotrace record -c postgres -d 60 -o pg.json
+  sudo iotrace record -c postgres -d 60 -i 5 -o pg.json
   sudo iotrace record -p 1234 -p 1240
 ";
 
@@ -101,6 +104,7 @@ struct Opts {
     pids: Vec<u32>,
     comms: Vec<String>,
     duration: Option<Duration>,
+    interval: Option<Duration>,
     output: PathBuf,
     strategy: Option<String>,
     command: Vec<String>,
@@ -111,6 +115,7 @@ fn parse(mut args: Args) -> Result<Option<Opts>> {
         pids: vec![],
         comms: vec![],
         duration: None,
+        interval: None,
         output: "iotrace-profile.json".into(),
         strategy: None,
         command: vec![],
@@ -119,13 +124,8 @@ fn parse(mut args: Args) -> Result<Option<Opts>> {
         match arg {
             Arg::Short('p') | Arg::Long("pid") => o.pids.push(args.value_parsed("--pid")?),
             Arg::Short('c') | Arg::Long("comm") => o.comms.push(args.value_str()?),
-            Arg::Short('d') | Arg::Long("duration") => {
-                let s: f64 = args.value_parsed("--duration")?;
-                if !(s > 0.0 && s.is_finite()) {
-                    return Err(Error::usage("--duration must be a positive number of seconds"));
-                }
-                o.duration = Some(Duration::from_secs_f64(s));
-            }
+            Arg::Short('d') | Arg::Long("duration") => o.duration = Some(seconds(&mut args, "--duration")?),
+            Arg::Short('i') | Arg::Long("interval") => o.interval = Some(seconds(&mut args, "--interval")?),
             Arg::Short('o') | Arg::Long("output") => o.output = args.value_str()?.into(),
             Arg::Long("strategy") => o.strategy = Some(args.value_str()?),
             Arg::Short('h') | Arg::Long("help") => {
@@ -151,6 +151,14 @@ fn parse(mut args: Args) -> Result<Option<Opts>> {
         }
     }
     Ok(Some(o))
+}
+
+fn seconds(args: &mut Args, what: &str) -> Result<Duration> {
+    let s: f64 = args.value_parsed(what)?;
+    if !(s > 0.0 && s < 1e9) {
+        return Err(Error::usage(format!("{what} must be a positive number of seconds")));
+    }
+    Ok(Duration::from_secs_f64(s))
 }
 
 fn comm_of(pid: u32) -> Option<String> {
@@ -247,6 +255,8 @@ pub fn main(args: Args) -> Result<()> {
     };
 
     let mut names = BTreeMap::new();
+    let mut snapshots = Vec::new();
+    let mut child_status = None;
     let events_lost;
     {
         let events = obj.map("events")?;
@@ -257,13 +267,21 @@ pub fn main(args: Args) -> Result<()> {
             }
         })?;
         let deadline = o.duration.map(|d| Instant::now() + d);
+        let mut next_snapshot = o.interval.map(|i| Instant::now() + i);
         loop {
             reader.poll(100)?;
+            if let (Some(at), Some(every)) = (next_snapshot, o.interval) {
+                if Instant::now() >= at {
+                    snapshots.push(profile::snapshot(&obj, clocks().0)?);
+                    next_snapshot = Some(at + every);
+                }
+            }
             if signals::stop_requested() || deadline.is_some_and(|d| Instant::now() >= d) {
                 break;
             }
             if let Some(c) = child.as_mut() {
-                if c.try_wait()?.is_some() {
+                if let Some(st) = c.try_wait()? {
+                    child_status = Some(st);
                     break;
                 }
             }
@@ -281,6 +299,8 @@ pub fn main(args: Args) -> Result<()> {
         filters: json!({"pids": o.pids, "comms": o.comms, "command": o.command}),
         strategy: strategy.name.to_string(),
         events_lost,
+        interval_ns: o.interval.map(|i| i.as_nanos() as u64),
+        snapshots,
     };
     let doc = profile::document(&header, &collected, &names);
     out.commit(&doc)?;
@@ -294,10 +314,9 @@ pub fn main(args: Args) -> Result<()> {
         doc["files"].as_array().map_or(0, |f| f.len()),
         o.output.display()
     ));
-    if let Some(mut c) = child {
-        if signals::stop_requested() {
-            // Ctrl-C reached the child too (same process group); reap it.
-            let _ = c.wait();
+    if let Some(status) = child_status {
+        if !status.success() {
+            cli::note(format_args!("{} exited with {status}", o.command[0]));
         }
     }
     Ok(())

@@ -164,7 +164,7 @@ fn file_json(k: &Key, name: Option<&FileName>, f: &FileRecord) -> Value {
         "path": name.map(|n| n.path.clone()),
         "unlinked": name.is_some_and(|n| n.unlinked),
         "path_truncated": name.is_some_and(|n| n.truncated),
-        "dev": format!("{}:{}", k.1 >> 20, k.1 & 0xfffff),
+        "dev": dev_string(k.1),
         "ino": k.2,
         "comms": f.comms,
         "read_bytes": s.read_bytes,
@@ -195,6 +195,52 @@ pub struct Header {
     pub filters: Value,
     pub strategy: String,
     pub events_lost: u64,
+    pub interval_ns: Option<u64>,
+    pub snapshots: Vec<Value>,
+}
+
+/// Every file's running counters now: one element of the profile's `snapshots`.
+pub fn snapshot(obj: &Object, now_ns: u64) -> Result<Value> {
+    let mut calls: BTreeMap<Key, [u64; 3]> = BTreeMap::new();
+    let sc = obj.map("syscall_stats")?;
+    for k in sc.keys::<stat_key>()? {
+        let Some(v) = sc.get::<stat_key, syscall_stats>(&k)? else { continue };
+        let Some(slot) = counter_slot(k.kind) else { continue };
+        calls.entry(key(&k.file)).or_default()[slot] += v.calls;
+    }
+    let fs = obj.map("file_stats")?;
+    let mut files = Vec::new();
+    for k in fs.keys::<file_key>()? {
+        let Some(v) = fs.get::<file_key, file_stats>(&k)? else { continue };
+        let c = calls.get(&key(&k)).copied().unwrap_or_default();
+        files.push(json!({
+            "mntns": k.mntns, "dev": dev_string(k.dev), "ino": k.ino,
+            "read_bytes": v.read_bytes, "write_bytes": v.write_bytes,
+            "read_calls": c[0], "write_calls": c[1], "fsync_calls": c[2],
+        }));
+    }
+    Ok(json!({"t_ns": now_ns, "files": files}))
+}
+
+/// Which snapshot counter a syscall kind adds to: reads, writes, fsyncs (close: none).
+fn counter_slot(kind: u32) -> Option<usize> {
+    use io_kind::*;
+    const READS: [io_kind; 6] = [IO_READ, IO_READV, IO_PREAD64, IO_PREADV, IO_PREADV2, IO_SENDFILE_IN];
+    const WRITES: [io_kind; 6] = [IO_WRITE, IO_WRITEV, IO_PWRITE64, IO_PWRITEV, IO_PWRITEV2, IO_SENDFILE_OUT];
+    if READS.iter().any(|k| *k as u32 == kind) {
+        Some(0)
+    } else if WRITES.iter().any(|k| *k as u32 == kind) {
+        Some(1)
+    } else if kind == IO_FSYNC as u32 || kind == IO_FDATASYNC as u32 {
+        Some(2)
+    } else {
+        None
+    }
+}
+
+/// The kernel's s_dev as "major:minor" (MINORBITS = 20 inside the kernel).
+fn dev_string(dev: u32) -> String {
+    format!("{}:{}", dev >> 20, dev & 0xfffff)
 }
 
 pub fn document(h: &Header, c: &Collected, names: &BTreeMap<Key, FileName>) -> Value {
@@ -215,6 +261,8 @@ pub fn document(h: &Header, c: &Collected, names: &BTreeMap<Key, FileName>) -> V
             "path_events": c.drops[record_drop::DROP_EVENTS as usize] + h.events_lost,
         },
         "files": files,
+        "interval_ns": h.interval_ns,
+        "snapshots": h.snapshots,
     })
 }
 
