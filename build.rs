@@ -2,16 +2,12 @@
 //! the headers they share with user space, so the two can never disagree on a
 //! layout.
 //!
-//! Every `bpf/X.bpf.c` becomes `$OUT_DIR/X.bpf.o`; the objects listed in
-//! `LEGACY` are compiled a second time with -DIOTRACE_LEGACY into
-//! `$OUT_DIR/X.legacy.bpf.o` (see bpf/compat.bpf.h).
+//! Every `bpf/X.bpf.c` becomes `$OUT_DIR/X.bpf.o`. Objects for old kernels
+//! (4.14 .. 5.x: no global data, ring buffer or BTF) are named
+//! `X_legacy.bpf.c` and compiled with -DIOTRACE_LEGACY (see bpf/compat.bpf.h).
 use std::env;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-/// Objects that also ship a variant for kernels without global data, ring
-/// buffer or BTF (4.14 .. 5.x).
-const LEGACY: &[&str] = &[];
 
 /// Headers shared between BPF C and Rust.
 const SHARED_HEADERS: &[&str] = &["probe.h", "record.h"];
@@ -39,27 +35,22 @@ fn main() {
     let clang = env::var("BPF_CLANG").unwrap_or_else(|_| "clang".into());
     for src in &sources {
         let stem = src.file_name().unwrap().to_str().unwrap().trim_end_matches(".bpf.c");
-        let mut variants = vec![(format!("{stem}.bpf.o"), None)];
-        if LEGACY.contains(&stem) {
-            variants.push((format!("{stem}.legacy.bpf.o"), Some("-DIOTRACE_LEGACY")));
-        }
-        for (obj, define) in variants {
-            let obj = out.join(obj);
-            let mut cmd = Command::new(&clang);
-            cmd.args(["-g", "-O2", "-target", "bpf", "-Wall", "-Werror"])
-                .arg(format!("-D__TARGET_ARCH_{arch}"))
-                .arg(format!("-I{libbpf_inc}"))
-                .arg(format!("-I{}", bpf_dir.display()))
-                .arg(&multiarch_inc)
-                .args(define)
-                .arg("-c")
-                .arg(src)
-                .arg("-o")
-                .arg(&obj);
-            run(&mut cmd, src);
-            // Keep .BTF/.BTF.ext (maps and CO-RE need them), drop DWARF: smaller binary.
-            run(Command::new("llvm-strip").arg("-g").arg(&obj), &obj);
-        }
+        let define = stem.ends_with("_legacy").then_some("-DIOTRACE_LEGACY");
+        let obj = out.join(format!("{stem}.bpf.o"));
+        let mut cmd = Command::new(&clang);
+        cmd.args(["-g", "-O2", "-target", "bpf", "-Wall", "-Werror"])
+            .arg(format!("-D__TARGET_ARCH_{arch}"))
+            .arg(format!("-I{libbpf_inc}"))
+            .arg(format!("-I{}", bpf_dir.display()))
+            .arg(&multiarch_inc)
+            .args(define)
+            .arg("-c")
+            .arg(src)
+            .arg("-o")
+            .arg(&obj);
+        run(&mut cmd, src);
+        // Keep .BTF/.BTF.ext (maps and CO-RE need them), drop DWARF: smaller binary.
+        run(Command::new("llvm-strip").arg("-g").arg(&obj), &obj);
     }
 
     let mut builder = bindgen::Builder::default()

@@ -2,10 +2,9 @@
 /*
  * Kernel-version shims shared by every iotrace BPF object.
  *
- * Each object is compiled twice by build.rs:
- *   X.bpf.o         modern: global data, ring buffer, bpf_probe_read_{kernel,user}
- *   X.legacy.bpf.o  -DIOTRACE_LEGACY: runs on 4.14 (and is forced by --strategy legacy)
- * The macros below are the only place where the two differ.
+ * Objects named X_legacy.bpf.c are compiled with -DIOTRACE_LEGACY by build.rs:
+ * they must load on 4.14 (and are what --strategy legacy uses everywhere).
+ * The macros below are what differs between the two kinds.
  */
 #ifndef IOTRACE_COMPAT_BPF_H
 #define IOTRACE_COMPAT_BPF_H
@@ -44,6 +43,10 @@ typedef __s64 s64;
  * helper served both address spaces on x86. */
 #define probe_read_kernel bpf_probe_read
 #define probe_read_user bpf_probe_read
+#define probe_read_user_str bpf_probe_read_str
+/* BPF-to-BPF calls arrived in 4.16 (cc8b0b92a169 "bpf: introduce function
+ * calls"): before it everything is inlined. */
+#define SUBPROG static __always_inline
 #else
 /* The user-space loader writes the section before load (src/bpf.rs:
  * Object::configure), so the verifier sees constants and prunes dead filters. */
@@ -56,6 +59,9 @@ typedef __s64 s64;
 	}
 #define probe_read_kernel bpf_probe_read_kernel
 #define probe_read_user bpf_probe_read_user
+#define probe_read_user_str bpf_probe_read_user_str
+/* A real call: verified once per call site instead of inlined everywhere. */
+#define SUBPROG static __noinline
 #endif
 
 #endif /* IOTRACE_COMPAT_BPF_H */

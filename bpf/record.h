@@ -108,10 +108,12 @@ struct open_file {
 	__u64 write_next;
 	__u64 write_run;
 	__u64 last_write_off;
+	__u64 pos;          /* legacy: the file position, tracked from the syscalls */
 	__u32 last_tgid;
 	__u8 regular;       /* 0: not a named regular file, ignored */
 	__u8 wrote;         /* last_write_off is valid */
-	__u8 _pad[2];
+	__u8 append;        /* legacy: opened O_APPEND */
+	__u8 _pad;
 };
 
 struct user_key {

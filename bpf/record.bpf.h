@@ -1,0 +1,518 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * iotrace record: the accounting shared by record.bpf.c (CO-RE identity,
+ * kernels with BTF) and record_legacy.bpf.c (fd-table identity, 4.14+).
+ *
+ * The including file implements the identity hooks declared below, then
+ * attaches io_enter()/io_exit() to syscall entry and exit.
+ */
+#ifndef IOTRACE_RECORD_BPF_H
+#define IOTRACE_RECORD_BPF_H
+
+#include "compat.bpf.h"
+#include "record.h"
+
+#define O_APPEND 02000
+#ifndef MAX_IOVECS
+#define MAX_IOVECS 64
+#endif
+
+DECLARE_CONFIG(struct record_config)
+
+/* ---------------------------------------------------------------- identity hooks */
+
+/* What names the file behind an fd for the rest of the syscall (modern: the
+ * struct file pointer, legacy: the fd); 0 if there is none. */
+static __always_inline u64 file_ref(u32 fd);
+/* The file position an fd-relative I/O on `ref` starts at. */
+static __always_inline u64 file_pos(u64 ref, bool write);
+/* Per-open-file state of `ref`, its identity resolved on first sight; NULL
+ * for files that are not counted. */
+static __always_inline struct open_file *file_state(u64 ref);
+/* Forget `ref` after a successful close. */
+static __always_inline void file_closed(u64 ref);
+
+/* ---------------------------------------------------------------- maps */
+
+/* Processes to trace (tgid -> 1), unless trace_all. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, u32);
+	__type(value, u8);
+} traced SEC(".maps");
+
+#define INFL_POS 1    /* I/O at the file position: advance it */
+#define INFL_POS_IN 2 /* sendfile's in-file at its file position */
+
+/* A syscall between its entry and exit, per thread. */
+struct inflight {
+	u64 ts;
+	u64 ref;    /* file_ref() (the out-file for sendfile) */
+	u64 ref_in; /* sendfile's in-file */
+	u64 off;    /* offset of the I/O (out-file for sendfile) */
+	u64 off_in;
+	u64 req;    /* bytes requested */
+	u32 kind;
+	u32 flags;  /* INFL_* */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, u32);
+	__type(value, struct inflight);
+} inflight SEC(".maps");
+
+/* file_key -> 1 once its path was sent (modern) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 131072);
+	__type(key, struct file_key);
+	__type(value, u8);
+} seen SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 131072);
+	__type(key, struct file_key);
+	__type(value, struct file_stats);
+} file_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 262144);
+	__type(key, struct stat_key);
+	__type(value, struct syscall_stats);
+} syscall_stats SEC(".maps");
+
+/* Sparse histograms: only non-empty buckets exist. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1048576);
+	__type(key, struct hist_key);
+	__type(value, u64);
+} hists SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct errno_key);
+	__type(value, u64);
+} errnos SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 131072);
+	__type(key, struct user_key);
+	__type(value, struct file_user);
+} users SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, DROP_NR);
+	__type(key, u32);
+	__type(value, u64);
+} drops SEC(".maps");
+
+/* ---------------------------------------------------------------- helpers */
+
+static __always_inline void drop(u32 why)
+{
+	u64 *n = bpf_map_lookup_elem(&drops, &why);
+
+	if (n)
+		*n += 1;
+}
+
+static __always_inline bool is_traced(u32 tgid)
+{
+	const volatile struct record_config *cfg = get_config();
+
+	if (!cfg || tgid == cfg->self_tgid)
+		return false;
+	return cfg->trace_all || bpf_map_lookup_elem(&traced, &tgid);
+}
+
+/* Find or create a zeroed value; NULL (and a counted drop) if the map is full. */
+static __always_inline void *lookup_or_init(void *map, const void *key, const void *zero)
+{
+	void *v = bpf_map_lookup_elem(map, key);
+
+	if (v)
+		return v;
+	bpf_map_update_elem(map, key, zero, BPF_NOEXIST);
+	v = bpf_map_lookup_elem(map, key);
+	if (!v)
+		drop(DROP_FILES);
+	return v;
+}
+
+static __always_inline u32 log2_slot(u64 v)
+{
+	u32 slot = 0;
+
+	/* slot 0: zero; slot k: [2^(k-1), 2^k) */
+	if (!v)
+		return 0;
+#pragma unroll
+	for (int shift = 32; shift > 0; shift >>= 1) {
+		if (v >> shift) {
+			v >>= shift;
+			slot += shift;
+		}
+	}
+	return slot + 1;
+}
+
+static __always_inline void hist_add(const struct file_key *file, u32 hist, u64 value)
+{
+	struct hist_key k = { .file = *file, .hist = hist, .slot = log2_slot(value) };
+	u64 zero = 0, *n = lookup_or_init(&hists, &k, &zero);
+
+	if (n)
+		__sync_fetch_and_add(n, 1);
+}
+
+static __always_inline bool is_read(u32 kind)
+{
+	return kind <= IO_PREADV2 || kind == IO_SENDFILE_IN;
+}
+
+static __always_inline bool is_write(u32 kind)
+{
+	return (kind >= IO_WRITE && kind <= IO_PWRITEV2) || kind == IO_SENDFILE_OUT;
+}
+
+static __always_inline void flush_runs(struct open_file *of)
+{
+	if (of->read_run)
+		hist_add(&of->key, HIST_SEQ_READ, of->read_run);
+	if (of->write_run)
+		hist_add(&of->key, HIST_SEQ_WRITE, of->write_run);
+	of->read_run = of->write_run = 0;
+}
+
+/* Extend or restart a sequential run. */
+static __always_inline void run_step(const struct file_key *key, u32 hist, u64 *next, u64 *run, u64 off, u64 n)
+{
+	if (*run && off == *next) {
+		*run += n;
+	} else {
+		if (*run)
+			hist_add(key, hist, *run);
+		*run = n;
+	}
+	*next = off + n;
+}
+
+/* One completed syscall on one file. */
+struct io_done {
+	u64 off;
+	u64 req;
+	u64 start;
+	s64 ret;
+	u32 kind;
+};
+
+/* Count one completed syscall on the file whose state is `of`. */
+SUBPROG void account(struct open_file *of, const struct io_done *d)
+{
+	u32 kind = d->kind;
+	u64 off = d->off, start = d->start;
+	s64 ret = d->ret;
+	struct file_stats zs = {}, *fs;
+	struct syscall_stats zc = {}, *sc;
+	u64 now = bpf_ktime_get_ns();
+	u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	u64 zero = 0, *n;
+
+	if (of->last_tgid != tgid) {
+		struct user_key uk = { .file = of->key, .tgid = tgid };
+		struct file_user u = {};
+
+		bpf_get_current_comm(u.comm, sizeof(u.comm));
+		bpf_map_update_elem(&users, &uk, &u, BPF_ANY);
+		of->last_tgid = tgid;
+	}
+
+	struct stat_key sk = { .file = of->key, .kind = kind };
+	sc = lookup_or_init(&syscall_stats, &sk, &zc);
+	if (!sc)
+		return;
+	__sync_fetch_and_add(&sc->calls, 1);
+	if (kind <= IO_SENDFILE_OUT)
+		hist_add(&of->key, HIST_REQUEST + kind * 2, d->req);
+	if (ret < 0) {
+		struct errno_key ek = { .file = of->key, .kind = kind, .err = -ret };
+
+		__sync_fetch_and_add(&sc->errors, 1);
+		n = lookup_or_init(&errnos, &ek, &zero);
+		if (n)
+			__sync_fetch_and_add(n, 1);
+		return;
+	}
+	fs = lookup_or_init(&file_stats, &of->key, &zs);
+	if (!fs)
+		return;
+	if (kind == IO_CLOSE) {
+		flush_runs(of);
+		return;
+	}
+	if (kind == IO_FSYNC || kind == IO_FDATASYNC) {
+		u64 unsynced = fs->unsynced_bytes;
+
+		hist_add(&of->key, HIST_FSYNC_LATENCY, now - start);
+		hist_add(&of->key, HIST_FSYNC_BETWEEN, unsynced);
+		__sync_fetch_and_add(&fs->fsync_calls, 1);
+		__sync_fetch_and_add(&fs->fsync_bytes, unsynced);
+		__sync_fetch_and_add(&fs->unsynced_bytes, -unsynced);
+		fs->last_fsync_ns = now;
+		return;
+	}
+	__sync_fetch_and_add(&sc->bytes, ret);
+	hist_add(&of->key, HIST_COMPLETED + kind * 2, ret);
+	if (is_read(kind)) {
+		__sync_fetch_and_add(&fs->read_bytes, ret);
+		if (!fs->first_read_ns)
+			fs->first_read_ns = start;
+		fs->last_read_ns = now;
+		if (ret > 0)
+			run_step(&of->key, HIST_SEQ_READ, &of->read_next, &of->read_run, off, ret);
+	} else if (is_write(kind)) {
+		__sync_fetch_and_add(&fs->write_bytes, ret);
+		__sync_fetch_and_add(&fs->unsynced_bytes, ret);
+		if (!fs->first_write_ns)
+			fs->first_write_ns = start;
+		fs->last_write_ns = now;
+		if (of->wrote && off == of->last_write_off)
+			__sync_fetch_and_add(&fs->rewrites, 1);
+		of->wrote = 1;
+		of->last_write_off = off;
+		if (ret > 0)
+			run_step(&of->key, HIST_SEQ_WRITE, &of->write_next, &of->write_run, off, ret);
+	}
+}
+
+struct iovec_user {
+	u64 base;
+	u64 len;
+};
+
+/* Bytes an iovec array asks for; the first MAX_IOVECS entries are summed. */
+static __always_inline u64 iov_total(u64 uiov, u64 cnt)
+{
+	struct iovec_user iov;
+	u64 total = 0;
+
+#ifdef IOTRACE_LEGACY
+#pragma unroll
+#endif
+	for (int i = 0; i < MAX_IOVECS; i++) {
+		if (i >= cnt)
+			break;
+		if (probe_read_user(&iov, sizeof(iov), (void *)(uiov + i * sizeof(iov))))
+			break;
+		total += iov.len;
+	}
+	return total;
+}
+
+/* ---------------------------------------------------------------- syscalls */
+
+static __always_inline int io_enter(u32 kind, const u64 *a)
+{
+	u64 id = bpf_get_current_pid_tgid();
+	u32 tid = (u32)id;
+	struct inflight in = { .ts = bpf_ktime_get_ns(), .kind = kind };
+
+	if (!is_traced(id >> 32))
+		return 0;
+	in.ref = file_ref(a[0]);
+	switch (kind) {
+	case IO_SENDFILE_OUT: {
+		/* sendfile(out_fd, in_fd, loff_t *offset, count) */
+		s64 pos;
+
+		in.ref_in = file_ref(a[1]);
+		in.req = a[3];
+		if (a[2] && !probe_read_user(&pos, sizeof(pos), (void *)a[2])) {
+			in.off_in = pos;
+		} else {
+			in.off_in = file_pos(in.ref_in, false);
+			in.flags |= INFL_POS_IN;
+		}
+		in.off = file_pos(in.ref, true);
+		in.flags |= INFL_POS;
+		break;
+	}
+	case IO_READ:
+	case IO_WRITE:
+		in.req = a[2];
+		in.off = file_pos(in.ref, kind == IO_WRITE);
+		in.flags = INFL_POS;
+		break;
+	case IO_PREAD64:
+	case IO_PWRITE64:
+		in.req = a[2];
+		in.off = a[3];
+		break;
+	case IO_READV:
+	case IO_WRITEV:
+		in.req = iov_total(a[1], a[2]);
+		in.off = file_pos(in.ref, kind == IO_WRITEV);
+		in.flags = INFL_POS;
+		break;
+	case IO_PREADV:
+	case IO_PWRITEV:
+		in.req = iov_total(a[1], a[2]);
+		in.off = a[3];
+		break;
+	case IO_PREADV2:
+	case IO_PWRITEV2:
+		/* offset -1: the file position, as readv/writev */
+		in.req = iov_total(a[1], a[2]);
+		if ((s64)a[3] == -1) {
+			in.off = file_pos(in.ref, kind == IO_PWRITEV2);
+			in.flags = INFL_POS;
+		} else {
+			in.off = a[3];
+		}
+		break;
+	}
+	if (bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY))
+		drop(DROP_INFLIGHT);
+	return 0;
+}
+
+/* Account one side of a finished syscall; `at_pos`: it moved the file position. */
+static __always_inline void io_done_on(u64 ref, u32 kind, u64 off, bool at_pos, const struct inflight *c, s64 ret)
+{
+	struct io_done d = { .off = off, .req = c->req, .start = c->ts, .ret = ret, .kind = kind };
+	struct open_file *of;
+
+	if (!ref || !(of = file_state(ref)))
+		return;
+	account(of, &d);
+	if (at_pos && ret > 0)
+		of->pos = off + ret;
+	if (kind == IO_CLOSE && ret == 0)
+		file_closed(ref);
+}
+
+static __always_inline int io_exit(s64 ret)
+{
+	u32 tid = (u32)bpf_get_current_pid_tgid();
+	struct inflight *in = bpf_map_lookup_elem(&inflight, &tid);
+	struct inflight c;
+
+	if (!in)
+		return 0;
+	c = *in;
+	bpf_map_delete_elem(&inflight, &tid);
+	if (c.kind == IO_SENDFILE_OUT)
+		io_done_on(c.ref_in, IO_SENDFILE_IN, c.off_in, c.flags & INFL_POS_IN, &c, ret);
+	io_done_on(c.ref, c.kind, c.off, c.flags & INFL_POS, &c, ret);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- tracepoints */
+
+/* syscalls:sys_enter_* / sys_exit_* records (kernel/trace/trace_syscalls.c):
+ * an 8-byte common header, the syscall number, then 8-byte arguments or the
+ * return value at offset 16, on every kernel since syscall tracepoints exist. */
+struct sys_enter_args {
+	u64 common;
+	s32 nr;
+	u32 _pad;
+	u64 args[6];
+};
+
+struct sys_exit_args {
+	u64 common;
+	s32 nr;
+	u32 _pad;
+	s64 ret;
+};
+
+#define SYSCALL_TP(name, kind)                                                 \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                           \
+	int tp_enter_##name(struct sys_enter_args *ctx)                        \
+	{                                                                      \
+		u64 a[4] = { ctx->args[0], ctx->args[1], ctx->args[2], ctx->args[3] }; \
+		return io_enter(kind, a);                                      \
+	}                                                                      \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                            \
+	int tp_exit_##name(struct sys_exit_args *ctx)                          \
+	{                                                                      \
+		return io_exit(ctx->ret);                                      \
+	}
+
+#define ALL_SYSCALL_TPS                                                        \
+	SYSCALL_TP(read, IO_READ)                                              \
+	SYSCALL_TP(readv, IO_READV)                                            \
+	SYSCALL_TP(pread64, IO_PREAD64)                                        \
+	SYSCALL_TP(preadv, IO_PREADV)                                          \
+	SYSCALL_TP(preadv2, IO_PREADV2)                                        \
+	SYSCALL_TP(write, IO_WRITE)                                            \
+	SYSCALL_TP(writev, IO_WRITEV)                                          \
+	SYSCALL_TP(pwrite64, IO_PWRITE64)                                      \
+	SYSCALL_TP(pwritev, IO_PWRITEV)                                        \
+	SYSCALL_TP(pwritev2, IO_PWRITEV2)                                      \
+	SYSCALL_TP(sendfile64, IO_SENDFILE_OUT)                                \
+	SYSCALL_TP(fsync, IO_FSYNC)                                            \
+	SYSCALL_TP(fdatasync, IO_FDATASYNC)                                    \
+	SYSCALL_TP(close, IO_CLOSE)
+
+/* ---------------------------------------------------------------- processes */
+
+static __always_inline bool comm_eq(const char *a, const volatile char *b)
+{
+#pragma unroll
+	for (int j = 0; j < RECORD_COMM_LEN; j++) {
+		if (a[j] != b[j])
+			return false;
+		if (!a[j])
+			return true;
+	}
+	return true;
+}
+
+/* At exec: a process that becomes one of the -c comms is traced. */
+static __always_inline int on_exec(void)
+{
+	const volatile struct record_config *cfg = get_config();
+	u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	char comm[RECORD_COMM_LEN];
+	u8 one = 1;
+
+	if (!cfg || !cfg->n_comms)
+		return 0;
+	bpf_get_current_comm(comm, sizeof(comm));
+#pragma unroll
+	for (int i = 0; i < RECORD_MAX_COMMS; i++) {
+		if (i < cfg->n_comms && comm_eq(comm, cfg->comms[i])) {
+			bpf_map_update_elem(&traced, &tgid, &one, BPF_ANY);
+			break;
+		}
+	}
+	return 0;
+}
+
+/* At fork (current is the parent): children of traced processes are traced. */
+static __always_inline bool on_fork(u32 child_tgid)
+{
+	const volatile struct record_config *cfg = get_config();
+	u32 ptgid = bpf_get_current_pid_tgid() >> 32;
+	u8 one = 1;
+
+	if (!cfg || !cfg->follow_children || child_tgid == ptgid)
+		return false;
+	if (!cfg->trace_all && !bpf_map_lookup_elem(&traced, &ptgid))
+		return false;
+	if (!cfg->trace_all)
+		bpf_map_update_elem(&traced, &child_tgid, &one, BPF_ANY);
+	return true;
+}
+
+#endif /* IOTRACE_RECORD_BPF_H */
