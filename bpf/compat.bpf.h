@@ -27,14 +27,14 @@ typedef __s64 s64;
  * 5.2 (d8eca5bbb2be "bpf: implement lookup-free direct value access for maps"):
  * the configuration lives in a one-slot array instead, filled after load.
  */
-#define DECLARE_CONFIG(type)                                                   \
+#define DECLARE_CONFIG(cfg_type)                                                   \
 	struct {                                                               \
 		__uint(type, BPF_MAP_TYPE_ARRAY);                              \
 		__uint(max_entries, 1);                                        \
 		__type(key, u32);                                              \
-		__type(value, type);                                           \
+		__type(value, cfg_type);                                           \
 	} config_map SEC(".maps");                                             \
-	static __always_inline const volatile type *get_config(void)          \
+	static __always_inline const volatile cfg_type *get_config(void)          \
 	{                                                                      \
 		u32 zero = 0;                                                  \
 		return bpf_map_lookup_elem(&config_map, &zero);                \
@@ -50,10 +50,10 @@ typedef __s64 s64;
 #else
 /* The user-space loader writes the section before load (src/bpf.rs:
  * Object::configure), so the verifier sees constants and prunes dead filters. */
-#define DECLARE_CONFIG(type)                                                   \
-	const volatile type config SEC(".rodata.cfg");                        \
+#define DECLARE_CONFIG(cfg_type)                                                   \
+	const volatile cfg_type config SEC(".rodata.cfg");                        \
 	/* volatile kept: else clang folds the all-zero initializer */        \
-	static __always_inline const volatile type *get_config(void)          \
+	static __always_inline const volatile cfg_type *get_config(void)          \
 	{                                                                      \
 		return &config;                                                \
 	}

@@ -104,6 +104,15 @@ struct {
 	__type(value, struct open_file);
 } files SEC(".maps");
 
+/* file_key -> 1 once its path was sent */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 131072);
+	__type(key, struct file_key);
+	__type(value, u8);
+} seen SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 22);
@@ -223,8 +232,10 @@ static __always_inline struct open_file *file_state(u64 ref)
 	return of && of->regular ? of : NULL;
 }
 
-static __always_inline void file_closed(u64 ref)
+/* The struct file may live on (dup, fork), but this open's runs end here. */
+static __always_inline void file_closed(u64 ref, struct open_file *of)
 {
+	flush_runs(of);
 	bpf_map_delete_elem(&files, &ref);
 }
 

@@ -29,10 +29,15 @@ static __always_inline u64 file_pos(u64 ref, bool write);
 /* Per-open-file state of `ref`, its identity resolved on first sight; NULL
  * for files that are not counted. */
 static __always_inline struct open_file *file_state(u64 ref);
-/* Forget `ref` after a successful close. */
-static __always_inline void file_closed(u64 ref);
+/* `ref` was closed successfully. */
+static __always_inline void file_closed(u64 ref, struct open_file *of);
 
 /* ---------------------------------------------------------------- maps */
+
+/* The result maps are not preallocated (BPF_F_NO_PREALLOC, 4.6+): their
+ * sizes are limits for large workloads, and preallocating them all would take
+ * hundreds of MB (a 512 MB guest ran out of memory). Entries are created once
+ * per file, syscall and bucket, so the allocation stays off the hot path. */
 
 /* Processes to trace (tgid -> 1), unless trace_all. */
 struct {
@@ -64,16 +69,9 @@ struct {
 	__type(value, struct inflight);
 } inflight SEC(".maps");
 
-/* file_key -> 1 once its path was sent (modern) */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 131072);
-	__type(key, struct file_key);
-	__type(value, u8);
-} seen SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 131072);
 	__type(key, struct file_key);
 	__type(value, struct file_stats);
@@ -81,6 +79,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 262144);
 	__type(key, struct stat_key);
 	__type(value, struct syscall_stats);
@@ -89,6 +88,7 @@ struct {
 /* Sparse histograms: only non-empty buckets exist. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 1048576);
 	__type(key, struct hist_key);
 	__type(value, u64);
@@ -96,6 +96,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 65536);
 	__type(key, struct errno_key);
 	__type(value, u64);
@@ -103,6 +104,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 131072);
 	__type(key, struct user_key);
 	__type(value, struct file_user);
@@ -255,10 +257,8 @@ SUBPROG void account(struct open_file *of, const struct io_done *d)
 	fs = lookup_or_init(&file_stats, &of->key, &zs);
 	if (!fs)
 		return;
-	if (kind == IO_CLOSE) {
-		flush_runs(of);
+	if (kind == IO_CLOSE)
 		return;
-	}
 	if (kind == IO_FSYNC || kind == IO_FDATASYNC) {
 		u64 unsynced = fs->unsynced_bytes;
 
@@ -397,7 +397,7 @@ static __always_inline void io_done_on(u64 ref, u32 kind, u64 off, bool at_pos, 
 	if (at_pos && ret > 0)
 		of->pos = off + ret;
 	if (kind == IO_CLOSE && ret == 0)
-		file_closed(ref);
+		file_closed(ref, of);
 }
 
 static __always_inline int io_exit(s64 ret)

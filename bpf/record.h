@@ -148,4 +148,24 @@ struct file_event {
 	char path[RECORD_PATH_MAX + RECORD_NAME_MAX + 1];
 };
 
+/* Legacy strategy (no BTF): identity is tracked per (tgid, fd) from the
+ * opens, and each open sends this to user space, which resolves it (stat of
+ * /proc/PID/fd/FD, mount namespace from /proc/PID/ns/mnt). */
+#define RECORD_LEGACY_PATH_MAX 256
+
+struct fd_key {
+	__u32 tgid;
+	__s32 fd;
+};
+
+struct open_event {
+	__u64 open_id; /* file_key.ino of this open's stats; dev and mntns are 0 */
+	__u32 tgid;
+	__s32 fd;
+	__s32 dirfd;
+	__u32 flags;
+	char comm[RECORD_COMM_LEN];
+	char path[RECORD_LEGACY_PATH_MAX];
+};
+
 #endif

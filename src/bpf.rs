@@ -75,7 +75,8 @@ unsafe extern "C" fn libbpf_print(
     fmt: *const c_char,
     ap: *mut sys::__va_list_tag,
 ) -> c_int {
-    let mut buf = [0 as c_char; 1024];
+    // Verifier logs arrive as one message: keep enough of them to see the reason.
+    let mut buf = vec![0 as c_char; 1 << 20];
     // SAFETY: buf is writable for its length; fmt/ap come from libbpf as a pair.
     let n = unsafe { vsnprintf(buf.as_mut_ptr(), buf.len(), fmt, ap) };
     // SAFETY: vsnprintf NUL-terminates within buf.
@@ -417,6 +418,29 @@ impl Map<'_> {
     pub fn set<K: Plain, V: Plain>(&self, key: &K, val: &V) -> Result<()> {
         self.check_sizes::<K, V>()?;
         self.update_raw(bytes_of(key), bytes_of(val))
+    }
+
+    /// All values present now, whatever their keys.
+    pub fn values<V: Plain>(&self) -> Result<Vec<V>> {
+        let mut key = vec![0u8; self.key_size as usize];
+        let mut next = vec![0u8; self.key_size as usize];
+        let mut out = Vec::new();
+        let mut first = true;
+        loop {
+            let prev = if first { ptr::null() } else { key.as_ptr().cast() };
+            // SAFETY: prev (or NULL) and next are key_size bytes.
+            if unsafe { sys::bpf_map_get_next_key(self.fd, prev, next.as_mut_ptr().cast()) } < 0 {
+                return Ok(out);
+            }
+            first = false;
+            std::mem::swap(&mut key, &mut next);
+            if let Some(v) = self.lookup_raw(&key) {
+                if v.len() != std::mem::size_of::<V>() {
+                    return Err(Error::msg(format!("map {}: value size mismatch", self.name)));
+                }
+                out.push(from_bytes(&v));
+            }
+        }
     }
 
     /// All keys present now (hash maps may change underneath; good enough for draining).

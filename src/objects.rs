@@ -10,3 +10,4 @@ macro_rules! object {
 
 pub static PROBE: &Embedded<[u8]> = object!("probe.bpf.o");
 pub static RECORD: &Embedded<[u8]> = object!("record.bpf.o");
+pub static RECORD_LEGACY: &Embedded<[u8]> = object!("record_legacy.bpf.o");

@@ -17,6 +17,8 @@ pub struct Strategy {
     pub object: &'static Embedded<[u8]>,
     /// (program name, where it attaches)
     pub probes: &'static [(&'static str, Attach)],
+    /// Programs whose tracepoint may be missing on older kernels (skipped then).
+    pub optional: &'static [&'static str],
 }
 
 pub struct Tool {

@@ -24,7 +24,7 @@ fn file<'a>(p: &'a Value, path: &std::path::Path) -> &'a Value {
     let want = path.to_str().unwrap();
     p["files"].as_array().unwrap().iter().find(|f| f["path"] == want).unwrap_or_else(|| {
         let paths: Vec<&Value> = p["files"].as_array().unwrap().iter().map(|f| &f["path"]).collect();
-        panic!("{want} not in profile; files: {paths:?}")
+        panic!("{want} not in profile (strategy {}, lost {}); files: {paths:?}", p["strategy"], p["lost"])
     })
 }
 
@@ -32,9 +32,12 @@ fn bucket(lo: u64, hi: u64, count: u64) -> Value {
     serde_json::json!({"lo": lo, "hi": hi, "count": count})
 }
 
+/// Every attach strategy that works on the host kernel (legacy works everywhere).
+const STRATEGIES: [&str; 3] = ["raw_tp", "tracepoint", "legacy"];
+
 #[test]
 fn dd_sequential_writes_are_exact() {
-    for strategy in ["raw_tp", "tracepoint"] {
+    for strategy in STRATEGIES {
         dd_sequential_writes(strategy);
     }
 }
@@ -67,20 +70,26 @@ fn dd_sequential_writes(strategy: &str) {
     assert_eq!(p["lost"], serde_json::json!({"inflight_full": 0, "map_full": 0, "path_events": 0}));
 }
 
-fn fio(dir: &TempDir, name: &str, extra: &[&str]) -> (Value, std::path::PathBuf) {
+fn fio(dir: &TempDir, strategy: &str, name: &str, extra: &[&str]) -> (Value, std::path::PathBuf) {
     let target = dir.path().join(name);
     let filename = format!("--filename={}", target.display());
     let mut cmd = vec!["fio", "--name=t", &filename, "--ioengine=psync", "--size=8m", "--randrepeat=1"];
     cmd.extend_from_slice(extra);
     // Lay the file out first, outside the recording, so only the job's I/O counts.
     ok(Command::new("dd").args(["if=/dev/zero", &format!("of={}", target.display()), "bs=1M", "count=8"]).stderr(std::process::Stdio::null()));
-    (record(dir, &cmd), target)
+    (record_with(dir, &["--strategy", strategy], &cmd), target)
 }
 
 #[test]
 fn fio_write_4k_is_2048_pwrites() {
-    let dir = TempDir::new("fio-write");
-    let (p, target) = fio(&dir, "w.dat", &["--rw=write", "--bs=4k"]);
+    for s in STRATEGIES {
+        fio_write_4k(s);
+    }
+}
+
+fn fio_write_4k(strategy: &str) {
+    let dir = TempDir::new(&format!("fio-write-{strategy}"));
+    let (p, target) = fio(&dir, strategy, "w.dat", &["--rw=write", "--bs=4k"]);
     let f = file(&p, &target);
     // fio's psync engine issues pwrite64 at explicit offsets.
     let w = &f["syscalls"]["pwrite64"];
@@ -93,8 +102,14 @@ fn fio_write_4k_is_2048_pwrites() {
 
 #[test]
 fn fio_randread_16k_is_512_preads() {
-    let dir = TempDir::new("fio-randread");
-    let (p, target) = fio(&dir, "r.dat", &["--rw=randread", "--bs=16k"]);
+    for s in STRATEGIES {
+        fio_randread_16k(s);
+    }
+}
+
+fn fio_randread_16k(strategy: &str) {
+    let dir = TempDir::new(&format!("fio-randread-{strategy}"));
+    let (p, target) = fio(&dir, strategy, "r.dat", &["--rw=randread", "--bs=16k"]);
     let f = file(&p, &target);
     let r = &f["syscalls"]["pread64"];
     assert_eq!(r["calls"], 512, "{f:#}");
@@ -109,8 +124,14 @@ fn fio_randread_16k_is_512_preads() {
 
 #[test]
 fn fio_fsync_every_16_writes() {
-    let dir = TempDir::new("fio-fsync");
-    let (p, target) = fio(&dir, "s.dat", &["--rw=randwrite", "--bs=4k", "--fsync=16"]);
+    for s in STRATEGIES {
+        fio_fsync_16(s);
+    }
+}
+
+fn fio_fsync_16(strategy: &str) {
+    let dir = TempDir::new(&format!("fio-fsync-{strategy}"));
+    let (p, target) = fio(&dir, strategy, "s.dat", &["--rw=randwrite", "--bs=4k", "--fsync=16"]);
     let f = file(&p, &target);
     assert_eq!(f["syscalls"]["pwrite64"]["calls"], 2048, "{f:#}");
     // fio fsyncs after every 16th write but not after the last batch
@@ -126,12 +147,18 @@ fn fio_fsync_every_16_writes() {
 
 #[test]
 fn errors_are_counted_by_errno() {
-    let dir = TempDir::new("errors");
+    for s in STRATEGIES {
+        errors_by_errno(s);
+    }
+}
+
+fn errors_by_errno(strategy: &str) {
+    let dir = TempDir::new(&format!("errors-{strategy}"));
     let target = dir.path().join("ro.dat");
     std::fs::write(&target, b"x").unwrap();
     // Writing to a read-only fd fails with EBADF on that file.
     let script = format!("exec 3<{}; echo hi >&3; exec 3<&-", target.display());
-    let p = record(&dir, &["sh", "-c", &script]);
+    let p = record_with(&dir, &["--strategy", strategy], &["sh", "-c", &script]);
     let f = file(&p, &target);
     let w = &f["syscalls"]["write"];
     assert_eq!(w["calls"], 1, "{f:#}");
@@ -162,8 +189,14 @@ fn unknown_pid_and_comm_are_errors() {
 
 #[test]
 fn file_opened_before_recording_is_attributed() {
+    for s in STRATEGIES {
+        preopened(s);
+    }
+}
+
+fn preopened(strategy: &str) {
     use std::io::BufRead;
-    let dir = TempDir::new("preopened");
+    let dir = TempDir::new(&format!("preopened-{strategy}"));
     let target = dir.path().join("pre.dat");
     let go = dir.path().join("go");
     // fd 3 is opened at once; the 100 writes of 4 bytes wait until recording runs.
@@ -176,7 +209,7 @@ fn file_opened_before_recording_is_attributed() {
     let out = dir.path().join("profile.json");
     let pid = child.id().to_string();
     let mut rec = iotrace()
-        .args(["record", "-p", &pid, "-d", "3", "-o"])
+        .args(["record", "--strategy", strategy, "-p", &pid, "-d", "3", "-o"])
         .arg(&out)
         .stderr(std::process::Stdio::piped())
         .spawn()

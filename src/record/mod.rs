@@ -1,5 +1,6 @@
 //! `iotrace record`: exact per-file I/O profiles of chosen processes.
 
+mod legacy;
 mod profile;
 
 pub use profile::FORMAT_VERSION;
@@ -16,7 +17,7 @@ use crate::cli::{self, Arg, Args};
 use crate::error::{Error, Result};
 use crate::objects;
 use crate::probe::Feat;
-use crate::shared::{file_event, record_config, RECORD_COMM_LEN, RECORD_MAX_COMMS};
+use crate::shared::{file_event, open_event, record_config, RECORD_COMM_LEN, RECORD_MAX_COMMS};
 use crate::signals;
 use crate::strategy::{Strategy, Tool};
 
@@ -57,20 +58,24 @@ Examples:
   sudo iotrace record -p 1234 -p 1240
 ";
 
+/// Probes on syscall tracepoints: `tp_enter_X`/`tp_exit_X` for each `both`,
+/// `tp_exit_X` only for each `exit`, then `extra`.
 macro_rules! syscall_tps {
-    ($($name:literal),*) => {
+    (both: [$($b:literal),*], exit: [$($x:literal),*], extra: [$($e:expr),*]) => {
         &[
             $(
-                (concat!("tp_enter_", $name), Attach::Tracepoint { category: "syscalls", name: concat!("sys_enter_", $name) }),
-                (concat!("tp_exit_", $name), Attach::Tracepoint { category: "syscalls", name: concat!("sys_exit_", $name) }),
+                (concat!("tp_enter_", $b), Attach::Tracepoint { category: "syscalls", name: concat!("sys_enter_", $b) }),
+                (concat!("tp_exit_", $b), Attach::Tracepoint { category: "syscalls", name: concat!("sys_exit_", $b) }),
             )*
-            ("raw_fork", Attach::RawTracepoint { name: "sched_process_fork" }),
-            ("raw_exec", Attach::RawTracepoint { name: "sched_process_exec" }),
+            $( (concat!("tp_exit_", $x), Attach::Tracepoint { category: "syscalls", name: concat!("sys_exit_", $x) }), )*
+            $($e,)*
         ]
     };
 }
 
 const MODERN: &[Feat] = &[Feat::Btf, Feat::RawTp, Feat::RingBuf, Feat::GlobalData, Feat::BoundedLoops];
+const RAW_FORK: (&str, Attach) = ("raw_fork", Attach::RawTracepoint { name: "sched_process_fork" });
+const RAW_EXEC: (&str, Attach) = ("raw_exec", Attach::RawTracepoint { name: "sched_process_exec" });
 
 pub static TOOL: Tool = Tool {
     name: "record",
@@ -83,9 +88,10 @@ pub static TOOL: Tool = Tool {
             probes: &[
                 ("raw_sys_enter", Attach::RawTracepoint { name: "sys_enter" }),
                 ("raw_sys_exit", Attach::RawTracepoint { name: "sys_exit" }),
-                ("raw_fork", Attach::RawTracepoint { name: "sched_process_fork" }),
-                ("raw_exec", Attach::RawTracepoint { name: "sched_process_exec" }),
+                RAW_FORK,
+                RAW_EXEC,
             ],
+            optional: &[],
         },
         Strategy {
             name: "tracepoint",
@@ -93,9 +99,33 @@ pub static TOOL: Tool = Tool {
             needs: MODERN,
             object: objects::RECORD,
             probes: syscall_tps!(
-                "read", "readv", "pread64", "preadv", "preadv2", "write", "writev", "pwrite64", "pwritev",
-                "pwritev2", "sendfile64", "fsync", "fdatasync", "close"
+                both: ["read", "readv", "pread64", "preadv", "preadv2", "write", "writev", "pwrite64", "pwritev",
+                    "pwritev2", "sendfile64", "fsync", "fdatasync", "close"],
+                exit: [],
+                extra: [RAW_FORK, RAW_EXEC]
             ),
+            optional: &[],
+        },
+        Strategy {
+            name: "legacy",
+            summary: "syscall tracepoints + fd table from open/dup/close, perf buffer (4.14+, no BTF)",
+            needs: &[Feat::Tracepoint, Feat::PerfBuffer],
+            object: objects::RECORD_LEGACY,
+            probes: syscall_tps!(
+                both: ["read", "readv", "pread64", "preadv", "preadv2", "write", "writev", "pwrite64", "pwritev",
+                    "pwritev2", "sendfile64", "fsync", "fdatasync", "close", "lseek", "open", "openat", "creat",
+                    "openat2", "dup", "dup2", "dup3", "fcntl", "pipe", "pipe2", "socketpair"],
+                exit: ["socket", "accept", "accept4", "eventfd2", "epoll_create1", "memfd_create", "timerfd_create",
+                    "signalfd4", "inotify_init1", "eventfd", "epoll_create", "signalfd", "inotify_init"],
+                extra: [
+                    // One of the two is attached: see legacy::fork_program().
+                    ("tp_fork_at44", Attach::Tracepoint { category: "sched", name: "sched_process_fork" }),
+                    ("tp_fork_at20", Attach::Tracepoint { category: "sched", name: "sched_process_fork" }),
+                    ("tp_exec", Attach::Tracepoint { category: "sched", name: "sched_process_exec" })
+                ]
+            ),
+            // openat2 arrived in 5.6.
+            optional: &["tp_enter_openat2", "tp_exit_openat2", "tp_fork_at44", "tp_fork_at20"],
         },
     ],
 };
@@ -205,6 +235,55 @@ fn event<T: Plain>(data: &[u8]) -> Option<T> {
     (data.len() >= std::mem::size_of::<T>()).then(|| crate::bpf::from_bytes(data))
 }
 
+/// Who names the files: the kernel (path events, modern strategies) or
+/// user space from the opens it is told about (legacy).
+enum Naming {
+    Kernel(BTreeMap<profile::Key, profile::FileName>),
+    Opens(legacy::Opens),
+}
+
+impl Naming {
+    fn on_event(&mut self, data: &[u8]) {
+        match self {
+            Naming::Kernel(names) => {
+                if let Some(e) = event::<file_event>(data) {
+                    let (k, name) = profile::FileName::from_event(&e);
+                    names.entry(k).or_insert(name);
+                }
+            }
+            Naming::Opens(opens) => {
+                if let Some(e) = event::<open_event>(data) {
+                    opens.on_open(&e);
+                }
+            }
+        }
+    }
+
+    fn remap(&self, k: profile::Key) -> Option<profile::Key> {
+        match self {
+            Naming::Kernel(_) => Some(k),
+            Naming::Opens(opens) => opens.remap(k),
+        }
+    }
+
+    fn names(self) -> BTreeMap<profile::Key, profile::FileName> {
+        match self {
+            Naming::Kernel(names) => names,
+            Naming::Opens(opens) => opens.names(),
+        }
+    }
+}
+
+fn is_legacy(s: &Strategy) -> bool {
+    std::ptr::eq(s.object, objects::RECORD_LEGACY)
+}
+
+/// Every process, for seeding fds when tracing them all.
+fn all_pids() -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else { return vec![] };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect()
+}
+
 pub fn main(args: Args) -> Result<()> {
     let Some(o) = parse(args)? else { return Ok(()) };
     for p in &o.pids {
@@ -227,10 +306,17 @@ pub fn main(args: Args) -> Result<()> {
     let features = cli::start_bpf()?;
     let strategy = TOOL.choose(&features, o.strategy.as_deref())?;
 
+    let cfg = config(&o);
+    let (mut naming, fork_prog) = if is_legacy(strategy) {
+        (Naming::Opens(legacy::Opens::default()), Some(legacy::fork_program(&features.tracefs)?))
+    } else {
+        (Naming::Kernel(BTreeMap::new()), None)
+    };
+
     let mut open = crate::bpf::OpenObject::open("record", strategy.object)?;
     let progs: Vec<&str> = strategy.probes.iter().map(|(p, _)| *p).collect();
     open.autoload_only(&progs)?;
-    open.configure(&config(&o))?;
+    open.configure(&cfg)?;
     let obj = open.load()?;
     {
         let traced = obj.map("traced")?;
@@ -238,34 +324,41 @@ pub fn main(args: Args) -> Result<()> {
             traced.set(p, &1u8)?;
         }
     }
-    let (start_mono, start_wall) = clocks();
-    for (prog, how) in strategy.probes {
-        obj.attach(prog, how)?;
+    if let Naming::Opens(opens) = &mut naming {
+        let seed = if cfg.trace_all != 0 { all_pids() } else { initial.clone() };
+        opens.seed(&obj, &seed)?;
     }
-    cli::note(format_args!("recording with strategy {}; Ctrl-C to stop", strategy.name));
-    let mut child = if o.command.is_empty() {
-        None
-    } else {
-        let traced = obj.map("traced")?.handle();
-        let mut cmd = Command::new(&o.command[0]);
-        cmd.args(&o.command[1..]);
-        // The child marks itself traced before exec, so not one of its syscalls is missed.
-        crate::bpf::trace_self_before_exec(&mut cmd, traced);
-        Some(cmd.spawn().map_err(|e| Error::msg(format!("cannot run {}: {e}", o.command[0])))?)
-    };
-
-    let mut names = BTreeMap::new();
     let mut snapshots = Vec::new();
     let mut child_status = None;
     let events_lost;
+    let (start_mono, start_wall);
     {
+        // Read events before anything can send one: a perf buffer drops what
+        // arrives before it is open.
         let events = obj.map("events")?;
-        let mut reader = EventReader::new(&events, 64, |data| {
-            if let Some(e) = event::<file_event>(data) {
-                let (k, name) = profile::FileName::from_event(&e);
-                names.entry(profile::names_key(&k)).or_insert(name);
+        let mut reader = EventReader::new(&events, 64, |data| naming.on_event(data))?;
+        (start_mono, start_wall) = clocks();
+        for (prog, how) in strategy.probes {
+            if let Attach::Tracepoint { category, name } = how {
+                let absent = !features.tracefs.has_event(category, name);
+                let other_fork = fork_prog.is_some_and(|f| prog.starts_with("tp_fork_") && *prog != f);
+                if strategy.optional.contains(prog) && (absent || other_fork) {
+                    continue;
+                }
             }
-        })?;
+            obj.attach(prog, how)?;
+        }
+        cli::note(format_args!("recording with strategy {}; Ctrl-C to stop", strategy.name));
+        let mut child = if o.command.is_empty() {
+            None
+        } else {
+            let traced = obj.map("traced")?.handle();
+            let mut cmd = Command::new(&o.command[0]);
+            cmd.args(&o.command[1..]);
+            // The child marks itself traced before exec, so not one of its syscalls is missed.
+            crate::bpf::trace_self_before_exec(&mut cmd, traced);
+            Some(cmd.spawn().map_err(|e| Error::msg(format!("cannot run {}: {e}", o.command[0])))?)
+        };
         let deadline = o.duration.map(|d| Instant::now() + d);
         let mut next_snapshot = o.interval.map(|i| Instant::now() + i);
         loop {
@@ -291,7 +384,9 @@ pub fn main(args: Args) -> Result<()> {
         events_lost = reader.lost();
     }
     let (end_mono, _) = clocks();
-    let collected = profile::collect(&obj)?;
+    let open_map = if is_legacy(strategy) { "opens" } else { "files" };
+    let collected = profile::collect(&obj, open_map)?.remap(|k| naming.remap(k));
+    let snapshots = snapshots.iter().map(|s| s.to_json(|k| naming.remap(k))).collect();
     let header = profile::Header {
         start_ns: start_mono,
         end_ns: end_mono,
@@ -302,7 +397,7 @@ pub fn main(args: Args) -> Result<()> {
         interval_ns: o.interval.map(|i| i.as_nanos() as u64),
         snapshots,
     };
-    let doc = profile::document(&header, &collected, &names);
+    let doc = profile::document(&header, &collected, &naming.names());
     out.commit(&doc)?;
     let lost = &doc["lost"];
     let total: u64 = ["inflight_full", "map_full", "path_events"].iter().map(|k| lost[k].as_u64().unwrap_or(0)).sum();

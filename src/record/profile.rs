@@ -33,7 +33,7 @@ pub struct FileName {
 
 impl FileName {
     /// Decode an event: components leaf first, NUL-terminated each.
-    pub fn from_event(e: &file_event) -> (file_key, FileName) {
+    pub fn from_event(e: &file_event) -> (Key, FileName) {
         let len = (e.path_len as usize).min(e.path.len());
         let raw: Vec<u8> = e.path[..len].iter().map(|c| *c as u8).collect();
         let mut comps: Vec<String> = raw
@@ -47,11 +47,12 @@ impl FileName {
             unlinked: e.flags as u32 & FILE_EVENT_UNLINKED != 0,
             truncated: e.flags as u32 & FILE_EVENT_TRUNCATED != 0,
         };
-        (e.key, name)
+        (key(&e.key), name)
     }
 }
 
-type Key = (u32, u32, u64); // (mntns, dev, ino)
+/// A file: (mount namespace, dev, inode).
+pub type Key = (u32, u32, u64);
 
 fn key(k: &file_key) -> Key {
     (k.mntns, k.dev, k.ino)
@@ -65,6 +66,46 @@ struct FileRecord {
     hists: BTreeMap<u16, Hist>,
 }
 
+fn min_nonzero(a: u64, b: u64) -> u64 {
+    match (a, b) {
+        (0, x) | (x, 0) => x,
+        (x, y) => x.min(y),
+    }
+}
+
+impl FileRecord {
+    /// Add another record of the same file (legacy: one record per open).
+    fn merge(&mut self, o: FileRecord) {
+        self.comms.extend(o.comms);
+        let (a, b) = (&mut self.stats, &o.stats);
+        a.read_bytes += b.read_bytes;
+        a.write_bytes += b.write_bytes;
+        a.first_read_ns = min_nonzero(a.first_read_ns, b.first_read_ns);
+        a.last_read_ns = a.last_read_ns.max(b.last_read_ns);
+        a.first_write_ns = min_nonzero(a.first_write_ns, b.first_write_ns);
+        a.last_write_ns = a.last_write_ns.max(b.last_write_ns);
+        a.rewrites += b.rewrites;
+        a.fsync_calls += b.fsync_calls;
+        a.fsync_bytes += b.fsync_bytes;
+        a.last_fsync_ns = a.last_fsync_ns.max(b.last_fsync_ns);
+        a.unsynced_bytes += b.unsynced_bytes;
+        for (kind, (st, errs, req, done)) in o.syscalls {
+            let e = self.syscalls.entry(kind).or_default();
+            e.0.calls += st.calls;
+            e.0.errors += st.errors;
+            e.0.bytes += st.bytes;
+            for (err, n) in errs {
+                *e.1.entry(err).or_default() += n;
+            }
+            e.2.merge(&req);
+            e.3.merge(&done);
+        }
+        for (h, hist) in o.hists {
+            self.hists.entry(h).or_default().merge(&hist);
+        }
+    }
+}
+
 fn comm_str(c: &[std::ffi::c_char]) -> String {
     let b: Vec<u8> = c.iter().take_while(|c| **c != 0).map(|c| *c as u8).collect();
     String::from_utf8_lossy(&b).into_owned()
@@ -76,7 +117,23 @@ pub struct Collected {
     pub drops: [u64; record_drop::DROP_NR as usize],
 }
 
-pub fn collect(obj: &Object) -> Result<Collected> {
+impl Collected {
+    /// Re-key every record (merging those that land on the same file);
+    /// records mapped to None are dropped.
+    pub fn remap(self, f: impl Fn(Key) -> Option<Key>) -> Collected {
+        let mut files: BTreeMap<Key, FileRecord> = BTreeMap::new();
+        for (k, r) in self.files {
+            if let Some(k) = f(k) {
+                files.entry(k).or_default().merge(r);
+            }
+        }
+        Collected { files, drops: self.drops }
+    }
+}
+
+/// Read every map; `open_map` holds the per-open state (sequential runs still
+/// open at the end are closed here): `files` or, legacy, `opens`.
+pub fn collect(obj: &Object, open_map: &str) -> Result<Collected> {
     let mut files: BTreeMap<Key, FileRecord> = BTreeMap::new();
     let sc = obj.map("syscall_stats")?;
     for k in sc.keys::<stat_key>()? {
@@ -104,9 +161,8 @@ pub fn collect(obj: &Object) -> Result<Collected> {
         }
     }
     // Sequential runs still open when recording stopped end here.
-    let of = obj.map("files")?;
-    for k in of.keys::<u64>()? {
-        let Some(o) = of.get::<u64, open_file>(&k)? else { continue };
+    let of = obj.map(open_map)?;
+    for o in of.values::<open_file>()? {
         if o.regular == 0 {
             continue;
         }
@@ -199,27 +255,54 @@ pub struct Header {
     pub snapshots: Vec<Value>,
 }
 
-/// Every file's running counters now: one element of the profile's `snapshots`.
-pub fn snapshot(obj: &Object, now_ns: u64) -> Result<Value> {
-    let mut calls: BTreeMap<Key, [u64; 3]> = BTreeMap::new();
+/// Every file's running counters at one time (`--interval`).
+pub struct Snapshot {
+    t_ns: u64,
+    /// read_bytes, write_bytes, read_calls, write_calls, fsync_calls
+    counters: BTreeMap<Key, [u64; 5]>,
+}
+
+pub fn snapshot(obj: &Object, now_ns: u64) -> Result<Snapshot> {
+    let mut counters: BTreeMap<Key, [u64; 5]> = BTreeMap::new();
     let sc = obj.map("syscall_stats")?;
     for k in sc.keys::<stat_key>()? {
         let Some(v) = sc.get::<stat_key, syscall_stats>(&k)? else { continue };
         let Some(slot) = counter_slot(k.kind) else { continue };
-        calls.entry(key(&k.file)).or_default()[slot] += v.calls;
+        counters.entry(key(&k.file)).or_default()[2 + slot] += v.calls;
     }
     let fs = obj.map("file_stats")?;
-    let mut files = Vec::new();
     for k in fs.keys::<file_key>()? {
         let Some(v) = fs.get::<file_key, file_stats>(&k)? else { continue };
-        let c = calls.get(&key(&k)).copied().unwrap_or_default();
-        files.push(json!({
-            "mntns": k.mntns, "dev": dev_string(k.dev), "ino": k.ino,
-            "read_bytes": v.read_bytes, "write_bytes": v.write_bytes,
-            "read_calls": c[0], "write_calls": c[1], "fsync_calls": c[2],
-        }));
+        let c = counters.entry(key(&k)).or_default();
+        c[0] = v.read_bytes;
+        c[1] = v.write_bytes;
     }
-    Ok(json!({"t_ns": now_ns, "files": files}))
+    Ok(Snapshot { t_ns: now_ns, counters })
+}
+
+impl Snapshot {
+    pub fn to_json(&self, remap: impl Fn(Key) -> Option<Key>) -> Value {
+        let mut merged: BTreeMap<Key, [u64; 5]> = BTreeMap::new();
+        for (k, c) in &self.counters {
+            if let Some(k) = remap(*k) {
+                let m = merged.entry(k).or_default();
+                for (a, b) in m.iter_mut().zip(c) {
+                    *a += b;
+                }
+            }
+        }
+        let files: Vec<Value> = merged
+            .iter()
+            .map(|((ns, dev, ino), c)| {
+                json!({
+                    "mntns": ns, "dev": dev_string(*dev), "ino": ino,
+                    "read_bytes": c[0], "write_bytes": c[1],
+                    "read_calls": c[2], "write_calls": c[3], "fsync_calls": c[4],
+                })
+            })
+            .collect();
+        json!({"t_ns": self.t_ns, "files": files})
+    }
 }
 
 /// Which snapshot counter a syscall kind adds to: reads, writes, fsyncs (close: none).
@@ -264,10 +347,6 @@ pub fn document(h: &Header, c: &Collected, names: &BTreeMap<Key, FileName>) -> V
         "interval_ns": h.interval_ns,
         "snapshots": h.snapshots,
     })
-}
-
-pub fn names_key(k: &file_key) -> Key {
-    key(k)
 }
 
 fn hostname() -> String {
