@@ -87,6 +87,9 @@ struct nsproxy {
 struct task_struct {
 	int pid;
 	int tgid;
+	/* u64 since 5.7 (d1e7fd6462ca "signal: Extend exec_id to 64bits"): the
+	 * low half, read either way on little-endian x86, is enough to notice an exec. */
+	unsigned int self_exec_id;
 	struct files_struct *files;
 	struct nsproxy *nsproxy;
 } __attribute__((preserve_access_index));
@@ -132,16 +135,27 @@ static __always_inline u64 file_ref(u32 fd)
 	return (u64)f;
 }
 
-/* f_pos, or the end of file for O_APPEND writes. */
-static __always_inline u64 file_pos(u64 ref, bool write)
+static __always_inline u32 current_exec_id(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	return BPF_CORE_READ(task, self_exec_id);
+}
+
+static __always_inline bool file_appends(u64 ref)
+{
+	struct file *f = (struct file *)ref;
+
+	return f && (BPF_CORE_READ(f, f_flags) & O_APPEND);
+}
+
+static __always_inline u64 file_pos(u64 ref, bool append)
 {
 	struct file *f = (struct file *)ref;
 
 	if (!f)
 		return 0;
-	if (write && (BPF_CORE_READ(f, f_flags) & O_APPEND))
-		return BPF_CORE_READ(f, f_inode, i_size);
-	return BPF_CORE_READ(f, f_pos);
+	return append ? BPF_CORE_READ(f, f_inode, i_size) : BPF_CORE_READ(f, f_pos);
 }
 
 /* The path of f as seen from its mount namespace's root, leaf component
@@ -214,8 +228,11 @@ static __always_inline struct open_file *file_state(u64 ref)
 	struct open_file fresh = {};
 	u8 one = 1;
 
-	/* A struct file freed and reused for another inode must not inherit state. */
+	/* A struct file freed and reused for another inode must not inherit
+	 * state; the old file's runs end. */
 	if (!of || of->inode != (u64)inode) {
+		if (of && of->regular)
+			flush_runs(of);
 		fresh.inode = (u64)inode;
 		fresh.regular = (BPF_CORE_READ(inode, i_mode) & S_IFMT) == S_IFREG;
 		if (fresh.regular) {
@@ -232,11 +249,31 @@ static __always_inline struct open_file *file_state(u64 ref)
 	return of && of->regular ? of : NULL;
 }
 
-/* The struct file may live on (dup, fork), but this open's runs end here. */
+/* Nothing to do: the struct file may live on in a dup or a child. Its state
+ * is dropped when a new open gets the same address (forget_reused()). */
 static __always_inline void file_closed(u64 ref, struct open_file *of)
 {
-	flush_runs(of);
-	bpf_map_delete_elem(&files, &ref);
+}
+
+/* A successful open returned fd: its struct file is new, so state cached
+ * under the same address belongs to a file released earlier, by a close or
+ * by what close(2) does not see (exit, exec, dup2 over it, close_range).
+ * That file's runs end; the new one starts afresh. */
+static __always_inline int forget_reused(s64 fd)
+{
+	u64 ref;
+	struct open_file *of;
+
+	if (fd < 0 || !is_traced(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	ref = file_ref(fd);
+	of = bpf_map_lookup_elem(&files, &ref);
+	if (of) {
+		if (of->regular)
+			flush_runs(of);
+		bpf_map_delete_elem(&files, &ref);
+	}
+	return 0;
 }
 
 /* ---------------------------------------------------------------- raw_tp */
@@ -272,7 +309,7 @@ int raw_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 {
 	int kind = kind_of(ctx->args[1]);
 	struct regs r;
-	u64 a[4];
+	u64 a[6];
 
 	if (kind < 0)
 		return 0;
@@ -283,6 +320,8 @@ int raw_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	a[1] = r.si;
 	a[2] = r.dx;
 	a[3] = r.r10;
+	a[4] = r.r8;
+	a[5] = r.r9;
 	return io_enter(kind, a);
 }
 
@@ -292,15 +331,32 @@ int raw_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	struct regs *r = (struct regs *)ctx->args[0];
 	long nr = 0;
 
+	int kind;
+
 	probe_read_kernel(&nr, sizeof(nr), &r->orig_ax);
-	if (kind_of(nr) < 0)
-		return 0;
-	return io_exit(ctx->args[1]);
+	kind = kind_of(nr);
+	if (kind >= 0)
+		return io_exit(ctx->args[1], kind);
+	if (nr == __NR_open || nr == __NR_openat || nr == __NR_creat || nr == __NR_openat2)
+		return forget_reused(ctx->args[1]);
+	return 0;
 }
 
 /* ---------------------------------------------------------------- tracepoints */
 
 ALL_SYSCALL_TPS
+
+#define OPEN_TP(name)                                                          \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                            \
+	int tp_exit_##name(struct sys_exit_args *ctx)                          \
+	{                                                                      \
+		return forget_reused(ctx->ret);                                \
+	}
+
+OPEN_TP(open)
+OPEN_TP(openat)
+OPEN_TP(openat2)
+OPEN_TP(creat)
 
 /* ---------------------------------------------------------------- processes */
 

@@ -13,8 +13,9 @@
 #include "record.h"
 
 #define O_APPEND 02000
+#define RWF_APPEND 0x10 /* pwritev2 flag: append whatever the offset */
 #ifndef MAX_IOVECS
-#define MAX_IOVECS 64
+#define MAX_IOVECS 1024 /* UIO_MAXIOV: every iovec a syscall accepts */
 #endif
 
 DECLARE_CONFIG(struct record_config)
@@ -24,20 +25,27 @@ DECLARE_CONFIG(struct record_config)
 /* What names the file behind an fd for the rest of the syscall (modern: the
  * struct file pointer, legacy: the fd); 0 if there is none. */
 static __always_inline u64 file_ref(u32 fd);
-/* The file position an fd-relative I/O on `ref` starts at. */
-static __always_inline u64 file_pos(u64 ref, bool write);
+/* Where an I/O on `ref` without an offset starts: the file position, or for
+ * an appending write the end of the file. */
+static __always_inline u64 file_pos(u64 ref, bool append);
+/* Was `ref` opened O_APPEND (every write goes to the end, whatever its offset)? */
+static __always_inline bool file_appends(u64 ref);
 /* Per-open-file state of `ref`, its identity resolved on first sight; NULL
  * for files that are not counted. */
 static __always_inline struct open_file *file_state(u64 ref);
+/* Changes when the current process execs (0 where that cannot be read). */
+static __always_inline u32 current_exec_id(void);
 /* `ref` was closed successfully. */
 static __always_inline void file_closed(u64 ref, struct open_file *of);
 
 /* ---------------------------------------------------------------- maps */
 
-/* The result maps are not preallocated (BPF_F_NO_PREALLOC, 4.6+): their
- * sizes are limits for large workloads, and preallocating them all would take
- * hundreds of MB (a 512 MB guest ran out of memory). Entries are created once
- * per file, syscall and bucket, so the allocation stays off the hot path. */
+/* The result maps are allocated at run time (BPF_F_NO_PREALLOC) where that is
+ * safe: their sizes are limits for large workloads, and preallocating them
+ * would take hundreds of MB. Entries are created once per file, syscall and
+ * bucket, so the allocation stays off the hot path. Before 6.1 user space
+ * switches them to smaller preallocated maps (src/record/mod.rs:
+ * size_result_maps, and probe.rs: runtime_alloc_maps). */
 
 /* Processes to trace (tgid -> 1), unless trace_all. */
 struct {
@@ -229,13 +237,16 @@ SUBPROG void account(struct open_file *of, const struct io_done *d)
 	u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	u64 zero = 0, *n;
 
-	if (of->last_tgid != tgid) {
-		struct user_key uk = { .file = of->key, .tgid = tgid };
+	u32 exec = current_exec_id();
+
+	if (of->last_tgid != tgid || of->last_exec != exec) {
+		struct user_key uk = { .file = of->key, .tgid = tgid, .exec = exec };
 		struct file_user u = {};
 
 		bpf_get_current_comm(u.comm, sizeof(u.comm));
 		bpf_map_update_elem(&users, &uk, &u, BPF_ANY);
 		of->last_tgid = tgid;
+		of->last_exec = exec;
 	}
 
 	struct stat_key sk = { .file = of->key, .kind = kind };
@@ -254,7 +265,8 @@ SUBPROG void account(struct open_file *of, const struct io_done *d)
 			__sync_fetch_and_add(n, 1);
 		return;
 	}
-	fs = lookup_or_init(&file_stats, &of->key, &zs);
+	struct file_key fk = of->key; /* map keys live on the stack before 4.18 */
+	fs = lookup_or_init(&file_stats, &fk, &zs);
 	if (!fs)
 		return;
 	if (kind == IO_CLOSE)
@@ -342,14 +354,14 @@ static __always_inline int io_enter(u32 kind, const u64 *a)
 			in.off_in = file_pos(in.ref_in, false);
 			in.flags |= INFL_POS_IN;
 		}
-		in.off = file_pos(in.ref, true);
+		in.off = file_pos(in.ref, file_appends(in.ref));
 		in.flags |= INFL_POS;
 		break;
 	}
 	case IO_READ:
 	case IO_WRITE:
 		in.req = a[2];
-		in.off = file_pos(in.ref, kind == IO_WRITE);
+		in.off = file_pos(in.ref, kind == IO_WRITE && file_appends(in.ref));
 		in.flags = INFL_POS;
 		break;
 	case IO_PREAD64:
@@ -360,7 +372,7 @@ static __always_inline int io_enter(u32 kind, const u64 *a)
 	case IO_READV:
 	case IO_WRITEV:
 		in.req = iov_total(a[1], a[2]);
-		in.off = file_pos(in.ref, kind == IO_WRITEV);
+		in.off = file_pos(in.ref, kind == IO_WRITEV && file_appends(in.ref));
 		in.flags = INFL_POS;
 		break;
 	case IO_PREADV:
@@ -373,12 +385,19 @@ static __always_inline int io_enter(u32 kind, const u64 *a)
 		/* offset -1: the file position, as readv/writev */
 		in.req = iov_total(a[1], a[2]);
 		if ((s64)a[3] == -1) {
-			in.off = file_pos(in.ref, kind == IO_PWRITEV2);
+			in.off = file_pos(in.ref, kind == IO_PWRITEV2 && file_appends(in.ref));
 			in.flags = INFL_POS;
 		} else {
 			in.off = a[3];
 		}
 		break;
+	}
+	/* Linux appends positional writes to O_APPEND files and, with RWF_APPEND,
+	 * pwritev2 to any file: the offset argument is ignored (pwrite(2) BUGS). */
+	if ((kind == IO_PWRITE64 || kind == IO_PWRITEV || kind == IO_PWRITEV2) &&
+	    ((kind == IO_PWRITEV2 && (a[5] & RWF_APPEND)) || file_appends(in.ref))) {
+		in.off = file_pos(in.ref, true);
+		in.flags = INFL_POS;
 	}
 	if (bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY))
 		drop(DROP_INFLIGHT);
@@ -400,7 +419,10 @@ static __always_inline void io_done_on(u64 ref, u32 kind, u64 off, bool at_pos, 
 		file_closed(ref, of);
 }
 
-static __always_inline int io_exit(s64 ret)
+/* `kind` is a constant in the per-syscall tracepoint programs, so that the
+ * compiler drops every branch of other syscalls from them: the legacy object
+ * inlines all of account() and must stay within 4.14's limits. */
+static __always_inline int io_exit(s64 ret, u32 kind)
 {
 	u32 tid = (u32)bpf_get_current_pid_tgid();
 	struct inflight *in = bpf_map_lookup_elem(&inflight, &tid);
@@ -410,9 +432,9 @@ static __always_inline int io_exit(s64 ret)
 		return 0;
 	c = *in;
 	bpf_map_delete_elem(&inflight, &tid);
-	if (c.kind == IO_SENDFILE_OUT)
+	if (kind == IO_SENDFILE_OUT)
 		io_done_on(c.ref_in, IO_SENDFILE_IN, c.off_in, c.flags & INFL_POS_IN, &c, ret);
-	io_done_on(c.ref, c.kind, c.off, c.flags & INFL_POS, &c, ret);
+	io_done_on(c.ref, kind, c.off, c.flags & INFL_POS, &c, ret);
 	return 0;
 }
 
@@ -439,13 +461,14 @@ struct sys_exit_args {
 	SEC("tracepoint/syscalls/sys_enter_" #name)                           \
 	int tp_enter_##name(struct sys_enter_args *ctx)                        \
 	{                                                                      \
-		u64 a[4] = { ctx->args[0], ctx->args[1], ctx->args[2], ctx->args[3] }; \
+		u64 a[6] = { ctx->args[0], ctx->args[1], ctx->args[2],        \
+			     ctx->args[3], ctx->args[4], ctx->args[5] };       \
 		return io_enter(kind, a);                                      \
 	}                                                                      \
 	SEC("tracepoint/syscalls/sys_exit_" #name)                            \
 	int tp_exit_##name(struct sys_exit_args *ctx)                          \
 	{                                                                      \
-		return io_exit(ctx->ret);                                      \
+		return io_exit(ctx->ret, kind);                                \
 	}
 
 #define ALL_SYSCALL_TPS                                                        \

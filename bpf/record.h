@@ -109,7 +109,8 @@ struct open_file {
 	__u64 write_run;
 	__u64 last_write_off;
 	__u64 pos;          /* legacy: the file position, tracked from the syscalls */
-	__u32 last_tgid;
+	__u32 last_tgid;    /* who did the last I/O: its comm is in `users` */
+	__u32 last_exec;    /* ... and in which exec of that process */
 	__u8 regular;       /* 0: not a named regular file, ignored */
 	__u8 wrote;         /* last_write_off is valid */
 	__u8 append;        /* legacy: opened O_APPEND */
@@ -119,7 +120,7 @@ struct open_file {
 struct user_key {
 	struct file_key file;
 	__u32 tgid;
-	__u32 _pad;
+	__u32 exec; /* a process keeps its tgid across exec, not its comm */
 };
 
 struct file_user {

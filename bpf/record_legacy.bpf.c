@@ -127,15 +127,36 @@ static __always_inline u64 *fd_open_id(u32 fd)
 static __always_inline struct open_file *file_state(u64 ref)
 {
 	u64 *id = fd_open_id(ref - 1);
+	u64 key;
 
-	return id ? bpf_map_lookup_elem(&opens, id) : NULL;
+	if (!id)
+		return NULL;
+	key = *id; /* map keys live on the stack before 4.18 */
+	return bpf_map_lookup_elem(&opens, &key);
 }
 
-static __always_inline u64 file_pos(u64 ref, bool write)
+/* Without BTF the task struct is out of reach: a comm that changes at exec
+ * is missed for files the process already used (they keep the old comm). */
+static __always_inline u32 current_exec_id(void)
+{
+	return 0;
+}
+
+static __always_inline bool file_appends(u64 ref)
 {
 	struct open_file *of = file_state(ref);
 
-	return of ? of->pos : 0;
+	return of && of->append;
+}
+
+/* Appends continue where the last write ended: the file size is unknown here. */
+static __always_inline u64 file_pos(u64 ref, bool append)
+{
+	struct open_file *of = file_state(ref);
+
+	if (!of)
+		return 0;
+	return append ? of->write_next : of->pos;
 }
 
 /* Only the fd goes: other fds may share the open (runs end at the next

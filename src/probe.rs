@@ -28,11 +28,12 @@ pub enum Feat {
     SyscallTracepoints,
     BlockTracepoints,
     IoUringTracepoints,
+    RuntimeAllocMaps,
     Jit,
 }
 
 impl Feat {
-    pub const ALL: [Feat; 15] = [
+    pub const ALL: [Feat; 16] = [
         Feat::Btf,
         Feat::RingBuf,
         Feat::PerfBuffer,
@@ -47,6 +48,7 @@ impl Feat {
         Feat::SyscallTracepoints,
         Feat::BlockTracepoints,
         Feat::IoUringTracepoints,
+        Feat::RuntimeAllocMaps,
         Feat::Jit,
     ];
 
@@ -66,6 +68,7 @@ impl Feat {
             Feat::SyscallTracepoints => "syscall_tracepoints",
             Feat::BlockTracepoints => "block_tracepoints",
             Feat::IoUringTracepoints => "io_uring_tracepoints",
+            Feat::RuntimeAllocMaps => "runtime_alloc_maps",
             Feat::Jit => "bpf_jit",
         }
     }
@@ -87,6 +90,7 @@ impl Feat {
             Feat::SyscallTracepoints => "syscalls:sys_{enter,exit}_* for every traced syscall",
             Feat::BlockTracepoints => "block:block_rq_{issue,complete}",
             Feat::IoUringTracepoints => "io_uring:* tracepoints (5.5)",
+            Feat::RuntimeAllocMaps => "BPF_F_NO_PREALLOC hash maps in tracing programs without a kernel WARN (6.1)",
             Feat::Jit => "BPF JIT enabled (net.core.bpf_jit_enable)",
         }
     }
@@ -229,6 +233,26 @@ fn probe_events(tracefs: &Tracefs, category: &str, names: &[String]) -> Probed {
     }
 }
 
+/// "major.minor" of a release string.
+fn release_version(release: &str) -> Option<(u32, u32)> {
+    let mut it = release.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty());
+    Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+}
+
+/// The one feature decided by version, because trying it harms the host:
+/// before 6.1, check_map_prog_compatibility() fires WARN_ONCE("trace type BPF
+/// program uses run-time allocation") and taints the kernel when a tracing
+/// program uses a hash map without preallocation (the warning went with the
+/// BPF memory allocator, 7c8199e24fa0 "bpf: Introduce any context BPF
+/// specific memory allocator", 6.1).
+fn probe_runtime_alloc(release: &str) -> Probed {
+    match release_version(release) {
+        Some(v) if v >= (6, 1) => yes("kernel >= 6.1 (by version: trying would taint older kernels)"),
+        Some(_) => no("kernel < 6.1 would WARN and taint: maps are preallocated, with smaller limits"),
+        None => no(format!("cannot parse kernel release {release}")),
+    }
+}
+
 fn probe_jit() -> Probed {
     match std::fs::read_to_string("/proc/sys/net/core/bpf_jit_enable") {
         Ok(v) if v.trim() != "0" => yes(format!("bpf_jit_enable={}", v.trim())),
@@ -263,6 +287,7 @@ pub fn probe(tracefs: Tracefs) -> Result<Features> {
         SYSCALLS.iter().flat_map(|s| [format!("sys_enter_{s}"), format!("sys_exit_{s}")]).collect();
     let block_events = ["block_rq_issue", "block_rq_complete"].map(String::from);
     let io_uring_events = ["io_uring_submit_req", "io_uring_complete"].map(String::from);
+    let kernel = kernel_release();
     let mut results = Vec::new();
     for f in Feat::ALL {
         let p = match f {
@@ -301,9 +326,24 @@ pub fn probe(tracefs: Tracefs) -> Result<Features> {
             Feat::SyscallTracepoints => probe_events(&tracefs, "syscalls", &sys_events),
             Feat::BlockTracepoints => probe_events(&tracefs, "block", &block_events),
             Feat::IoUringTracepoints => probe_events(&tracefs, "io_uring", &io_uring_events),
+            Feat::RuntimeAllocMaps => probe_runtime_alloc(&kernel),
             Feat::Jit => probe_jit(),
         };
         results.push((f, p));
     }
-    Ok(Features { kernel: kernel_release(), tracefs, results })
+    Ok(Features { kernel, tracefs, results })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn release_versions() {
+        assert_eq!(release_version("6.18.44-fc-v669"), Some((6, 18)));
+        assert_eq!(release_version("5.10.0-46-cloud-amd64"), Some((5, 10)));
+        assert_eq!(release_version("4.14.67"), Some((4, 14)));
+        assert!(!probe_runtime_alloc("5.10.0-46-cloud-amd64").ok);
+        assert!(probe_runtime_alloc("6.1.0-56-cloud-amd64").ok);
+    }
 }

@@ -101,10 +101,11 @@ pub static TOOL: Tool = Tool {
             probes: syscall_tps!(
                 both: ["read", "readv", "pread64", "preadv", "preadv2", "write", "writev", "pwrite64", "pwritev",
                     "pwritev2", "sendfile64", "fsync", "fdatasync", "close"],
-                exit: [],
+                exit: ["open", "openat", "openat2", "creat"],
                 extra: [RAW_FORK, RAW_EXEC]
             ),
-            optional: &[],
+            // openat2 arrived in 5.6.
+            optional: &["tp_exit_openat2"],
         },
         Strategy {
             name: "legacy",
@@ -274,6 +275,29 @@ impl Naming {
     }
 }
 
+/// Result-map limits: (map, entries when allocated at run time, entries when
+/// preallocated). Preallocated maps cost their full size up front (a 512 MB
+/// guest ran out of memory with the large limits), so they are kept smaller.
+const RESULT_MAPS: &[(&str, u32, u32)] = &[
+    ("hists", 1 << 20, 1 << 17),
+    ("syscall_stats", 1 << 18, 1 << 16),
+    ("file_stats", 1 << 17, 1 << 15),
+    ("users", 1 << 17, 1 << 15),
+    ("errnos", 1 << 16, 1 << 14),
+    ("seen", 1 << 17, 1 << 15),
+];
+
+fn size_result_maps(open: &mut crate::bpf::OpenObject, f: &crate::probe::Features, legacy: bool) -> Result<()> {
+    let runtime = f.has(Feat::RuntimeAllocMaps);
+    for (map, big, small) in RESULT_MAPS {
+        if legacy && *map == "seen" {
+            continue; // the legacy object names files from user space
+        }
+        open.size_map(map, if runtime { *big } else { *small }, !runtime)?;
+    }
+    Ok(())
+}
+
 fn is_legacy(s: &Strategy) -> bool {
     std::ptr::eq(s.object, objects::RECORD_LEGACY)
 }
@@ -316,6 +340,7 @@ pub fn main(args: Args) -> Result<()> {
     let mut open = crate::bpf::OpenObject::open("record", strategy.object)?;
     let progs: Vec<&str> = strategy.probes.iter().map(|(p, _)| *p).collect();
     open.autoload_only(&progs)?;
+    size_result_maps(&mut open, &features, is_legacy(strategy))?;
     open.configure(&cfg)?;
     let obj = open.load()?;
     {
