@@ -153,10 +153,22 @@ impl Attach {
 
 // ---------------------------------------------------------------- objects
 
-/// Size of the object name buffer that libbpf keeps a pointer to until close.
+/// An opened libbpf object and its name (for messages); closed on drop.
 struct OpenInner {
     obj: NonNull<sys::bpf_object>,
     name: String,
+}
+
+impl OpenInner {
+    fn prog(&self, name: &str) -> Result<*mut sys::bpf_program> {
+        let c = cstring(name);
+        // SAFETY: obj is a live object, c a valid C string.
+        let p = unsafe { sys::bpf_object__find_program_by_name(self.obj.as_ptr(), c.as_ptr()) };
+        if p.is_null() {
+            return Err(Error::msg(format!("BPF object {} has no program {name}", self.name)));
+        }
+        Ok(p)
+    }
 }
 
 impl Drop for OpenInner {
@@ -194,13 +206,7 @@ impl OpenObject {
     }
 
     fn prog(&self, name: &str) -> Result<*mut sys::bpf_program> {
-        let c = cstring(name);
-        // SAFETY: obj is a live object, c a valid C string.
-        let p = unsafe { sys::bpf_object__find_program_by_name(self.inner.obj.as_ptr(), c.as_ptr()) };
-        if p.is_null() {
-            return Err(Error::msg(format!("BPF object {} has no program {name}", self.inner.name)));
-        }
-        Ok(p)
+        self.inner.prog(name)
     }
 
     fn map(&self, name: &str) -> Option<*mut sys::bpf_map> {
@@ -312,13 +318,7 @@ impl Drop for Link {
 
 impl Object {
     fn prog(&self, name: &str) -> Result<*mut sys::bpf_program> {
-        let c = cstring(name);
-        // SAFETY: obj is live.
-        let p = unsafe { sys::bpf_object__find_program_by_name(self.inner.obj.as_ptr(), c.as_ptr()) };
-        if p.is_null() {
-            return Err(Error::msg(format!("BPF object {} has no program {name}", self.inner.name)));
-        }
-        Ok(p)
+        self.inner.prog(name)
     }
 
     /// Attach program `prog` as described; it stays attached until the object is dropped.

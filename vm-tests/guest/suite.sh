@@ -1,0 +1,401 @@
+#!/bin/sh
+# vm-tests/guest/suite.sh - iotrace test suite run inside each test VM (busybox sh).
+#
+# Output protocol (parsed by vm-tests/run from the serial console):
+#   RUN <name>                         a test starts (tells the host what ran when a guest dies)
+#   TEST <name> PASS|FAIL|SKIP <detail> one line per test, detail on one line
+#   SUITE DONE passed=N failed=N skipped=N
+# Everything else is free-form log (failing tests show their log tail as "  | ..." lines).
+#
+# Adding a test: write t_<name>() and add <name> to TESTS below. Inside a test, finish with
+#   pass "detail" | fail "detail" | skip "detail"   (each ends the test; it runs in a subshell)
+# or just return: 0 = PASS, 77 = SKIP, anything else = FAIL. Use `iot ARGS` to run iotrace with
+# a timeout and the command echoed into the test log.
+# Record tests are written once as r_<name> STRATEGY and listed in RECORD_TESTS; each runs once
+# per strategy in STRATEGIES (default: the binary's default strategy, then --strategy legacy) and
+# is reported as <name>.<strategy>.
+#
+# Kernel command line knobs (set by vm-tests/run):
+#   iotvm.filter=GLOB[,GLOB]  only run tests whose name matches (e.g. doctor_*,dd_sanity)
+#   iotvm.strategies=a,b      override STRATEGIES
+#   iotvm.verbose=1           print every test's log (default: only the tail of failing tests)
+#   iotvm.env=K=V[,K=V]       export these for the whole suite (e.g. IOTRACE_DEBUG=1)
+
+IOTRACE=${IOTRACE:-/usr/bin/iotrace}
+WORKLOADS=${WORKLOADS:-/vm-tests/bin}
+CMD_TIMEOUT=${CMD_TIMEOUT:-120}          # per iotrace invocation, seconds
+STRATEGIES="default legacy"
+FILTER=""
+VERBOSE=0                                 # 1: print every test's log, not only failing ones
+W=/tmp/iotvm                              # scratch: logs, outputs shared between tests
+TRACEFS_PRIV=/tmp/iotvm-tracefs           # the suite's own, short-lived tracefs mount
+
+TESTS="doctor_exit doctor_json doctor_json_kernel doctor_json_features doctor_json_btf
+       doctor_json_kprobe doctor_json_syscall_tracepoints doctor_json_plausible
+       doctor_no_leftovers help dd_sanity workload_iowork"
+RECORD_TESTS="record_pwrite_exact"         # each: r_<name> STRATEGY
+FINAL_TESTS="kernel_health"              # run last, after the record tests
+
+# features every `iotrace doctor --json` must report
+EXPECTED_FEATURES="btf ringbuf global_data bounded_loops raw_tp tp_btf fentry kprobe perf_buffer syscall_tracepoints"
+# upstream version a feature appeared in: reporting it ok on an older kernel is a probe bug
+# (fine for vanilla and Debian kernels; distributions like RHEL backport, adjust if ever used)
+FEATURE_FLOORS="raw_tp:4.17 global_data:5.2 bounded_loops:5.3 tp_btf:5.5 fentry:5.5 ringbuf:5.8"
+
+# ------------------------------------------------------------------ helpers
+mkdir -p "$W"
+set -f    # no pathname expansion of the command line words (filters are globs)
+for w in $(cat /proc/cmdline); do
+  case $w in
+    iotvm.filter=*) FILTER=$(echo "${w#*=}" | tr ',' ' ') ;;
+    iotvm.strategies=*) STRATEGIES=$(echo "${w#*=}" | tr ',' ' ') ;;
+    iotvm.verbose=1) VERBOSE=1 ;;
+    iotvm.env=*) for kv in $(echo "${w#*=}" | tr ',' ' '); do export "${kv?}"; done ;;
+  esac
+done
+set +f
+
+pass() { [ $# -gt 0 ] && detail "$*"; exit 0; }
+fail() { [ $# -gt 0 ] && detail "$*"; exit 1; }
+skip() { [ $# -gt 0 ] && detail "$*"; exit 77; }
+detail() { echo "$*" >> "$W/detail"; }
+
+# tmo SECS CMD...: busybox timeout changed syntax in 1.30 (-t SECS before)
+if timeout 5 true 2>/dev/null; then tmo() { timeout "$@"; }; else tmo() { s=$1; shift; timeout -t "$s" "$@"; }; fi
+
+# iot ARGS...: run iotrace with a timeout; the command goes to the test log
+iot() { echo "+ iotrace $*" >&2; tmo "$CMD_TIMEOUT" "$IOTRACE" "$@"; }
+
+kver_code() { # "5.10.0-46-cloud-amd64" -> 5010 ; used for version comparisons
+  echo "$1" | awk -F'[.-]' '{ printf "%d\n", $1 * 1000 + $2 }'
+}
+KVER=$(uname -r); KCODE=$(kver_code "$KVER")
+
+tracing_mounts() { # "tracefs@/sys/kernel/tracing ..." or "none"
+  local m
+  m=$(awk '$3 == "tracefs" || $3 == "debugfs" { print $3 "@" $2 }' /proc/mounts | tr '\n' ' ')
+  echo "${m:-none}"
+}
+
+# tracefs_private: mount tracefs at a private spot for the suite's own checks; tracefs_release
+# unmounts it again so iotrace never finds a tracefs the suite left behind
+tracefs_private() {
+  mkdir -p "$TRACEFS_PRIV"
+  if ! grep -q " $TRACEFS_PRIV " /proc/mounts; then
+    mount -t tracefs nodev "$TRACEFS_PRIV" 2>/dev/null || {
+      mkdir -p /tmp/iotvm-debugfs && mount -t debugfs nodev /tmp/iotvm-debugfs 2>/dev/null &&
+        mount --bind /tmp/iotvm-debugfs/tracing "$TRACEFS_PRIV"; }
+  fi
+  [ -e "$TRACEFS_PRIV/events" ] && echo "$TRACEFS_PRIV"
+}
+tracefs_release() {
+  umount "$TRACEFS_PRIV" 2>/dev/null
+  grep -q ' /tmp/iotvm-debugfs ' /proc/mounts && umount /tmp/iotvm-debugfs
+  return 0
+}
+
+# independent facts (never from iotrace)
+fact_btf() { [ -e /sys/kernel/btf/vmlinux ] && echo true || echo false; }
+fact_kprobe() {
+  local t r=false
+  t=$(tracefs_private) || { tracefs_release; echo false; return; }
+  if [ -w "$t/kprobe_events" ] && echo 'p:iotvm_probe vfs_read' 2>/dev/null >> "$t/kprobe_events"; then
+    [ -d "$t/events/kprobes/iotvm_probe" ] && r=true
+    echo '-:iotvm_probe' >> "$t/kprobe_events"
+  fi
+  tracefs_release; echo $r
+}
+fact_syscall_tracepoints() {
+  local t r=false
+  t=$(tracefs_private) && [ -d "$t/events/syscalls/sys_enter_openat" ] && r=true
+  tracefs_release; echo $r
+}
+
+# JSON -> "path=value" lines (objects: a.b, arrays: a.0); exit 1 on a syntax error
+json_flatten() {
+  awk '
+  function ws() { while (pos <= n && index(" \t\r\n", substr(s, pos, 1))) pos++ }
+  function perr(m) { if (!bad) print "JSON_ERROR " m " at offset " pos > "/dev/stderr"; bad = 1; pos = n + 1 }
+  function str(   c, c2, out) {
+    pos++; out = ""
+    while (pos <= n) {
+      c = substr(s, pos, 1)
+      if (c == "\\") {
+        c2 = substr(s, pos + 1, 1)
+        if (c2 == "u") { out = out "\\u" substr(s, pos + 2, 4); pos += 6 }
+        else { out = out (c2 == "n" ? " " : c2 == "t" ? " " : c2); pos += 2 }
+        continue
+      }
+      if (c == "\"") { pos++; return out }
+      out = out c; pos++
+    }
+    perr("unterminated string"); return out
+  }
+  function value(path,   c, k, i) {
+    ws(); c = substr(s, pos, 1)
+    if (c == "{") {
+      pos++; ws()
+      if (substr(s, pos, 1) == "}") { pos++; print path "={}"; return }
+      while (!bad) {
+        ws(); if (substr(s, pos, 1) != "\"") { perr("key expected"); return }
+        k = str(); ws()
+        if (substr(s, pos, 1) != ":") { perr("colon expected"); return }
+        pos++
+        value(path == "" ? k : (path "." k))
+        ws(); c = substr(s, pos, 1); pos++
+        if (c == "}") return
+        if (c != ",") { perr("comma or } expected"); return }
+      }
+    } else if (c == "[") {
+      pos++; ws(); i = 0
+      if (substr(s, pos, 1) == "]") { pos++; print path "=[]"; return }
+      while (!bad) {
+        value(path "." i++)
+        ws(); c = substr(s, pos, 1); pos++
+        if (c == "]") return
+        if (c != ",") { perr("comma or ] expected"); return }
+      }
+    } else if (c == "\"") {
+      print path "=" str()
+    } else if (match(substr(s, pos, 40), /^(true|false|null|-?[0-9][0-9.eE+-]*)/)) {
+      print path "=" substr(s, pos, RLENGTH); pos += RLENGTH
+    } else perr("value expected")
+  }
+  { s = s $0 "\n" }
+  END { n = length(s); pos = 1; bad = 0
+        if (n > 0) value(""); ws(); if (!bad && pos <= n) perr("trailing data")
+        if (n == 0) perr("empty input")
+        exit bad }'
+}
+# jget KEY [FLATFILE]: value of KEY in flattened JSON (default: the doctor --json output)
+jget() { awk -v k="$1" 'index($0, k "=") == 1 { print substr($0, length(k) + 2); exit }' "${2:-$W/doctor.flat}"; }
+need_json() { [ -s "$W/doctor.flat" ] || fail "no valid 'iotrace doctor --json' output (see doctor_json)"; }
+
+# compare one feature's ok flag with an independently found fact
+check_feature() { # NAME FACT(true|false) HOW
+  local got; need_json
+  got=$(jget "features.$1.ok")
+  [ -n "$got" ] || fail "features.$1 missing from doctor --json"
+  [ "$got" = "$2" ] || fail "doctor says $1=$got but $3 says $2 ($(jget "features.$1.detail"))"
+  pass "$1=$got, agrees with $3"
+}
+
+diskstat() { # DEV FIELD(1-based after the name: 1=reads 3=sectors read 5=writes 7=sectors written)
+  awk -v d="$1" -v f="$2" '$3 == d { print $(3 + f) }' /proc/diskstats
+}
+
+strategy_args() { [ "$1" = default ] || echo "--strategy $1"; }
+
+# ------------------------------------------------------------------ tests
+t_doctor_exit() {
+  local before rc after
+  before=$(tracing_mounts)
+  iot doctor > "$W/doctor.txt"; rc=$?
+  cat "$W/doctor.txt"
+  after=$(tracing_mounts)
+  [ $rc = 0 ] || fail "exit status $rc"
+  [ -s "$W/doctor.txt" ] || fail "exit 0 but no output"
+  pass "exit 0, $(wc -l < "$W/doctor.txt") lines; tracing mounts before: $before, after: $after"
+}
+
+t_doctor_json() {
+  local rc nf st tool
+  iot doctor --json > "$W/doctor.json"; rc=$?
+  cat "$W/doctor.json"; echo
+  [ $rc = 0 ] || fail "exit status $rc"
+  json_flatten < "$W/doctor.json" > "$W/doctor.flat.tmp" || fail "not valid JSON: $(json_flatten < "$W/doctor.json" 2>&1 >/dev/null)"
+  mv "$W/doctor.flat.tmp" "$W/doctor.flat"
+  [ -n "$(jget kernel)" ] || fail "no \"kernel\" string"
+  nf=$(grep -c '^features\.[^.]*\.ok=' "$W/doctor.flat")
+  [ "$nf" -gt 0 ] || fail "no features.NAME.ok entries"
+  # strategies: {TOOL: "name"} or {TOOL: {"strategy": "name", ...}}
+  st=""
+  for tool in $(sed -n 's/^strategies\.\([^.=]*\).*/\1/p' "$W/doctor.flat" | uniq); do
+    st="$st $tool=$(jget "strategies.$tool")$(jget "strategies.$tool.strategy")"
+  done
+  [ -n "$st" ] || fail "no strategies"
+  pass "$nf features, ok: $(sed -n 's/^features\.\([^.]*\)\.ok=true$/\1/p' "$W/doctor.flat" | tr '\n' ' ' | sed 's/ $//'); strategies:$st"
+}
+
+t_doctor_json_kernel() {
+  need_json
+  case "$(jget kernel)" in
+    *"$KVER"*) pass "kernel=$(jget kernel)" ;;
+    *) fail "kernel=\"$(jget kernel)\" does not contain uname -r \"$KVER\"" ;;
+  esac
+}
+
+t_doctor_json_features() {
+  local f missing=""
+  need_json
+  for f in $EXPECTED_FEATURES; do
+    [ -n "$(jget "features.$f.ok")" ] || missing="$missing $f"
+  done
+  [ -z "$missing" ] || fail "missing features:$missing"
+  pass "all $(echo $EXPECTED_FEATURES | wc -w) expected features reported"
+}
+
+t_doctor_json_btf() { check_feature btf "$(fact_btf)" "/sys/kernel/btf/vmlinux existence"; }
+t_doctor_json_kprobe() { check_feature kprobe "$(fact_kprobe)" "adding p:iotvm_probe vfs_read to kprobe_events"; }
+t_doctor_json_syscall_tracepoints() {
+  need_json
+  [ -n "$(jget features.syscall_tracepoints.ok)" ] || skip "features.syscall_tracepoints not reported"
+  check_feature syscall_tracepoints "$(fact_syscall_tracepoints)" "tracefs events/syscalls/sys_enter_openat"
+}
+
+t_doctor_json_plausible() {
+  local fl f v bad=""
+  need_json
+  for fl in $FEATURE_FLOORS; do
+    f=${fl%%:*}; v=${fl#*:}
+    if [ "$(jget "features.$f.ok")" = true ] && [ "$KCODE" -lt "$(kver_code "$v")" ]; then
+      bad="$bad $f(ok on $KVER, needs $v)"
+    fi
+  done
+  for f in tp_btf fentry; do
+    [ "$(jget "features.$f.ok")" = true ] && [ "$(jget features.btf.ok)" != true ] && bad="$bad $f(ok without btf)"
+  done
+  [ -z "$bad" ] || fail "implausible:$bad"
+  pass "no feature reported ok below its upstream version; tp_btf/fentry imply btf"
+}
+
+t_doctor_no_leftovers() {
+  local t k u
+  [ -s "$W/doctor.txt" ] || [ -s "$W/doctor.json" ] || skip "doctor did not run"
+  t=$(tracefs_private) || { tracefs_release; skip "no tracefs"; }
+  k=$(grep -v '^#' "$t/kprobe_events" 2>/dev/null | tr '\n' ';')
+  u=$(grep -v '^#' "$t/uprobe_events" 2>/dev/null | tr '\n' ';')
+  tracefs_release
+  [ -z "$k$u" ] || fail "probes left registered after doctor: kprobe_events=[$k] uprobe_events=[$u]"
+  pass "kprobe_events and uprobe_events empty; tracing mounts now: $(tracing_mounts)"
+}
+
+t_help() {
+  local rc
+  iot --help > "$W/help.txt" 2>&1; rc=$?
+  cat "$W/help.txt"
+  [ $rc = 0 ] || fail "exit status $rc"
+  [ -s "$W/help.txt" ] || fail "exit 0 but no output"
+  grep -q doctor "$W/help.txt" || fail "usage does not mention the doctor subcommand"
+  pass "exit 0, $(wc -l < "$W/help.txt") lines"
+}
+
+t_dd_sanity() {
+  local mb=16 w0 w1 size
+  grep -q ' /mnt ext4 ' /proc/mounts || fail "/mnt is not the ext4 test disk"
+  w0=$(diskstat vda 7)
+  dd if=/dev/zero of=/mnt/iotvm-dd bs=1M count=$mb conv=fsync || fail "dd failed"
+  w1=$(diskstat vda 7)
+  size=$(stat -c %s /mnt/iotvm-dd)
+  rm -f /mnt/iotvm-dd; sync
+  [ "$size" = $((mb * 1048576)) ] || fail "file size $size, expected $((mb * 1048576))"
+  [ $((w1 - w0)) -ge $((mb * 2048)) ] || fail "vda sectors written grew by $((w1 - w0)), expected >= $((mb * 2048))"
+  pass "${mb} MiB written+fsynced; vda sectors written +$((w1 - w0))"
+}
+
+t_workload_iowork() {
+  local out
+  [ -x "$WORKLOADS/iowork" ] || skip "no iowork workload in the payload"
+  out=$("$WORKLOADS/iowork" pwrite /mnt/iotvm-iowork 64 4096 fsync) || fail "iowork pwrite failed: $out"
+  echo "$out"
+  [ "$(stat -c %s /mnt/iotvm-iowork)" = 262144 ] || fail "file size $(stat -c %s /mnt/iotvm-iowork) != 262144"
+  out=$("$WORKLOADS/iowork" pread /mnt/iotvm-iowork 64 4096) || fail "iowork pread failed: $out"
+  echo "$out"
+  rm -f /mnt/iotvm-iowork
+  case $out in *"calls=64 bytes=262144"*) pass "64x4 KiB pwrite+fsync and pread" ;; *) fail "unexpected: $out" ;; esac
+}
+
+# --- record tests: r_<name> STRATEGY (see RECORD_TESTS). A strategy the binary does not know
+# is a SKIP, so e.g. "legacy" tests switch themselves on once the strategy exists.
+record_or_skip() { # STRATEGY PROFILE CMD...: iotrace record [--strategy S] -o PROFILE -- CMD...
+  local s=$1 out=$2 rc
+  shift 2
+  iot record $(strategy_args "$s") -o "$out" -- "$@" > "$W/record.out" 2>&1; rc=$?
+  cat "$W/record.out"
+  if [ $rc != 0 ]; then
+    grep -q "unknown strategy '$s'" "$W/record.out" && skip "the binary has no strategy '$s'"
+    fail "iotrace record exited $rc: $(grep -v '^+ ' "$W/record.out" | tail -n 2 | tr '\n' ' ')"
+  fi
+  json_flatten < "$out" > "$out.flat" || fail "the profile is not valid JSON"
+}
+# profile_file FLAT PATH -> the files.N prefix of PATH's entry
+profile_file() {
+  local k
+  k=$(awk -v p="$2" 'match($0, /^files\.[0-9]+\.path=/) && substr($0, RLENGTH + 1) == p { print substr($0, 1, RLENGTH - 6); exit }' "$1")
+  [ -n "$k" ] || fail "$2 not in the profile (files: $(sed -n 's/^files\.[0-9]*\.path=//p' "$1" | tr '\n' ' '))"
+  echo "$k"
+}
+expect() { # FLAT KEY VALUE
+  local v; v=$(jget "$2" "$1")
+  [ "$v" = "$3" ] || fail "$2 = '${v}', expected $3 ($(grep -E '^(lost\.|strategy=)|\.syscalls\.[a-z0-9_]+\.(calls|errors)=' "$1" | tr '\n' ' '))"
+}
+
+r_record_pwrite_exact() {
+  local s=$1 p=$W/rec-pwrite.$1.json f n=100 bs=4096
+  [ -x "$WORKLOADS/iowork" ] || skip "no iowork workload in the payload"
+  rm -f /mnt/iotvm-rec
+  record_or_skip "$s" "$p" "$WORKLOADS/iowork" pwrite /mnt/iotvm-rec $n $bs fsync
+  f=$(profile_file "$p.flat" /mnt/iotvm-rec) || exit 1
+  [ "$s" = default ] || expect "$p.flat" strategy "$s"
+  expect "$p.flat" "$f.syscalls.pwrite64.calls" $n
+  expect "$p.flat" "$f.syscalls.pwrite64.bytes" $((n * bs))
+  expect "$p.flat" "$f.syscalls.pwrite64.errors" 0
+  expect "$p.flat" "$f.write_bytes" $((n * bs))
+  expect "$p.flat" "$f.read_bytes" 0
+  rm -f /mnt/iotvm-rec
+  pass "strategy $(jget strategy "$p.flat"): pwrite64 calls=$n bytes=$((n * bs)) errors=0"
+}
+
+t_kernel_health() {
+  local taint log
+  taint=$(cat /proc/sys/kernel/tainted)
+  # headlines of kernel trouble; a bare "Call Trace" only when there is no headline
+  log=$(dmesg | grep -E 'BUG:|WARNING:|Oops|general protection|soft lockup|blocked for more than|RCU stall|self-detected stall|invoked oom-killer|Out of memory|Killed process' |
+        sed 's/^\[ *[0-9.]*\] //' | head -4 | tr '\n' ';')
+  [ -n "$log" ] || log=$(dmesg | grep -B1 'Call Trace' | sed 's/^\[ *[0-9.]*\] //' | head -2 | tr '\n' ';')
+  [ "$taint" = "$TAINT0" ] || fail "kernel taint changed during the suite: $TAINT0 -> $taint; $log"
+  [ -z "$log" ] || fail "kernel log: $log"
+  pass "taint $taint unchanged, no BUG/WARNING/Oops/OOM in the kernel log"
+}
+
+# ------------------------------------------------------------------ runner
+NPASS=0; NFAIL=0; NSKIP=0
+selected() {
+  local g
+  [ -z "$FILTER" ] && return 0
+  set -f
+  for g in $FILTER; do case $1 in $g) set +f; return 0 ;; esac; done
+  set +f
+  return 1
+}
+run_test() { # NAME FUNCTION [ARGS]
+  local name=$1 fn=$2 rc res d
+  shift 2
+  selected "$name" || return 0
+  echo "RUN $name"
+  rm -f "$W/detail"
+  ( "$fn" "$@" ) > "$W/log.$name" 2>&1
+  rc=$?
+  [ "$VERBOSE" = 1 ] && sed 's/^/  | /' "$W/log.$name"
+  case $rc in
+    0) res=PASS; NPASS=$((NPASS + 1)) ;;
+    77) res=SKIP; NSKIP=$((NSKIP + 1)) ;;
+    *) res=FAIL; NFAIL=$((NFAIL + 1))
+       [ -s "$W/detail" ] || echo "exit status $rc" > "$W/detail"
+       [ "$VERBOSE" = 1 ] || tail -n 25 "$W/log.$name" | sed 's/^/  | /' ;;
+  esac
+  d=$(tr '\t\r\n' '   ' < "$W/detail" 2>/dev/null | sed 's/  */ /g; s/ $//' | cut -c1-400)
+  echo "TEST $name $res ${d:--}"
+}
+
+TAINT0=$(cat /proc/sys/kernel/tainted)
+echo "IOTVM suite: kernel $KVER, iotrace $IOTRACE ($(wc -c < "$IOTRACE") bytes), strategies: $STRATEGIES${FILTER:+, filter: $FILTER}"
+echo "IOTVM suite: tracing mounts before the first iotrace run: $(tracing_mounts)"
+for t in $TESTS; do run_test "$t" "t_$t"; done
+for t in $RECORD_TESTS; do
+  for s in $STRATEGIES; do run_test "$t.$s" "r_$t" "$s"; done
+done
+for t in $FINAL_TESTS; do run_test "$t" "t_$t"; done
+echo "---- kernel log, warnings and worse (last 30) ----"
+dmesg -r 2>/dev/null | grep '^<[0-4]>' | tail -n 30 | sed 's/^/  dmesg| /'
+echo "SUITE DONE passed=$NPASS failed=$NFAIL skipped=$NSKIP"
