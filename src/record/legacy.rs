@@ -83,8 +83,10 @@ impl Opens {
             };
             std::fs::read_link(base).ok().map(|b| b.join(&arg))
         };
-        // The fd itself is the truth while it is open; the path once it is gone.
-        let meta = std::fs::metadata(&proc_fd).ok().or_else(|| path.as_ref().and_then(|p| std::fs::metadata(p).ok()));
+        // By the time this runs the fd may be closed and its number reused
+        // (fio does it within microseconds), so the path that was opened comes
+        // first; the fd only when the path no longer leads anywhere.
+        let meta = path.as_ref().and_then(|p| std::fs::metadata(p).ok()).or_else(|| std::fs::metadata(&proc_fd).ok());
         let name = FileName {
             path: path.as_deref().map_or(arg.clone(), clean),
             unlinked: false,

@@ -23,7 +23,11 @@
 
 IOTRACE=${IOTRACE:-/usr/bin/iotrace}
 WORKLOADS=${WORKLOADS:-/vm-tests/bin}
-CMD_TIMEOUT=${CMD_TIMEOUT:-120}          # per iotrace invocation, seconds
+# per iotrace invocation, seconds. Generous: under TCG on a busy host, loading and detaching
+# the legacy strategy's ~70 programs on 4.14 takes minutes, and a `record` stopped by
+# timeout's SIGTERM exits 0 with a partial profile (as Ctrl-C would), so a short limit
+# shows up as missing I/O, not as a timeout.
+CMD_TIMEOUT=${CMD_TIMEOUT:-600}
 STRATEGIES="default legacy"
 FILTER=""
 VERBOSE=0                                 # 1: print every test's log, not only failing ones
