@@ -286,3 +286,65 @@ fn sigint_still_writes_a_complete_profile() {
     assert_eq!(left.len(), 1, "{left:?}");
     let _ = Command::new("pkill").args(["-x", "-f", "sleep 30"]).status();
 }
+
+#[test]
+fn fio_read_4k_is_one_sequential_run() {
+    for s in STRATEGIES {
+        let dir = TempDir::new(&format!("fio-read-{s}"));
+        let (p, target) = fio(&dir, s, "rd.dat", &["--rw=read", "--bs=4k"]);
+        let f = file(&p, &target);
+        let r = &f["syscalls"]["pread64"];
+        assert_eq!(r["calls"], 2048, "{s}: {f:#}");
+        assert_eq!(r["bytes"], 8388608);
+        assert_eq!(r["completed_hist"], serde_json::json!([bucket(4096, 8191, 2048)]));
+        assert_eq!(f["seq_read_hist"], serde_json::json!([bucket(1 << 23, (1 << 24) - 1, 1)]), "{s}");
+        assert_eq!(f["write_bytes"], 0);
+    }
+}
+
+/// Mixed reads and writes of 4 KiB and 16 KiB (fio picks each size at
+/// random): whatever the mix, every request is one of the two sizes and the
+/// bytes add up to the job's 8 MiB.
+#[test]
+fn fio_readwrite_bssplit_adds_up() {
+    for s in STRATEGIES {
+        let dir = TempDir::new(&format!("fio-rw-{s}"));
+        let (p, target) = fio(&dir, s, "rw.dat", &["--rw=readwrite", "--bssplit=4k/50:16k/50"]);
+        let f = file(&p, &target);
+        let mut total = 0;
+        for (sc, dir_bytes) in [("pread64", "read_bytes"), ("pwrite64", "write_bytes")] {
+            let x = &f["syscalls"][sc];
+            let buckets = x["request_hist"].as_array().unwrap();
+            let n = |lo: u64| buckets.iter().find(|b| b["lo"] == lo).map_or(0, |b| b["count"].as_u64().unwrap());
+            let (n4, n16) = (n(4096), n(16384));
+            assert_eq!(n4 + n16, x["calls"].as_u64().unwrap(), "{s} {sc}: only 4k and 16k requests: {x:#}");
+            assert!(n4 > 0 && n16 > 0, "{s} {sc}: both sizes used: {x:#}");
+            assert_eq!(x["bytes"].as_u64().unwrap(), 4096 * n4 + 16384 * n16, "{s} {sc}");
+            assert_eq!(f[dir_bytes], x["bytes"], "{s}");
+            total += x["bytes"].as_u64().unwrap();
+        }
+        assert_eq!(total, 8388608, "{s}: {f:#}");
+    }
+}
+
+/// memfd and other files without a name never appear, however they are written.
+#[test]
+fn memfd_never_appears() {
+    for s in STRATEGIES {
+        let dir = TempDir::new(&format!("anon-{s}"));
+        let target = dir.path().join("named.dat");
+        let script = format!(
+            "import os\nfd = os.memfd_create('iotrace-memfd')\nos.write(fd, b'x' * 100)\nos.pwrite(fd, b'y', 5)\nos.fsync(fd)\nos.close(fd)\nwith open('{}', 'wb') as f: f.write(b'z' * 7)\n",
+            target.display()
+        );
+        let p = record_with(&dir, &["--strategy", s], &["python3", "-c", &script]);
+        assert_eq!(file(&p, &target)["write_bytes"], 7, "{s}");
+        // The memfd's 101 bytes are the only other writes: no other file may have them
+        // (unfiltered, a memfd shows up under "/" or "/memfd:NAME").
+        for x in p["files"].as_array().unwrap() {
+            if x["path"] != target.to_str().unwrap() {
+                assert_eq!(x["write_bytes"], 0, "{s}: {x:#}");
+            }
+        }
+    }
+}
