@@ -16,17 +16,9 @@ if [ -z "${SKIP_INSTALL:-}" ]; then
     # musl-tools: musl-gcc (cc-rs picks it for *-linux-musl);
     # autoconf..gawk: libbpf-sys runs autoreconf + configure on its elfutils copy;
     # linux-libc-dev: kernel uapi headers, which musl's include dir lacks.
-    PKGS="musl-tools autoconf automake autopoint flex bison gawk make pkg-config
-          linux-libc-dev clang llvm"
-    missing=""
-    for p in $PKGS; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
-    done
-    if [ -n "$missing" ]; then
-        echo "build-musl: installing$missing"
-        apt-get update -q >/dev/null
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing >/dev/null
-    fi
+    . scripts/install-packages.sh
+    install_packages build-musl musl-tools autoconf automake autopoint flex bison gawk make pkg-config \
+        linux-libc-dev clang llvm
     rustup target list --installed | grep -qx "$TARGET" || rustup target add "$TARGET"
 fi
 

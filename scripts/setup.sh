@@ -9,18 +9,10 @@ cd "$(dirname "$0")/.."
 # clang/llvm: BPF objects; libelf/zlib static archives: fully static libbpf;
 # fio, bpftrace, strace, dd, gcc: the test workloads and comparisons;
 # qemu, busybox-static, cpio, e2fsprogs, xz, zstd: vm-tests/ kernel matrix.
-PKGS="clang llvm libelf-dev zlib1g-dev pkg-config make gcc libc6-dev
-      fio bpftrace strace util-linux coreutils jq
-      qemu-system-x86 busybox-static cpio e2fsprogs xz-utils zstd debian-archive-keyring"
-missing=""
-for p in $PKGS; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-    echo "setup: installing$missing"
-    apt-get update -q >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing >/dev/null
-fi
+. scripts/install-packages.sh
+install_packages setup clang llvm libelf-dev zlib1g-dev pkg-config make gcc libc6-dev \
+    fio bpftrace strace util-linux coreutils jq \
+    qemu-system-x86 busybox-static cpio e2fsprogs xz-utils zstd debian-archive-keyring
 command -v cargo >/dev/null || { echo "setup: cargo not found: install Rust (rustup) first" >&2; exit 1; }
 
 [ -n "${SKIP_BUILD:-}" ] && exit 0
