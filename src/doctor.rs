@@ -57,12 +57,12 @@ fn print_table(f: &Features, tools: &[&Tool], forced: Option<&str>) {
     println!("kernel {}  tracefs {}{}", f.kernel, f.tracefs.path.display(),
         if f.tracefs.mounted_by_us { " (mounted by iotrace)" } else { "" });
     println!();
-    println!("{:<22} {:<4} {}", "FEATURE", "OK", "DETAIL");
+    println!("{:<22} {:<4} DETAIL", "FEATURE", "OK");
     for (feat, p) in f.iter() {
         println!("{:<22} {:<4} {}", feat.name(), if p.ok { "yes" } else { "no" }, p.detail);
     }
     println!();
-    println!("{:<12} {:<12} {}", "TOOL", "STRATEGY", "HOW");
+    println!("{:<12} {:<12} HOW", "TOOL", "STRATEGY");
     for t in tools {
         let (name, how) = choice(t, f, forced);
         println!("{:<12} {:<12} {}", t.name, name, how);

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use crate::cli::{self, Arg, Args};
 use crate::error::{Error, Result};
 use crate::hist::{slot_range, Hist};
+use crate::record::{READ_KINDS, WRITE_KINDS};
 
 pub const HELP: &str = "\
 Usage: iotrace report PROFILE... [--by file|dir] [--depth N] [--top N] [--sort KEY] [--csv|--json]
@@ -61,9 +62,6 @@ enum SortKey {
     Errors,
     Name,
 }
-
-const READS: &[&str] = &["read", "readv", "pread64", "preadv", "preadv2", "sendfile_in"];
-const WRITES: &[&str] = &["write", "writev", "pwrite64", "pwritev", "pwritev2", "sendfile_out"];
 
 /// Everything the report adds up, per file or directory.
 #[derive(Clone, Default)]
@@ -189,11 +187,11 @@ fn parse_file(f: &Value, src: &str) -> Result<FileRow> {
         let done = hist_field(&s["completed_hist"], src)?;
         let req = hist_field(&s["request_hist"], src)?;
         let moving = done.total() - done.0.get(&0).copied().unwrap_or(0);
-        if READS.contains(&name.as_str()) {
+        if READ_KINDS.contains(&name.as_str()) {
             m.read_ops += done.total();
             m.read_moving += moving;
             m.read_req.merge(&req);
-        } else if WRITES.contains(&name.as_str()) {
+        } else if WRITE_KINDS.contains(&name.as_str()) {
             m.write_ops += done.total();
             m.write_moving += moving;
             m.write_req.merge(&req);

@@ -3,7 +3,7 @@
 mod legacy;
 mod profile;
 
-pub use profile::FORMAT_VERSION;
+pub use profile::{FORMAT_VERSION, READ_KINDS, WRITE_KINDS};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -23,6 +23,10 @@ pub const KIND_NAMES: [&str; io_kind::IO_NR_KINDS as usize] = [
     "sendfile_in", "sendfile_out", "fsync", "fdatasync", "close",
 ];
 
+/// The syscalls (by profile name) that read and that write a file's data.
+pub const READ_KINDS: [&str; 6] = ["read", "readv", "pread64", "preadv", "preadv2", "sendfile_in"];
+pub const WRITE_KINDS: [&str; 6] = ["write", "writev", "pwrite64", "pwritev", "pwritev2", "sendfile_out"];
+
 /// Where a file is, from its file_event.
 #[derive(Clone, Debug)]
 pub struct FileName {
@@ -307,14 +311,12 @@ impl Snapshot {
 
 /// Which snapshot counter a syscall kind adds to: reads, writes, fsyncs (close: none).
 fn counter_slot(kind: u32) -> Option<usize> {
-    use io_kind::*;
-    const READS: [io_kind; 6] = [IO_READ, IO_READV, IO_PREAD64, IO_PREADV, IO_PREADV2, IO_SENDFILE_IN];
-    const WRITES: [io_kind; 6] = [IO_WRITE, IO_WRITEV, IO_PWRITE64, IO_PWRITEV, IO_PWRITEV2, IO_SENDFILE_OUT];
-    if READS.iter().any(|k| *k as u32 == kind) {
+    let name = KIND_NAMES.get(kind as usize)?;
+    if READ_KINDS.contains(name) {
         Some(0)
-    } else if WRITES.iter().any(|k| *k as u32 == kind) {
+    } else if WRITE_KINDS.contains(name) {
         Some(1)
-    } else if kind == IO_FSYNC as u32 || kind == IO_FDATASYNC as u32 {
+    } else if ["fsync", "fdatasync"].contains(name) {
         Some(2)
     } else {
         None
