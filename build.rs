@@ -4,13 +4,18 @@
 //!
 //! Every `bpf/X.bpf.c` becomes `$OUT_DIR/X.bpf.o`. Objects for old kernels
 //! (4.14 .. 5.x: no global data, ring buffer or BTF) are named
-//! `X_legacy.bpf.c` and compiled with -DIOTRACE_LEGACY (see bpf/compat.bpf.h).
+//! `X_legacy.bpf.c` and compiled with -DIOTRACE_LEGACY (see bpf/compat.bpf.h);
+//! the sources in BOTH_FLAVOURS are compiled both ways, into X.bpf.o and
+//! X_legacy.bpf.o.
 use std::env;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// Tools whose one source builds both the modern and the legacy object.
+const BOTH_FLAVOURS: &[&str] = &["biosnoop", "biolatency", "biopattern"];
+
 /// Headers shared between BPF C and Rust.
-const SHARED_HEADERS: &[&str] = &["probe.h", "record.h"];
+const SHARED_HEADERS: &[&str] = &["probe.h", "record.h", "block.h"];
 
 fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").unwrap());
@@ -33,9 +38,16 @@ fn main() {
         .collect();
     sources.sort();
     let clang = env::var("BPF_CLANG").unwrap_or_else(|_| "clang".into());
-    for src in &sources {
-        let stem = src.file_name().unwrap().to_str().unwrap().trim_end_matches(".bpf.c");
-        let define = stem.ends_with("_legacy").then_some("-DIOTRACE_LEGACY");
+    let builds = sources.iter().flat_map(|src| {
+        let stem = src.file_name().unwrap().to_str().unwrap().trim_end_matches(".bpf.c").to_string();
+        let mut b = vec![(src, stem.clone(), stem.ends_with("_legacy"))];
+        if BOTH_FLAVOURS.contains(&stem.as_str()) {
+            b.push((src, format!("{stem}_legacy"), true));
+        }
+        b
+    });
+    for (src, stem, legacy) in builds {
+        let define = legacy.then_some("-DIOTRACE_LEGACY");
         let obj = out.join(format!("{stem}.bpf.o"));
         let mut cmd = Command::new(&clang);
         cmd.args(["-g", "-O2", "-target", "bpf", "-Wall", "-Werror"])

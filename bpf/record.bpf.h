@@ -10,6 +10,7 @@
 #define IOTRACE_RECORD_BPF_H
 
 #include "compat.bpf.h"
+#include "bits.bpf.h"
 #include "record.h"
 
 #define O_APPEND 02000
@@ -147,32 +148,11 @@ static __always_inline bool is_traced(u32 tgid)
 /* Find or create a zeroed value; NULL (and a counted drop) if the map is full. */
 static __always_inline void *lookup_or_init(void *map, const void *key, const void *zero)
 {
-	void *v = bpf_map_lookup_elem(map, key);
+	void *v = map_find_or_create(map, key, zero);
 
-	if (v)
-		return v;
-	bpf_map_update_elem(map, key, zero, BPF_NOEXIST);
-	v = bpf_map_lookup_elem(map, key);
 	if (!v)
 		drop(DROP_FILES);
 	return v;
-}
-
-static __always_inline u32 log2_slot(u64 v)
-{
-	u32 slot = 0;
-
-	/* slot 0: zero; slot k: [2^(k-1), 2^k) */
-	if (!v)
-		return 0;
-#pragma unroll
-	for (int shift = 32; shift > 0; shift >>= 1) {
-		if (v >> shift) {
-			v >>= shift;
-			slot += shift;
-		}
-	}
-	return slot + 1;
 }
 
 static __always_inline void hist_add(const struct file_key *file, u32 hist, u64 value)
@@ -493,18 +473,6 @@ struct sys_exit_args {
 	SYSCALL_TP(close, IO_CLOSE)
 
 /* ---------------------------------------------------------------- processes */
-
-static __always_inline bool comm_eq(const char *a, const volatile char *b)
-{
-#pragma unroll
-	for (int j = 0; j < RECORD_COMM_LEN; j++) {
-		if (a[j] != b[j])
-			return false;
-		if (!a[j])
-			return true;
-	}
-	return true;
-}
 
 /* At exec: a process that becomes one of the -c comms is traced. */
 static __always_inline int on_exec(void)

@@ -369,6 +369,32 @@ impl Object {
         });
     }
 
+    /// Runs of this object's programs the kernel skipped because another BPF
+    /// program was running on that CPU (bpf_prog_info.recursion_misses; only
+    /// counted by newer kernels, 0 elsewhere).
+    pub fn recursion_misses(&self) -> u64 {
+        let mut total = 0;
+        let mut p = ptr::null_mut();
+        loop {
+            // SAFETY: iterating the object's own programs.
+            p = unsafe { sys::bpf_object__next_program(self.inner.obj.as_ptr(), p) };
+            if p.is_null() {
+                return total;
+            }
+            // SAFETY: p is a program of this live object.
+            let fd = unsafe { sys::bpf_program__fd(p) };
+            if fd < 0 {
+                continue;
+            }
+            let mut info = sys::bpf_prog_info::default();
+            let mut len = std::mem::size_of::<sys::bpf_prog_info>() as u32;
+            // SAFETY: info is a zeroed bpf_prog_info of `len` bytes (older kernels fill less).
+            if unsafe { sys::bpf_prog_get_info_by_fd(fd, &mut info, &mut len) } == 0 {
+                total += info.recursion_misses;
+            }
+        }
+    }
+
     pub fn map(&self, name: &str) -> Result<Map<'_>> {
         let c = cstring(name);
         // SAFETY: obj is live.
@@ -492,6 +518,22 @@ impl Map<'_> {
             keys.push(next);
             prev = Some(next);
         }
+    }
+
+    /// All (key, value) pairs present now.
+    pub fn entries<K: Plain, V: Plain>(&self) -> Result<Vec<(K, V)>> {
+        self.check_sizes::<K, V>()?;
+        let keys = self.keys::<K>()?;
+        Ok(keys.into_iter().filter_map(|k| Some((k, from_bytes(&self.lookup_raw(bytes_of(&k))?)))).collect())
+    }
+
+    /// Remove key; false if it was not there.
+    pub fn delete<K: Plain>(&self, key: &K) -> Result<bool> {
+        if std::mem::size_of::<K>() != self.key_size as usize {
+            return Err(Error::msg(format!("map {}: key size mismatch", self.name)));
+        }
+        // SAFETY: key is key_size bytes.
+        Ok(unsafe { sys::bpf_map_delete_elem(self.fd, bytes_of(key).as_ptr().cast()) } == 0)
     }
 
     /// A copyable handle for [`trace_self_before_exec`].
@@ -701,6 +743,31 @@ pub fn kernel_btf() -> Result<()> {
     // SAFETY: freeing the object just created.
     unsafe { sys::btf__free(btf.as_ptr()) };
     Ok(())
+}
+
+/// How many arguments raw tracepoint `name` passes on this kernel, from the
+/// `btf_trace_NAME` typedef in the kernel's BTF (a pointer to a function
+/// whose first parameter is the tracepoint's private data, not an argument).
+pub fn raw_tp_arity(name: &str) -> Result<u32> {
+    const KIND_MASK: u32 = 0x1f;
+    let kind = |t: &sys::btf_type| (t.info >> 24) & KIND_MASK;
+    // SAFETY: returns a new BTF object or NULL with errno set.
+    let btf = check_ptr(unsafe { sys::btf__load_vmlinux_btf() }, || "no kernel BTF".into())?;
+    let typedef = cstring(&format!("btf_trace_{name}"));
+    // SAFETY: btf is live until freed below; type pointers point into it and
+    // are only read before that.
+    let arity = unsafe {
+        let id = sys::btf__find_by_name_kind(btf.as_ptr(), typedef.as_ptr(), sys::BTF_KIND_TYPEDEF);
+        let mut t = if id > 0 { sys::btf__type_by_id(btf.as_ptr(), id as u32) } else { ptr::null() };
+        // typedef -> pointer -> function prototype
+        for _ in 0..2 {
+            t = if t.is_null() { t } else { sys::btf__type_by_id(btf.as_ptr(), (*t).__bindgen_anon_1.type_) };
+        }
+        (!t.is_null() && kind(&*t) == sys::BTF_KIND_FUNC_PROTO).then(|| ((*t).info & 0xffff).saturating_sub(1))
+    };
+    // SAFETY: freeing the object loaded above, after its last use.
+    unsafe { sys::btf__free(btf.as_ptr()) };
+    arity.ok_or_else(|| Error::msg(format!("kernel BTF has no prototype for tracepoint {name}")))
 }
 
 /// libbpf's own probe: can this kernel create maps of the given type?

@@ -1,5 +1,7 @@
 //! Command-line plumbing shared by the subcommands (lexopt based).
 
+use std::time::Duration;
+
 use crate::error::{Error, Result};
 use crate::probe::{self, Features};
 use crate::{bpf, privileges, signals, tracefs};
@@ -29,6 +31,12 @@ impl Args {
         v.parse().map_err(|_| Error::usage(format!("invalid value '{v}' for {what}")))
     }
 
+    /// The next value as a positive number of seconds.
+    pub fn seconds(&mut self, what: &str) -> Result<Duration> {
+        let v = self.value_str()?;
+        parse_seconds(&v, what)
+    }
+
     /// Everything after `--` (or the remaining positionals).
     pub fn raw_rest(&mut self) -> Result<Vec<String>> {
         let mut out = Vec::new();
@@ -36,6 +44,14 @@ impl Args {
             out.push(v.into_string().map_err(|v| Error::usage(format!("invalid UTF-8 in argument {v:?}")))?);
         }
         Ok(out)
+    }
+}
+
+/// A positive number of seconds (fractions allowed).
+pub fn parse_seconds(v: &str, what: &str) -> Result<Duration> {
+    match v.parse::<f64>() {
+        Ok(s) if s > 0.0 && s < 1e9 => Ok(Duration::from_secs_f64(s)),
+        _ => Err(Error::usage(format!("{what} must be a positive number of seconds, not '{v}'"))),
     }
 }
 

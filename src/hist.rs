@@ -61,6 +61,22 @@ impl Hist {
         )
     }
 
+    /// BCC's log2 histogram display: one row per slot from the lowest to the
+    /// highest non-empty one, `unit` naming the values.
+    pub fn ascii(&self, unit: &str) -> String {
+        const WIDTH: u64 = 40;
+        let (Some(lo), Some(hi)) = (self.0.keys().next(), self.0.keys().next_back()) else { return String::new() };
+        let max = self.0.values().copied().max().unwrap_or(0).max(1);
+        let mut s = format!("{:>24} : count     distribution\n", unit);
+        for slot in *lo..=*hi {
+            let n = self.0.get(&slot).copied().unwrap_or(0);
+            let (a, b) = slot_range(slot);
+            let stars = (n * WIDTH).div_ceil(max) as usize;
+            s += &format!("{a:>10} -> {b:<10} : {n:<9} |{:<40}|\n", "*".repeat(stars));
+        }
+        s
+    }
+
     /// Parse the profile form; None if it is not a list of buckets at slot boundaries.
     pub fn from_json(v: &Value) -> Option<Hist> {
         let mut h = Hist::default();
@@ -90,6 +106,20 @@ mod tests {
             let (lo, hi) = slot_range(slot_of(v));
             assert!(lo <= v && v <= hi, "{v}");
         }
+    }
+
+    #[test]
+    fn ascii_rows_span_lowest_to_highest_slot() {
+        let mut h = Hist::default();
+        h.add(slot_of(100), 4);
+        h.add(slot_of(1000), 2);
+        let text = h.ascii("usecs");
+        let rows: Vec<&str> = text.lines().collect();
+        assert_eq!(rows.len(), 1 + 4, "{text}");
+        assert!(rows[1].starts_with("        64 -> 127        : 4 "), "{text}");
+        assert!(rows[1].ends_with(&format!("|{}|", "*".repeat(40))), "{text}");
+        assert!(rows[4].contains("512 -> 1023") && rows[4].contains(&format!("|{}{}|", "*".repeat(20), " ".repeat(20))));
+        assert!(Hist::default().ascii("usecs").is_empty());
     }
 
     #[test]

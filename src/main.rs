@@ -1,13 +1,16 @@
 //! iotrace: where and how applications read and write files and disks, traced
 //! with eBPF from one static binary that runs on Linux 4.14 .. newest.
 
+mod block;
 mod bpf;
 mod cli;
+mod clock;
 mod doctor;
 mod errnames;
 mod error;
 mod hist;
 mod objects;
+mod output;
 mod privileges;
 mod probe;
 mod record;
@@ -23,7 +26,7 @@ use error::{Error, Result};
 use strategy::Tool;
 
 /// Every BPF tool, for `doctor`'s strategy table.
-pub static TOOLS: &[&Tool] = &[&record::TOOL];
+pub static TOOLS: &[&Tool] = &[&record::TOOL, &block::BIOSNOOP, &block::BIOLATENCY, &block::BIOPATTERN];
 
 const HELP: &str = "\
 Usage: iotrace COMMAND [OPTIONS]
@@ -35,6 +38,13 @@ Commands:
   doctor     probe the kernel's BPF features and show each tool's attach strategy
   record     record an exact per-file I/O profile of processes or a command
   report     summarise profiles by file or directory tree (no root needed)
+  biosnoop   trace block I/O: one line per request, with its submitter and latency
+  biolatency block I/O latency histograms
+  biopattern per-disk block I/O pattern: sequential share, sizes, latency, queue depth
+  heatmap    block I/O heat map (offset or latency over time) as SVG
+
+The block tools also run when the binary is invoked through a symlink named
+biosnoop, biolatency or biopattern (ln -s iotrace biosnoop).
 
 Run `iotrace COMMAND --help` for a command's options and examples.
 
@@ -52,8 +62,18 @@ Environment:
   IOTRACE_DEBUG=1  echo libbpf's messages (verifier logs) to stderr
 ";
 
+/// `biosnoop` etc. when invoked through a symlink of that name.
+fn tool_from_argv0() -> Option<String> {
+    let argv0 = std::env::args_os().next()?;
+    let name = std::path::Path::new(&argv0).file_name()?.to_str()?.to_string();
+    ["biosnoop", "biolatency", "biopattern"].contains(&name.as_str()).then_some(name)
+}
+
 fn run() -> Result<()> {
     let mut parser = lexopt::Parser::from_env();
+    if let Some(tool) = tool_from_argv0() {
+        return block::main(&tool, cli::Args::new(parser)).expect("a block tool");
+    }
     let cmd = match parser.next()? {
         Some(lexopt::Arg::Value(v)) => v.into_string().map_err(|_| Error::usage("invalid command"))?,
         Some(lexopt::Arg::Short('h')) | Some(lexopt::Arg::Long("help")) | None => return cli::print_help(HELP),
@@ -68,7 +88,7 @@ fn run() -> Result<()> {
         "doctor" => doctor::main(args),
         "record" => record::main(args),
         "report" => report::main(args),
-        other => Err(Error::usage(format!("unknown command '{other}'"))),
+        other => block::main(other, args).unwrap_or_else(|| Err(Error::usage(format!("unknown command '{other}'")))),
     }
 }
 

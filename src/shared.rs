@@ -17,3 +17,11 @@ unsafe impl crate::bpf::Plain for file_user {}
 unsafe impl crate::bpf::Plain for file_event {}
 unsafe impl crate::bpf::Plain for fd_key {}
 unsafe impl crate::bpf::Plain for open_event {}
+unsafe impl crate::bpf::Plain for block_config {}
+unsafe impl crate::bpf::Plain for block_rq_key {}
+unsafe impl crate::bpf::Plain for block_req {}
+unsafe impl crate::bpf::Plain for block_event {}
+unsafe impl crate::bpf::Plain for lat_key {}
+unsafe impl crate::bpf::Plain for pattern_key {}
+unsafe impl crate::bpf::Plain for pattern_stats {}
+unsafe impl crate::bpf::Plain for pattern_lat_key {}

@@ -62,3 +62,67 @@ impl Tracefs {
         self.path.join("events").join(category).join(name).is_dir()
     }
 }
+
+/// One field of a tracepoint record, from the event's `format` file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Field {
+    pub name: String,
+    pub offset: u16,
+    pub size: u16,
+}
+
+/// Parse a `format` file's `field:TYPE NAME[N];\toffset:O;\tsize:S;...` lines.
+fn parse_fields(text: &str) -> Vec<Field> {
+    text.lines()
+        .filter_map(|l| {
+            let mut parts = l.trim().split(';').map(str::trim);
+            let decl = parts.next()?.strip_prefix("field:")?;
+            let name = decl.rsplit(' ').next()?.split('[').next()?.to_string();
+            let (mut offset, mut size) = (None, None);
+            for p in parts {
+                if let Some(v) = p.strip_prefix("offset:") {
+                    offset = v.parse().ok();
+                } else if let Some(v) = p.strip_prefix("size:") {
+                    size = v.parse().ok();
+                }
+            }
+            Some(Field { name, offset: offset?, size: size? })
+        })
+        .collect()
+}
+
+impl Tracefs {
+    /// The record layout of tracepoint CATEGORY:NAME.
+    pub fn fields(&self, category: &str, name: &str) -> Result<Vec<Field>> {
+        let path = self.path.join("events").join(category).join(name).join("format");
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::msg(format!("{}: {e}", path.display())))?;
+        Ok(parse_fields(&text))
+    }
+
+    /// Field `field` of CATEGORY:NAME, or an error naming what is missing.
+    pub fn field(&self, category: &str, name: &str, field: &str) -> Result<Field> {
+        self.fields(category, name)?
+            .into_iter()
+            .find(|f| f.name == field)
+            .ok_or_else(|| Error::msg(format!("tracepoint {category}:{name} has no field {field} on this kernel")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_files_parse() {
+        let text = "name: block_rq_complete\nID: 1\nformat:\n\
+            \tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
+            \tfield:dev_t dev;\toffset:8;\tsize:4;\tsigned:0;\n\
+            \tfield:char rwbs[10];\toffset:34;\tsize:10;\tsigned:0;\n\
+            \tfield:__data_loc char[] cmd;\toffset:44;\tsize:4;\tsigned:0;\n\nprint fmt: \"%d\"\n";
+        let f = parse_fields(text);
+        assert_eq!(f.len(), 4);
+        assert_eq!(f[1], Field { name: "dev".into(), offset: 8, size: 4 });
+        assert_eq!(f[2], Field { name: "rwbs".into(), offset: 34, size: 10 });
+        assert_eq!(f[3].name, "cmd");
+    }
+}

@@ -8,11 +8,7 @@ use std::process::Command;
 use common::*;
 use serde_json::Value;
 
-/// Run `iotrace record -o PROFILE -- CMD...` and return the profile.
-fn record(dir: &TempDir, cmd: &[&str]) -> Value {
-    record_with(dir, &[], cmd)
-}
-
+/// Run `iotrace record -o PROFILE OPTS -- CMD...` and return the profile.
 fn record_with(dir: &TempDir, opts: &[&str], cmd: &[&str]) -> Value {
     let out = dir.path().join("profile.json");
     ok(iotrace().arg("record").arg("-o").arg(&out).args(opts).arg("--").args(cmd));

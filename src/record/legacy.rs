@@ -160,14 +160,11 @@ fn fdinfo(pid: u32, fd: i32) -> (u64, u64) {
 /// file says it is: offset 44 while the comms were char[16], 20 since they
 /// are __data_loc strings.
 pub fn fork_program(tracefs: &Tracefs) -> Result<&'static str> {
-    let path = tracefs.path.join("events/sched/sched_process_fork/format");
-    let text = std::fs::read_to_string(&path).map_err(|e| Error::msg(format!("{}: {e}", path.display())))?;
-    let line = text.lines().find(|l| l.contains(" child_pid;")).ok_or_else(|| Error::msg(format!("{}: no child_pid field", path.display())))?;
-    let off = line.split(';').find_map(|f| f.trim().strip_prefix("offset:")).and_then(|v| v.parse::<u32>().ok());
-    match off {
-        Some(44) => Ok("tp_fork_at44"),
-        Some(20) => Ok("tp_fork_at20"),
-        _ => Err(Error::msg(format!("sched_process_fork has an unknown layout ({}): cannot follow children", line.trim()))),
+    let f = tracefs.field("sched", "sched_process_fork", "child_pid")?;
+    match f.offset {
+        44 => Ok("tp_fork_at44"),
+        20 => Ok("tp_fork_at20"),
+        off => Err(Error::msg(format!("sched_process_fork has child_pid at offset {off}: cannot follow children"))),
     }
 }
 

@@ -14,6 +14,7 @@ use serde_json::json;
 
 use crate::bpf::{Attach, EventReader, Plain};
 use crate::cli::{self, Arg, Args};
+use crate::clock;
 use crate::error::{Error, Result};
 use crate::objects;
 use crate::probe::Feat;
@@ -155,8 +156,8 @@ fn parse(mut args: Args) -> Result<Option<Opts>> {
         match arg {
             Arg::Short('p') | Arg::Long("pid") => o.pids.push(args.value_parsed("--pid")?),
             Arg::Short('c') | Arg::Long("comm") => o.comms.push(args.value_str()?),
-            Arg::Short('d') | Arg::Long("duration") => o.duration = Some(seconds(&mut args, "--duration")?),
-            Arg::Short('i') | Arg::Long("interval") => o.interval = Some(seconds(&mut args, "--interval")?),
+            Arg::Short('d') | Arg::Long("duration") => o.duration = Some(args.seconds("--duration")?),
+            Arg::Short('i') | Arg::Long("interval") => o.interval = Some(args.seconds("--interval")?),
             Arg::Short('o') | Arg::Long("output") => o.output = args.value_str()?.into(),
             Arg::Long("strategy") => o.strategy = Some(args.value_str()?),
             Arg::Short('h') | Arg::Long("help") => {
@@ -182,14 +183,6 @@ fn parse(mut args: Args) -> Result<Option<Opts>> {
         }
     }
     Ok(Some(o))
-}
-
-fn seconds(args: &mut Args, what: &str) -> Result<Duration> {
-    let s: f64 = args.value_parsed(what)?;
-    if !(s > 0.0 && s < 1e9) {
-        return Err(Error::usage(format!("{what} must be a positive number of seconds")));
-    }
-    Ok(Duration::from_secs_f64(s))
 }
 
 fn comm_of(pid: u32) -> Option<String> {
@@ -222,14 +215,7 @@ fn config(o: &Opts) -> record_config {
 
 /// Monotonic (bpf_ktime_get_ns) and wall clock, read back to back.
 fn clocks() -> (u64, u64) {
-    let read = |id| {
-        // SAFETY: ts is a plain output struct.
-        let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
-        // SAFETY: valid clock id and pointer.
-        unsafe { libc::clock_gettime(id, &mut ts) };
-        ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-    };
-    (read(libc::CLOCK_MONOTONIC), read(libc::CLOCK_REALTIME))
+    (clock::monotonic_ns(), clock::realtime_ns())
 }
 
 fn event<T: Plain>(data: &[u8]) -> Option<T> {
@@ -326,7 +312,7 @@ pub fn main(args: Args) -> Result<()> {
         }
         initial.extend(found);
     }
-    let out = profile::PendingOutput::create(&o.output)?;
+    let out = crate::output::PendingOutput::create(&o.output, "profile")?;
     let features = cli::start_bpf()?;
     let strategy = TOOL.choose(&features, o.strategy.as_deref())?;
 
@@ -423,7 +409,7 @@ pub fn main(args: Args) -> Result<()> {
         snapshots,
     };
     let doc = profile::document(&header, &collected, &naming.names());
-    out.commit(&doc)?;
+    out.commit(format!("{doc:#}\n").as_bytes())?;
     let lost = &doc["lost"];
     let total: u64 = ["inflight_full", "map_full", "path_events"].iter().map(|k| lost[k].as_u64().unwrap_or(0)).sum();
     if total > 0 {

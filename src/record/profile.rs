@@ -2,13 +2,11 @@
 //! (docs/profile-format.md), and writing it atomically.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
-use std::path::Path;
 
 use serde_json::{json, Map as JsonMap, Value};
 
 use crate::bpf::Object;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::hist::Hist;
 use crate::shared::{
     errno_key, file_event, file_hist, file_key, file_stats, file_user, hist_key, io_kind, open_file, record_drop,
@@ -353,38 +351,4 @@ pub fn document(h: &Header, c: &Collected, names: &BTreeMap<Key, FileName>) -> V
 
 fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_default()
-}
-
-/// A temporary file beside `path`, created now so that an unwritable
-/// destination fails before anything is traced; `commit` renames it into place.
-pub struct PendingOutput {
-    tmp: std::path::PathBuf,
-    dest: std::path::PathBuf,
-    file: std::fs::File,
-}
-
-impl PendingOutput {
-    pub fn create(dest: &Path) -> Result<PendingOutput> {
-        let name = dest.file_name().ok_or_else(|| Error::usage(format!("{}: not a file name", dest.display())))?;
-        let tmp = dest.with_file_name(format!(".{}.tmp.{}", name.to_string_lossy(), std::process::id()));
-        let file = std::fs::File::create(&tmp)
-            .map_err(|e| Error::msg(format!("cannot write profile {}: {e}", dest.display())))?;
-        Ok(PendingOutput { tmp, dest: dest.to_path_buf(), file })
-    }
-
-    pub fn commit(mut self, doc: &Value) -> Result<()> {
-        let res = (|| -> std::io::Result<()> {
-            serde_json::to_writer_pretty(&mut self.file, doc)?;
-            self.file.write_all(b"\n")?;
-            self.file.sync_all()?;
-            std::fs::rename(&self.tmp, &self.dest)
-        })();
-        res.map_err(|e| Error::msg(format!("cannot write profile {}: {e}", self.dest.display())))
-    }
-}
-
-impl Drop for PendingOutput {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.tmp); // no-op after a successful rename
-    }
 }
