@@ -51,11 +51,12 @@ static __always_inline void rq_issued(struct block_req *r)
 {
 	u64 zero = 0, *n, *end;
 
-	/* No atomic fetch-and-add before 5.12: concurrent issues on two CPUs
-	 * may sample the same depth, which an average shrugs off. */
+	/* Atomic adds keep the count exact; the value read back (no fetching
+	 * add before 5.12) may already include a concurrent issue on another
+	 * CPU, never a request that is not in flight. */
 	n = map_find_or_create(&in_flight, &r->dev, &zero);
 	if (n) {
-		*n += 1;
+		__sync_fetch_and_add(n, 1);
 		r->depth = *n;
 	}
 	end = bpf_map_lookup_elem(&last_end, &r->dev);
@@ -71,8 +72,8 @@ static __always_inline void rq_done(void *ctx, struct block_req *r, u64 now, s32
 	u64 zero = 0, *n, lat = now - r->issue_ns;
 
 	n = bpf_map_lookup_elem(&in_flight, &r->dev);
-	if (n && *n)
-		*n -= 1;
+	if (n)
+		__sync_fetch_and_add(n, -1);
 	lk.disk.dev = r->dev;
 	__builtin_memcpy(lk.disk.rwbs, r->rwbs, sizeof(lk.disk.rwbs));
 	s = map_find_or_create(&stats, &lk.disk, &fresh);

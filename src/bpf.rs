@@ -655,6 +655,21 @@ impl<'a> EventReader<'a> {
         Ok(())
     }
 
+    /// Handle every event already buffered, without waiting.
+    pub fn drain(&mut self) -> Result<()> {
+        // SAFETY: the reader is live.
+        let ret = unsafe {
+            match self.kind {
+                Reader::Ring(rb) => sys::ring_buffer__consume(rb.as_ptr()),
+                Reader::Perf(pb) => sys::perf_buffer__consume(pb.as_ptr()),
+            }
+        };
+        if ret < 0 {
+            return Err(Error::os(-ret, "reading BPF events".into()));
+        }
+        Ok(())
+    }
+
     /// Events the kernel dropped because a perf buffer was full (ring buffer
     /// drops are counted by the BPF programs themselves).
     pub fn lost(&self) -> u64 {

@@ -186,7 +186,7 @@ pub fn main(args: Args) -> Result<()> {
     })?;
     let (mut names, mut out) = (Names::default(), Out::new());
     let mut before = BTreeMap::new();
-    cli::note(format_args!("tracing block I/O latency; Ctrl-C to stop"));
+    cli::note(format_args!("tracing block I/O latency with strategy {}; Ctrl-C to stop", session.strategy));
     report_intervals(&session, &o.interval, |elapsed| {
         let now = snapshot(&session)?;
         let d = delta(&now, &before);

@@ -9,7 +9,7 @@ use super::rwbs::{self, Op};
 use super::{CommonOpt, time_of_day, report_intervals, Common, Interval, Names, Out, Session, BIOPATTERN};
 use crate::cli::{self, Arg, Args};
 use crate::error::Result;
-use crate::shared::{pattern_key, pattern_lat_key, pattern_stats, PATTERN_SUBSLOTS, PATTERN_SUBSLOT_BITS};
+use crate::shared::{pattern_key, pattern_lat_key, pattern_stats, PATTERN_SUBSLOTS};
 
 pub const HELP: &str = "\
 Usage: iotrace biopattern [-d DISK] [--json] [INTERVAL [COUNT]]
@@ -239,7 +239,7 @@ pub fn main(mut args: Args) -> Result<()> {
     let (session, _) = Session::start(&BIOPATTERN, &common, |_| {})?;
     let (mut names, mut out) = (Names::default(), Out::new());
     let mut before = Rows::new();
-    cli::note(format_args!("tracing block I/O patterns; Ctrl-C to stop"));
+    cli::note(format_args!("tracing block I/O patterns with strategy {}; Ctrl-C to stop", session.strategy));
     report_intervals(&session, &interval, |elapsed| {
         let now = snapshot(&session)?;
         let d = delta(&now, &before);
@@ -252,6 +252,7 @@ pub fn main(mut args: Args) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shared::PATTERN_SUBSLOT_BITS;
 
     /// The BPF side's bucket function, for checking the decoding against it.
     fn loglin_bucket(v: u64) -> u32 {

@@ -89,16 +89,19 @@ pub fn run_events(
         let r = each(&from_bytes(data));
         *outcome.borrow_mut() = r;
     })?;
-    while !clock.done() {
+    let check = |outcome: &RefCell<Result<bool>>| match &*outcome.borrow() {
+        Ok(go) => Ok(*go),
+        Err(e) => Err(Error::msg(e.to_string())),
+    };
+    while !clock.done() && check(&outcome)? {
         reader.poll(100)?;
         session.expire()?;
         clock.tick();
-        match &*outcome.borrow() {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => return Err(Error::msg(e.to_string())),
-        }
     }
+    // Requests completed before the stop may still be in the buffers.
+    session.obj().detach_all();
+    reader.drain()?;
+    check(&outcome)?;
     Ok(reader.lost())
 }
 
@@ -120,7 +123,7 @@ pub fn main(args: Args) -> Result<()> {
             "TIME(s)", "PID", "COMM", "DISK", "T", "SECTOR", "BYTES", "LAT(ms)"
         ))?;
     }
-    cli::note(format_args!("tracing block I/O; Ctrl-C to stop"));
+    cli::note(format_args!("tracing block I/O with strategy {}; Ctrl-C to stop", session.strategy));
     let lost = run_events(&session, o.duration, |e| {
         requests += 1;
         bytes += e.bytes as u64;
@@ -147,7 +150,6 @@ pub fn main(args: Args) -> Result<()> {
             ))
         }
     })?;
-    session.obj().detach_all();
     let mut summary = session.losses()?;
     summary["requests"] = requests.into();
     summary["bytes"] = bytes.into();

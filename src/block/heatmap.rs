@@ -64,7 +64,7 @@ pub fn main(mut args: Args) -> Result<()> {
 
     let (session, _) = Session::start(&BIOSNOOP, &common, |_| {})?;
     let start_ns = crate::clock::monotonic_ns();
-    cli::note(format_args!("tracing block I/O for {} s; Ctrl-C to stop early", duration.as_secs_f64()));
+    cli::note(format_args!("tracing block I/O for {} s with strategy {}; Ctrl-C to stop early", duration.as_secs_f64(), session.strategy));
     let mut by_dev: BTreeMap<u32, Vec<Sample>> = BTreeMap::new();
     let lost = biosnoop::run_events(&session, Some(duration), |e| {
         by_dev.entry(e.dev).or_default().push(Sample {
@@ -76,7 +76,6 @@ pub fn main(mut args: Args) -> Result<()> {
         Ok(true)
     })?;
     let end_ns = crate::clock::monotonic_ns();
-    session.obj().detach_all();
 
     let mut names = Names::default();
     let (disk, samples): (String, Vec<Sample>) = match (kind, &common.disk) {

@@ -197,6 +197,7 @@ fn rq_arg(tracepoint: &str) -> Result<u8> {
 /// A loaded and attached block tool.
 pub struct Session {
     obj: Object,
+    pub strategy: &'static str,
     /// Requests removed by `expire` because their completion never came.
     expired: Cell<u64>,
     last_expiry: Cell<Instant>,
@@ -243,7 +244,8 @@ impl Session {
         for (prog, how) in strategy.probes {
             obj.attach(prog, how)?;
         }
-        Ok((Session { obj, expired: Cell::new(0), last_expiry: Cell::new(Instant::now()) }, features))
+        let session = Session { obj, strategy: strategy.name, expired: Cell::new(0), last_expiry: Cell::new(Instant::now()) };
+        Ok((session, features))
     }
 
     pub fn obj(&self) -> &Object {

@@ -391,7 +391,7 @@ pub fn main(args: Args) -> Result<()> {
             }
         }
         obj.detach_all();
-        reader.poll(0)?; // paths of files first seen just before detaching
+        reader.drain()?; // paths of files first seen just before detaching
         events_lost = reader.lost();
     }
     let (end_mono, _) = clocks();
