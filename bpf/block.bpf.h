@@ -74,10 +74,7 @@ struct {
 
 static __always_inline void block_drop(u32 why)
 {
-	u64 *n = bpf_map_lookup_elem(&block_drops, &why);
-
-	if (n)
-		*n += 1;
+	count_in(&block_drops, why);
 }
 
 static __always_inline bool disk_wanted(u32 dev)

@@ -327,18 +327,14 @@ struct regs {
 	u64 r15, r14, r13, r12, bp, bx, r11, r10, r9, r8, ax, cx, dx, si, di, orig_ax;
 };
 
-SEC("raw_tp/sys_enter")
-int raw_sys_enter(struct bpf_raw_tracepoint_args *ctx)
+/* Entry with the user registers at r: arguments in di, si, dx, r10, r8, r9. */
+static __always_inline int enter_regs(u32 kind, const struct regs *user)
 {
-	int kind = kind_of(ctx->args[1]);
 	struct regs r;
 	u64 a[6];
 
-	if (kind < 0)
+	if (probe_read_kernel(&r, sizeof(r), user))
 		return 0;
-	if (probe_read_kernel(&r, sizeof(r), (void *)ctx->args[0]))
-		return 0;
-	/* syscall arguments: di, si, dx, r10, r8, r9 */
 	a[0] = r.di;
 	a[1] = r.si;
 	a[2] = r.dx;
@@ -346,6 +342,14 @@ int raw_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	a[4] = r.r8;
 	a[5] = r.r9;
 	return io_enter(kind, a);
+}
+
+SEC("raw_tp/sys_enter")
+int raw_sys_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	int kind = kind_of(ctx->args[1]);
+
+	return kind < 0 ? 0 : enter_regs(kind, (const struct regs *)ctx->args[0]);
 }
 
 SEC("raw_tp/sys_exit")
@@ -380,6 +384,68 @@ OPEN_TP(open)
 OPEN_TP(openat)
 OPEN_TP(openat2)
 OPEN_TP(creat)
+
+/* ------------------------------------------------ fentry/fexit and kprobes */
+
+/*
+ * On the x86-64 syscall functions themselves, which take the user registers
+ * (since 4.17, d5a00528b58c "syscalls/core, syscalls/x86: Rename struct
+ * pt_regs-based sys_*() to __x64_sys_*()"). Unlike sys_enter/sys_exit they
+ * fire only for the traced syscalls, and enabling them does not send every
+ * syscall of every task through the syscall-tracepoint slow path.
+ */
+#define SYSCALL_FN(name, kind)                                                 \
+	SEC("fentry/__x64_sys_" #name)                                         \
+	int fe_##name(u64 *ctx)                                                \
+	{                                                                      \
+		return enter_regs(kind, (const struct regs *)ctx[0]);          \
+	}                                                                      \
+	SEC("fexit/__x64_sys_" #name)                                          \
+	int fx_##name(u64 *ctx)                                                \
+	{                                                                      \
+		return io_exit(ctx[1], kind);                                  \
+	}                                                                      \
+	SEC("kprobe/__x64_sys_" #name)                                         \
+	int kp_##name(struct regs *ctx)                                        \
+	{                                                                      \
+		return enter_regs(kind, (const struct regs *)ctx->di);         \
+	}                                                                      \
+	SEC("kretprobe/__x64_sys_" #name)                                      \
+	int kr_##name(struct regs *ctx)                                        \
+	{                                                                      \
+		return io_exit(ctx->ax, kind);                                 \
+	}
+
+#define OPEN_FN(name)                                                          \
+	SEC("fexit/__x64_sys_" #name)                                          \
+	int fx_##name(u64 *ctx)                                                \
+	{                                                                      \
+		return forget_reused(ctx[1]);                                  \
+	}                                                                      \
+	SEC("kretprobe/__x64_sys_" #name)                                      \
+	int kr_##name(struct regs *ctx)                                        \
+	{                                                                      \
+		return forget_reused(ctx->ax);                                 \
+	}
+
+SYSCALL_FN(read, IO_READ)
+SYSCALL_FN(readv, IO_READV)
+SYSCALL_FN(pread64, IO_PREAD64)
+SYSCALL_FN(preadv, IO_PREADV)
+SYSCALL_FN(preadv2, IO_PREADV2)
+SYSCALL_FN(write, IO_WRITE)
+SYSCALL_FN(writev, IO_WRITEV)
+SYSCALL_FN(pwrite64, IO_PWRITE64)
+SYSCALL_FN(pwritev, IO_PWRITEV)
+SYSCALL_FN(pwritev2, IO_PWRITEV2)
+SYSCALL_FN(sendfile64, IO_SENDFILE_OUT)
+SYSCALL_FN(fsync, IO_FSYNC)
+SYSCALL_FN(fdatasync, IO_FDATASYNC)
+SYSCALL_FN(close, IO_CLOSE)
+OPEN_FN(open)
+OPEN_FN(openat)
+OPEN_FN(openat2)
+OPEN_FN(creat)
 
 /* ---------------------------------------------------------------- processes */
 

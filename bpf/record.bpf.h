@@ -130,10 +130,7 @@ struct {
 
 static __always_inline void drop(u32 why)
 {
-	u64 *n = bpf_map_lookup_elem(&drops, &why);
-
-	if (n)
-		*n += 1;
+	count_in(&drops, why);
 }
 
 static __always_inline bool is_traced(u32 tgid)

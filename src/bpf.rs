@@ -753,11 +753,25 @@ pub fn socket_filter_loads(insns: &[Insn]) -> std::result::Result<(), i32> {
 /// Can libbpf find and parse the kernel's BTF (/sys/kernel/btf/vmlinux or a
 /// vmlinux image in the usual places)?
 pub fn kernel_btf() -> Result<()> {
+    with_kernel_btf(|_| ()).ok_or_else(|| libbpf_error(errno(), "no kernel BTF".into()))
+}
+
+/// Loads the kernel's BTF for one query; None without BTF.
+fn with_kernel_btf<T>(query: impl FnOnce(*const sys::btf) -> T) -> Option<T> {
     // SAFETY: returns a new BTF object or NULL with errno set.
-    let btf = check_ptr(unsafe { sys::btf__load_vmlinux_btf() }, || "no kernel BTF".into())?;
-    // SAFETY: freeing the object just created.
+    let btf = NonNull::new(unsafe { sys::btf__load_vmlinux_btf() })?;
+    let out = query(btf.as_ptr());
+    // SAFETY: freeing the object loaded above, after its last use.
     unsafe { sys::btf__free(btf.as_ptr()) };
-    Ok(())
+    Some(out)
+}
+
+/// Does the kernel (its BTF) have function `name`?
+pub fn kernel_has_func(name: &str) -> bool {
+    let c = cstring(name);
+    // SAFETY: btf is live during the query; c is a valid C string.
+    with_kernel_btf(|btf| unsafe { sys::btf__find_by_name_kind(btf, c.as_ptr(), sys::BTF_KIND_FUNC) } > 0)
+        .unwrap_or(false)
 }
 
 /// How many arguments raw tracepoint `name` passes on this kernel, from the
@@ -766,23 +780,18 @@ pub fn kernel_btf() -> Result<()> {
 pub fn raw_tp_arity(name: &str) -> Result<u32> {
     const KIND_MASK: u32 = 0x1f;
     let kind = |t: &sys::btf_type| (t.info >> 24) & KIND_MASK;
-    // SAFETY: returns a new BTF object or NULL with errno set.
-    let btf = check_ptr(unsafe { sys::btf__load_vmlinux_btf() }, || "no kernel BTF".into())?;
     let typedef = cstring(&format!("btf_trace_{name}"));
-    // SAFETY: btf is live until freed below; type pointers point into it and
-    // are only read before that.
-    let arity = unsafe {
-        let id = sys::btf__find_by_name_kind(btf.as_ptr(), typedef.as_ptr(), sys::BTF_KIND_TYPEDEF);
-        let mut t = if id > 0 { sys::btf__type_by_id(btf.as_ptr(), id as u32) } else { ptr::null() };
+    // SAFETY: type pointers point into the live btf and are only read during the query.
+    let arity = with_kernel_btf(|btf| unsafe {
+        let id = sys::btf__find_by_name_kind(btf, typedef.as_ptr(), sys::BTF_KIND_TYPEDEF);
+        let mut t = if id > 0 { sys::btf__type_by_id(btf, id as u32) } else { ptr::null() };
         // typedef -> pointer -> function prototype
         for _ in 0..2 {
-            t = if t.is_null() { t } else { sys::btf__type_by_id(btf.as_ptr(), (*t).__bindgen_anon_1.type_) };
+            t = if t.is_null() { t } else { sys::btf__type_by_id(btf, (*t).__bindgen_anon_1.type_) };
         }
         (!t.is_null() && kind(&*t) == sys::BTF_KIND_FUNC_PROTO).then(|| ((*t).info & 0xffff).saturating_sub(1))
-    };
-    // SAFETY: freeing the object loaded above, after its last use.
-    unsafe { sys::btf__free(btf.as_ptr()) };
-    arity.ok_or_else(|| Error::msg(format!("kernel BTF has no prototype for tracepoint {name}")))
+    });
+    arity.flatten().ok_or_else(|| Error::msg(format!("kernel BTF has no prototype for tracepoint {name}")))
 }
 
 /// libbpf's own probe: can this kernel create maps of the given type?

@@ -74,6 +74,34 @@ macro_rules! syscall_tps {
     };
 }
 
+/// Probes on the syscall functions `__x64_sys_X` (bpf/record.bpf.c): entry
+/// and exit programs for each `both`, exit only for each `exit`, then fork
+/// and exec.
+macro_rules! syscall_fns {
+    (@at fentry, $f:expr, $ret:literal) => { Attach::Fentry { func: $f } };
+    (@at kprobe, $f:expr, $ret:literal) => { Attach::Kprobe { func: $f, ret: $ret } };
+    ($kind:ident, $enter:literal, $exit:literal, both: [$($b:literal),*], exit: [$($x:literal),*]) => {
+        &[
+            $(
+                (concat!($enter, $b), syscall_fns!(@at $kind, concat!("__x64_sys_", $b), false)),
+                (concat!($exit, $b), syscall_fns!(@at $kind, concat!("__x64_sys_", $b), true)),
+            )*
+            $( (concat!($exit, $x), syscall_fns!(@at $kind, concat!("__x64_sys_", $x), true)), )*
+            RAW_FORK,
+            RAW_EXEC,
+        ]
+    };
+}
+
+/// The syscalls the CO-RE strategies trace (`both`) and the opens whose exit
+/// they watch (`exit`), handed to one of the macros above.
+macro_rules! io_syscalls {
+    ($m:ident!($($pre:tt)*) $($post:tt)*) => {
+        $m!($($pre)* both: ["read", "readv", "pread64", "preadv", "preadv2", "write", "writev", "pwrite64", "pwritev",
+            "pwritev2", "sendfile64", "fsync", "fdatasync", "close"], exit: ["open", "openat", "openat2", "creat"] $($post)*)
+    };
+}
+
 const MODERN: &[Feat] = &[Feat::Btf, Feat::RawTp, Feat::RingBuf, Feat::GlobalData, Feat::BoundedLoops];
 const RAW_FORK: (&str, Attach) = ("raw_fork", Attach::RawTracepoint { name: "sched_process_fork" });
 const RAW_EXEC: (&str, Attach) = ("raw_exec", Attach::RawTracepoint { name: "sched_process_exec" });
@@ -99,14 +127,25 @@ pub static TOOL: Tool = Tool {
             summary: "syscalls:sys_{enter,exit}_* per traced syscall, CO-RE file identity",
             needs: MODERN,
             object: objects::RECORD,
-            probes: syscall_tps!(
-                both: ["read", "readv", "pread64", "preadv", "preadv2", "write", "writev", "pwrite64", "pwritev",
-                    "pwritev2", "sendfile64", "fsync", "fdatasync", "close"],
-                exit: ["open", "openat", "openat2", "creat"],
-                extra: [RAW_FORK, RAW_EXEC]
-            ),
+            probes: io_syscalls!(syscall_tps!(), extra: [RAW_FORK, RAW_EXEC]),
             // openat2 arrived in 5.6.
             optional: &["tp_exit_openat2"],
+        },
+        Strategy {
+            name: "fentry",
+            summary: "fentry/fexit on __x64_sys_* (traced syscalls only), CO-RE file identity",
+            needs: &[Feat::Btf, Feat::Fentry, Feat::RawTp, Feat::RingBuf, Feat::GlobalData, Feat::BoundedLoops],
+            object: objects::RECORD,
+            probes: io_syscalls!(syscall_fns!(fentry, "fe_", "fx_",)),
+            optional: &["fx_openat2"],
+        },
+        Strategy {
+            name: "kprobe",
+            summary: "kprobe/kretprobe on __x64_sys_* (traced syscalls only), CO-RE file identity",
+            needs: &[Feat::Btf, Feat::Kprobe, Feat::RawTp, Feat::RingBuf, Feat::GlobalData, Feat::BoundedLoops],
+            object: objects::RECORD,
+            probes: io_syscalls!(syscall_fns!(kprobe, "kp_", "kr_",)),
+            optional: &["kr_openat2"],
         },
         Strategy {
             name: "legacy",
@@ -288,6 +327,32 @@ fn is_legacy(s: &Strategy) -> bool {
     std::ptr::eq(s.object, objects::RECORD_LEGACY)
 }
 
+/// The strategy's probes minus the optional ones this kernel cannot take: a
+/// tracepoint or function it lacks (openat2 is 5.6+), or the fork program
+/// for the other sched_process_fork layout.
+fn usable_probes(
+    strategy: &'static Strategy,
+    features: &crate::probe::Features,
+    fork_prog: Option<&str>,
+) -> Vec<&'static (&'static str, Attach)> {
+    strategy
+        .probes
+        .iter()
+        .filter(|(prog, how)| {
+            if !strategy.optional.contains(prog) {
+                return true;
+            }
+            let other_fork = fork_prog.is_some_and(|f| prog.starts_with("tp_fork_") && *prog != f);
+            let present = match how {
+                Attach::Tracepoint { category, name } => features.tracefs.has_event(category, name),
+                Attach::Fentry { func } | Attach::Kprobe { func, .. } => crate::bpf::kernel_has_func(func),
+                _ => true,
+            };
+            present && !other_fork
+        })
+        .collect()
+}
+
 /// Every process, for seeding fds when tracing them all.
 fn all_pids() -> Vec<u32> {
     let Ok(dir) = std::fs::read_dir("/proc") else { return vec![] };
@@ -324,7 +389,8 @@ pub fn main(args: Args) -> Result<()> {
     };
 
     let mut open = crate::bpf::OpenObject::open("record", strategy.object)?;
-    let progs: Vec<&str> = strategy.probes.iter().map(|(p, _)| *p).collect();
+    let probes = usable_probes(strategy, &features, fork_prog);
+    let progs: Vec<&str> = probes.iter().map(|(p, _)| *p).collect();
     open.autoload_only(&progs)?;
     size_result_maps(&mut open, &features, is_legacy(strategy))?;
     open.configure(&cfg)?;
@@ -349,14 +415,7 @@ pub fn main(args: Args) -> Result<()> {
         let events = obj.map("events")?;
         let mut reader = EventReader::new(&events, 64, |data| naming.on_event(data))?;
         (start_mono, start_wall) = clocks();
-        for (prog, how) in strategy.probes {
-            if let Attach::Tracepoint { category, name } = how {
-                let absent = !features.tracefs.has_event(category, name);
-                let other_fork = fork_prog.is_some_and(|f| prog.starts_with("tp_fork_") && *prog != f);
-                if strategy.optional.contains(prog) && (absent || other_fork) {
-                    continue;
-                }
-            }
+        for (prog, how) in &probes {
             obj.attach(prog, how)?;
         }
         cli::note(format_args!("recording with strategy {}; Ctrl-C to stop", strategy.name));
