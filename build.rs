@@ -74,11 +74,7 @@ fn main() {
     for h in SHARED_HEADERS {
         builder = builder.header(bpf_dir.join(h).to_str().unwrap());
     }
-    builder
-        .generate()
-        .expect("bindgen on the shared headers")
-        .write_to_file(out.join("shared.rs"))
-        .unwrap();
+    builder.generate().expect("bindgen on the shared headers").write_to_file(out.join("shared.rs")).unwrap();
 }
 
 fn run(cmd: &mut Command, what: &Path) {

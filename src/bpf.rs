@@ -178,6 +178,49 @@ impl Drop for OpenInner {
     }
 }
 
+/// LINUX_VERSION_CODE of the running kernel, from the "Linux" ELF note of the
+/// vDSO it maps into every process. Kernels before 5.0 refuse kprobe programs
+/// whose kern_version differs from it (6c4fc209fcf9 "bpf: remove useless
+/// version check for prog load" dropped the check), and libbpf's guess from
+/// `uname -r` is wrong wherever the release string is not the version (a
+/// 4.19.222 guest showed it: EINVAL before verification).
+fn vdso_linux_version() -> Option<u32> {
+    const PT_NOTE: u32 = 4;
+    // SAFETY: getauxval is always safe to call.
+    let base = unsafe { libc::getauxval(libc::AT_SYSINFO_EHDR) } as *const u8;
+    if base.is_null() {
+        return None;
+    }
+    // SAFETY: the vDSO is a complete ELF image mapped readable at `base` for
+    // the life of the process; offsets come from its own headers.
+    unsafe {
+        let rd32 = |off: usize| ptr::read_unaligned(base.add(off) as *const u32);
+        let rd64 = |off: usize| ptr::read_unaligned(base.add(off) as *const u64) as usize;
+        let (phoff, phentsize, phnum) = (
+            rd64(32),
+            ptr::read_unaligned(base.add(54) as *const u16) as usize,
+            ptr::read_unaligned(base.add(56) as *const u16) as usize,
+        );
+        for i in 0..phnum {
+            let ph = phoff + i * phentsize;
+            if rd32(ph) != PT_NOTE {
+                continue;
+            }
+            let (mut off, end) = (rd64(ph + 8), rd64(ph + 8) + rd64(ph + 32));
+            while off + 12 <= end {
+                let (namesz, descsz, kind) = (rd32(off) as usize, rd32(off + 4) as usize, rd32(off + 8));
+                let name = std::slice::from_raw_parts(base.add(off + 12), namesz);
+                let desc = off + 12 + namesz.next_multiple_of(4);
+                if name == b"Linux\0" && kind == 0 && descsz >= 4 {
+                    return Some(rd32(desc));
+                }
+                off = desc + descsz.next_multiple_of(4);
+            }
+        }
+    }
+    None
+}
+
 /// An opened, not yet loaded BPF object.
 pub struct OpenObject {
     inner: OpenInner,
@@ -202,6 +245,10 @@ impl OpenObject {
         // SAFETY: the buffer is 'static; libbpf copies the name during open.
         let obj = unsafe { sys::bpf_object__open_mem(elf.0.as_ptr().cast(), elf.0.len() as _, &opts) };
         let obj = check_ptr(obj, || format!("cannot open BPF object {name}"))?;
+        if let Some(v) = vdso_linux_version() {
+            // SAFETY: obj is a freshly opened object.
+            unsafe { sys::bpf_object__set_kversion(obj.as_ptr(), v) };
+        }
         Ok(OpenObject { inner: OpenInner { obj, name: name.to_string() }, deferred_config: None })
     }
 
@@ -403,8 +450,9 @@ impl Object {
             return Err(Error::msg(format!("BPF object {} has no map {name}", self.inner.name)));
         }
         // SAFETY: m belongs to this loaded object.
-        let (fd, key_size, value_size, ty) =
-            unsafe { (sys::bpf_map__fd(m), sys::bpf_map__key_size(m), sys::bpf_map__value_size(m), sys::bpf_map__type(m)) };
+        let (fd, key_size, value_size, ty) = unsafe {
+            (sys::bpf_map__fd(m), sys::bpf_map__key_size(m), sys::bpf_map__value_size(m), sys::bpf_map__type(m))
+        };
         let percpu = matches!(
             ty,
             sys::BPF_MAP_TYPE_PERCPU_ARRAY | sys::BPF_MAP_TYPE_PERCPU_HASH | sys::BPF_MAP_TYPE_LRU_PERCPU_HASH
@@ -713,7 +761,9 @@ pub struct RawMap(c_int);
 impl RawMap {
     pub fn array(value_size: u32) -> Result<RawMap> {
         // SAFETY: plain BPF_MAP_CREATE; the name is a static C string.
-        let fd = unsafe { sys::bpf_map_create(sys::BPF_MAP_TYPE_ARRAY, c"iotrace_probe".as_ptr(), 4, value_size, 1, ptr::null()) };
+        let fd = unsafe {
+            sys::bpf_map_create(sys::BPF_MAP_TYPE_ARRAY, c"iotrace_probe".as_ptr(), 4, value_size, 1, ptr::null())
+        };
         check(fd, || "BPF_MAP_CREATE".into()).map(RawMap)
     }
 
@@ -820,4 +870,16 @@ pub fn helper_supported(helper: Helper) -> bool {
 
 pub enum Helper {
     ProbeReadKernel,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn vdso_names_the_running_kernel() {
+        let v = super::vdso_linux_version().expect("a Linux note in the vDSO");
+        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+        let mut parts = release.trim().split(['.', '-']).map(|p| p.parse::<u32>().unwrap_or(0));
+        let (major, minor) = (parts.next().unwrap(), parts.next().unwrap());
+        assert_eq!((v >> 16, (v >> 8) & 0xff), (major, minor), "{v:#x} vs {release}");
+    }
 }

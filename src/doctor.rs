@@ -54,8 +54,12 @@ fn choice(tool: &Tool, f: &Features, forced: Option<&str>) -> (String, String) {
 }
 
 fn print_table(f: &Features, tools: &[&Tool], forced: Option<&str>) {
-    println!("kernel {}  tracefs {}{}", f.kernel, f.tracefs.path.display(),
-        if f.tracefs.mounted_by_us { " (mounted by iotrace)" } else { "" });
+    println!(
+        "kernel {}  tracefs {}{}",
+        f.kernel,
+        f.tracefs.path.display(),
+        if f.tracefs.mounted_by_us { " (mounted by iotrace)" } else { "" }
+    );
     println!();
     println!("{:<22} {:<4} DETAIL", "FEATURE", "OK");
     for (feat, p) in f.iter() {

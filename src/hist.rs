@@ -65,7 +65,9 @@ impl Hist {
     /// highest non-empty one, `unit` naming the values.
     pub fn ascii(&self, unit: &str) -> String {
         const WIDTH: u64 = 40;
-        let (Some(lo), Some(hi)) = (self.0.keys().next(), self.0.keys().next_back()) else { return String::new() };
+        let (Some(lo), Some(hi)) = (self.0.keys().next(), self.0.keys().next_back()) else {
+            return String::new();
+        };
         let max = self.0.values().copied().max().unwrap_or(0).max(1);
         let mut s = format!("{:>24} : count     distribution\n", unit);
         for slot in *lo..=*hi {
@@ -118,7 +120,9 @@ mod tests {
         assert_eq!(rows.len(), 1 + 4, "{text}");
         assert!(rows[1].starts_with("        64 -> 127        : 4 "), "{text}");
         assert!(rows[1].ends_with(&format!("|{}|", "*".repeat(40))), "{text}");
-        assert!(rows[4].contains("512 -> 1023") && rows[4].contains(&format!("|{}{}|", "*".repeat(20), " ".repeat(20))));
+        assert!(
+            rows[4].contains("512 -> 1023") && rows[4].contains(&format!("|{}{}|", "*".repeat(20), " ".repeat(20)))
+        );
         assert!(Hist::default().ascii("usecs").is_empty());
     }
 

@@ -21,7 +21,8 @@ impl PendingOutput {
     pub fn create(dest: &Path, what: &'static str) -> Result<PendingOutput> {
         let name = dest.file_name().ok_or_else(|| Error::usage(format!("{}: not a file name", dest.display())))?;
         let tmp = dest.with_file_name(format!(".{}.tmp.{}", name.to_string_lossy(), std::process::id()));
-        let file = File::create(&tmp).map_err(|e| Error::msg(format!("cannot write {what} {}: {e}", dest.display())))?;
+        let file =
+            File::create(&tmp).map_err(|e| Error::msg(format!("cannot write {what} {}: {e}", dest.display())))?;
         Ok(PendingOutput { tmp, dest: dest.to_path_buf(), file, what })
     }
 

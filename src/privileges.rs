@@ -11,9 +11,7 @@ fn effective_caps() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("CapEff:"))
-                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+            s.lines().find_map(|l| l.strip_prefix("CapEff:")).and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
         })
         .unwrap_or(0)
 }
@@ -26,7 +24,5 @@ pub fn check() -> Result<()> {
     if has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON)) {
         return Ok(());
     }
-    Err(Error::msg(
-        "must run as root (CAP_SYS_ADMIN, or CAP_BPF + CAP_PERFMON on 5.8+): run it with sudo",
-    ))
+    Err(Error::msg("must run as root (CAP_SYS_ADMIN, or CAP_BPF + CAP_PERFMON on 5.8+): run it with sudo"))
 }

@@ -126,9 +126,31 @@ impl Features {
 /// Syscall tracepoints `record` may use; kernels lacking some (openat2 < 5.6)
 /// are still fine, the detail lists what is missing.
 pub const SYSCALLS: &[&str] = &[
-    "read", "readv", "pread64", "preadv", "preadv2", "write", "writev", "pwrite64", "pwritev", "pwritev2",
-    "sendfile64", "fsync", "fdatasync", "close", "open", "openat", "openat2", "creat", "dup", "dup2", "dup3",
-    "fcntl", "lseek", "io_submit", "io_uring_enter",
+    "read",
+    "readv",
+    "pread64",
+    "preadv",
+    "preadv2",
+    "write",
+    "writev",
+    "pwrite64",
+    "pwritev",
+    "pwritev2",
+    "sendfile64",
+    "fsync",
+    "fdatasync",
+    "close",
+    "open",
+    "openat",
+    "openat2",
+    "creat",
+    "dup",
+    "dup2",
+    "dup3",
+    "fcntl",
+    "lseek",
+    "io_submit",
+    "io_uring_enter",
 ];
 
 pub fn kernel_release() -> String {
@@ -222,8 +244,7 @@ fn trigger() {
 }
 
 fn probe_events(tracefs: &Tracefs, category: &str, names: &[String]) -> Probed {
-    let missing: Vec<&str> =
-        names.iter().filter(|n| !tracefs.has_event(category, n)).map(|s| s.as_str()).collect();
+    let missing: Vec<&str> = names.iter().filter(|n| !tracefs.has_event(category, n)).map(|s| s.as_str()).collect();
     if missing.len() == names.len() {
         no(format!("no {category} tracepoints in {}", tracefs.path.display()))
     } else if missing.is_empty() {
@@ -294,7 +315,9 @@ pub fn probe(tracefs: Tracefs) -> Result<Features> {
             Feat::Btf => btf.clone(),
             Feat::RingBuf if bpf::map_type_supported(MapType::RingBuf) => yes("BPF_MAP_TYPE_RINGBUF"),
             Feat::RingBuf => no("no BPF_MAP_TYPE_RINGBUF: events use the perf buffer"),
-            Feat::PerfBuffer if bpf::map_type_supported(MapType::PerfEventArray) => yes("BPF_MAP_TYPE_PERF_EVENT_ARRAY"),
+            Feat::PerfBuffer if bpf::map_type_supported(MapType::PerfEventArray) => {
+                yes("BPF_MAP_TYPE_PERF_EVENT_ARRAY")
+            }
             Feat::PerfBuffer => no("no BPF_MAP_TYPE_PERF_EVENT_ARRAY"),
             Feat::GlobalData => probe_global_data(),
             Feat::BoundedLoops => probe_bounded_loops(),
@@ -307,15 +330,27 @@ pub fn probe(tracefs: Tracefs) -> Result<Features> {
                 false,
                 has_btf,
             ),
-            Feat::RawTp => {
-                probe_attach("probe_raw_tp", probe_slot::PROBE_RAW_TP, Attach::RawTracepoint { name: "sys_enter" }, false, has_btf)
-            }
-            Feat::TpBtf => {
-                probe_attach("probe_tp_btf", probe_slot::PROBE_TP_BTF, Attach::TpBtf { name: "sys_enter" }, true, has_btf)
-            }
-            Feat::Fentry => {
-                probe_attach("probe_fentry", probe_slot::PROBE_FENTRY, Attach::Fentry { func: "vfs_read" }, true, has_btf)
-            }
+            Feat::RawTp => probe_attach(
+                "probe_raw_tp",
+                probe_slot::PROBE_RAW_TP,
+                Attach::RawTracepoint { name: "sys_enter" },
+                false,
+                has_btf,
+            ),
+            Feat::TpBtf => probe_attach(
+                "probe_tp_btf",
+                probe_slot::PROBE_TP_BTF,
+                Attach::TpBtf { name: "sys_enter" },
+                true,
+                has_btf,
+            ),
+            Feat::Fentry => probe_attach(
+                "probe_fentry",
+                probe_slot::PROBE_FENTRY,
+                Attach::Fentry { func: "vfs_read" },
+                true,
+                has_btf,
+            ),
             Feat::Kprobe => probe_attach(
                 "probe_kprobe",
                 probe_slot::PROBE_KPROBE,

@@ -216,7 +216,9 @@ fn load(path: &str) -> Result<Vec<FileRow>> {
     }
     match doc["version"].as_u64() {
         Some(crate::record::FORMAT_VERSION) => {}
-        Some(v) => return Err(bad(path, format!("format version {v}, this iotrace reads {}", crate::record::FORMAT_VERSION))),
+        Some(v) => {
+            return Err(bad(path, format!("format version {v}, this iotrace reads {}", crate::record::FORMAT_VERSION)))
+        }
         None => return Err(bad(path, "no version")),
     }
     let files = doc["files"].as_array().ok_or_else(|| bad(path, "no 'files' list"))?;
@@ -240,7 +242,14 @@ struct Opts {
 }
 
 fn parse(mut args: Args) -> Result<Option<Opts>> {
-    let mut o = Opts { profiles: vec![], by: By::File, depth: usize::MAX, top: None, sort: SortKey::Bytes, format: Format::Table };
+    let mut o = Opts {
+        profiles: vec![],
+        by: By::File,
+        depth: usize::MAX,
+        top: None,
+        sort: SortKey::Bytes,
+        format: Format::Table,
+    };
     while let Some(arg) = args.next()? {
         match arg {
             Arg::Long("by") => {
@@ -270,7 +279,9 @@ fn parse(mut args: Args) -> Result<Option<Opts>> {
                 cli::print_help(HELP)?;
                 return Ok(None);
             }
-            Arg::Value(v) => o.profiles.push(v.into_string().map_err(|_| Error::usage("invalid UTF-8 in a file name"))?),
+            Arg::Value(v) => {
+                o.profiles.push(v.into_string().map_err(|_| Error::usage("invalid UTF-8 in a file name"))?)
+            }
             other => return Err(cli::unexpected(other)),
         }
     }
@@ -304,8 +315,8 @@ fn opt_human(v: &Value, suffix: &str) -> String {
 }
 
 const COLUMNS: &[&str] = &[
-    "NAME", "FILES", "READ", "WRITE", "R_OPS", "W_OPS", "R_BW", "W_BW", "R_SEQ", "W_SEQ", "R_SIZE", "W_SIZE",
-    "FSYNCS", "B/FSYNC", "ERRORS",
+    "NAME", "FILES", "READ", "WRITE", "R_OPS", "W_OPS", "R_BW", "W_BW", "R_SEQ", "W_SEQ", "R_SIZE", "W_SIZE", "FSYNCS",
+    "B/FSYNC", "ERRORS",
 ];
 
 fn table_cells(name: &str, j: &Value) -> Vec<String> {
@@ -366,7 +377,13 @@ pub fn main(args: Args) -> Result<()> {
             }
         }
     }
-    let name = |(ns, p): &(u64, String)| if multi_ns { format!("[mnt:{ns}]{p}") } else { p.clone() };
+    let name = |(ns, p): &(u64, String)| {
+        if multi_ns {
+            format!("[mnt:{ns}]{p}")
+        } else {
+            p.clone()
+        }
+    };
     let mut out: Vec<(String, Value)> = groups.iter().map(|(k, m)| (name(k), m.to_json())).collect();
     let key = |j: &Value| -> u64 {
         let n = |k: &str| j[k].as_u64().unwrap_or(0);
@@ -388,11 +405,14 @@ pub fn main(args: Args) -> Result<()> {
     let mut s = String::new();
     match o.format {
         Format::Json => {
-            let rows: Vec<Value> = out.iter().map(|(n, j)| {
-                let mut j = j.clone();
-                j["name"] = json!(n);
-                j
-            }).collect();
+            let rows: Vec<Value> = out
+                .iter()
+                .map(|(n, j)| {
+                    let mut j = j.clone();
+                    j["name"] = json!(n);
+                    j
+                })
+                .collect();
             let by = if o.by == By::File { "file" } else { "dir" };
             s = serde_json::to_string_pretty(&json!({"by": by, "rows": rows, "total": total})).unwrap();
             s.push('\n');

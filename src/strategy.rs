@@ -39,9 +39,11 @@ impl Tool {
     pub fn choose(&self, f: &Features, forced: Option<&str>) -> Result<&'static Strategy> {
         let names = || self.strategies.iter().map(|s| s.name).collect::<Vec<_>>().join(", ");
         let candidates: Vec<&'static Strategy> = match forced {
-            Some(name) => vec![self.strategies.iter().find(|s| s.name == name).ok_or_else(|| {
-                Error::usage(format!("{}: unknown strategy '{name}' (have: {})", self.name, names()))
-            })?],
+            Some(name) => {
+                vec![self.strategies.iter().find(|s| s.name == name).ok_or_else(|| {
+                    Error::usage(format!("{}: unknown strategy '{name}' (have: {})", self.name, names()))
+                })?]
+            }
             None => self.strategies.iter().collect(),
         };
         for s in &candidates {

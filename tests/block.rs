@@ -36,7 +36,8 @@ impl Loop {
     /// (reads, sectors read, writes, sectors written) completed so far.
     fn diskstats(&self) -> [u64; 4] {
         let text = std::fs::read_to_string("/proc/diskstats").unwrap();
-        let f: Vec<&str> = text.lines().map(|l| l.split_whitespace().collect::<Vec<_>>()).find(|f| f[2] == self.name()).unwrap();
+        let f: Vec<&str> =
+            text.lines().map(|l| l.split_whitespace().collect::<Vec<_>>()).find(|f| f[2] == self.name()).unwrap();
         [f[3], f[5], f[7], f[9]].map(|v| v.parse().unwrap())
     }
 
@@ -123,7 +124,8 @@ fn biosnoop_matches_diskstats() {
         let summary = &summary["summary"];
         let count = |op: &str| reqs.iter().filter(|r| r["op"] == op).count() as u64;
         let bytes = |op: &str| reqs.iter().filter(|r| r["op"] == op).map(|r| r["bytes"].as_u64().unwrap()).sum::<u64>();
-        let want = [after[0] - before[0], (after[1] - before[1]) * 512, after[2] - before[2], (after[3] - before[3]) * 512];
+        let want =
+            [after[0] - before[0], (after[1] - before[1]) * 512, after[2] - before[2], (after[3] - before[3]) * 512];
         assert_eq!((want[0], want[1]), (256, 32 << 20), "fio's reads reached the disk as 128 KiB requests");
         assert_eq!((want[2], want[3]), (2048, 8 << 20));
         let got = [count("read"), bytes("read"), count("write"), bytes("write")];
@@ -166,7 +168,10 @@ fn biopattern_sequential_share_and_queue_depth() {
     let r = &read["ops"]["read"];
     assert_eq!(r["requests"], 256, "{read}");
     assert!(r["sequential_pct"].as_f64().unwrap() >= 99.0, "{read}");
-    assert_eq!((r["avg_bytes"].as_f64(), r["queue_depth_avg"].as_f64(), r["queue_depth_max"].as_u64()), (Some(131072.0), Some(1.0), Some(1)));
+    assert_eq!(
+        (r["avg_bytes"].as_f64(), r["queue_depth_avg"].as_f64(), r["queue_depth_max"].as_u64()),
+        (Some(131072.0), Some(1.0), Some(1))
+    );
 
     let write = run("randwrite", "4k", "libaio", 16, "8M");
     let w = &write["ops"]["write"];
@@ -198,12 +203,21 @@ fn biolatency_total_equals_biosnoop() {
     assert!(hists.iter().all(|h| h["disk"] == lo.name()), "{doc}");
     let flags: Vec<&str> = hists.iter().map(|h| h["flags"].as_str().unwrap()).collect();
     assert!(flags.iter().any(|f| f.starts_with('R')) && flags.iter().any(|f| f.starts_with('W')), "{flags:?}");
-    let bucket_sum: u64 = hists.iter().flat_map(|h| h["buckets"].as_array().unwrap()).map(|b| b["count"].as_u64().unwrap()).sum();
+    let bucket_sum: u64 =
+        hists.iter().flat_map(|h| h["buckets"].as_array().unwrap()).map(|b| b["count"].as_u64().unwrap()).sum();
     assert_eq!(bucket_sum, total);
 }
 
 fn chromium_screenshot(svg: &Path, png: &Path) {
-    ok(Command::new("timeout").args(["120", "chromium-headless-shell", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1060,660"])
+    ok(Command::new("timeout")
+        .args([
+            "120",
+            "chromium-headless-shell",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--window-size=1060,660",
+        ])
         .arg(format!("--screenshot={}", png.display()))
         .arg(format!("file://{}", svg.display())));
     assert!(png.exists(), "no screenshot");
@@ -217,7 +231,8 @@ fn heatmaps_render_in_a_browser() {
     let dir = TempDir::new("heatmap-out");
     for kind in ["offset", "latency"] {
         let svg: PathBuf = dir.path().join(format!("{kind}.svg"));
-        let tool = Tool::start(&["heatmap", &format!("--{kind}"), "-d", lo.name(), "-D", "60", "-o", svg.to_str().unwrap()]);
+        let tool =
+            Tool::start(&["heatmap", &format!("--{kind}"), "-d", lo.name(), "-D", "60", "-o", svg.to_str().unwrap()]);
         lo.fio("randrw", "4k", "libaio", 4, "16M");
         let (_, err) = tool.stop();
         assert!(err.contains("4096 requests on"), "{err}");

@@ -55,7 +55,9 @@ fn parse_maps(out: &str) -> BTreeMap<(String, Vec<String>), Val> {
     for line in out.lines() {
         if line.starts_with('@') {
             cur_hist = None;
-            let Some(colon) = line.rfind("]:") else { continue };
+            let Some(colon) = line.rfind("]:") else {
+                continue;
+            };
             let Some(open) = line.find('[') else { continue };
             let name = line[1..open].to_string();
             let keys: Vec<String> = line[open + 1..colon].split(", ").map(str::to_string).collect();
@@ -68,7 +70,9 @@ fn parse_maps(out: &str) -> BTreeMap<(String, Vec<String>), Val> {
             }
         } else if let (Some(k), true) = (&cur_hist, line.starts_with('[')) {
             // "[4K, 8K)             100 |@@@@...|"
-            let Some(close) = line.find([')', ']']) else { continue };
+            let Some(close) = line.find([')', ']']) else {
+                continue;
+            };
             let bucket = line[..=close].to_string();
             let n: u64 = line[close + 1..].split_whitespace().next().and_then(|s| s.parse().ok()).unwrap_or(0);
             if let Some(Val::Hist(h)) = maps.get_mut(k) {

@@ -54,13 +54,19 @@ fn doctor_table_lists_every_feature() {
     let table = stdout(&ok(iotrace().arg("doctor")));
     for (name, f) in v["features"].as_object().unwrap() {
         let want = if f["ok"].as_bool().unwrap() { "yes" } else { "no" };
-        let line = table.lines().find(|l| l.split_whitespace().next() == Some(name)).unwrap_or_else(|| panic!("{name} missing:\n{table}"));
+        let line = table
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("{name} missing:\n{table}"));
         assert_eq!(line.split_whitespace().nth(1), Some(want), "{line}");
     }
 }
 
 fn tracefs_mounted() -> bool {
-    std::fs::read_to_string("/proc/self/mounts").unwrap().lines().any(|l| l.split_whitespace().nth(2) == Some("tracefs"))
+    std::fs::read_to_string("/proc/self/mounts")
+        .unwrap()
+        .lines()
+        .any(|l| l.split_whitespace().nth(2) == Some("tracefs"))
 }
 
 #[test]
@@ -105,8 +111,13 @@ fn help_has_usage_and_examples() {
 #[test]
 fn unprivileged_is_refused_clearly() {
     // setpriv: become nobody; a non-root execve drops every capability.
-    let o = run(std::process::Command::new("setpriv").args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(env!("CARGO_BIN_EXE_iotrace")).arg("doctor"));
+    let o = run(std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_iotrace"))
+        .arg("doctor"));
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert_eq!(stderr(&o).trim(), "iotrace: must run as root (CAP_SYS_ADMIN, or CAP_BPF + CAP_PERFMON on 5.8+): run it with sudo");
+    assert_eq!(
+        stderr(&o).trim(),
+        "iotrace: must run as root (CAP_SYS_ADMIN, or CAP_BPF + CAP_PERFMON on 5.8+): run it with sudo"
+    );
 }

@@ -72,7 +72,9 @@ fn fio(dir: &TempDir, strategy: &str, name: &str, extra: &[&str]) -> (Value, std
     let mut cmd = vec!["fio", "--name=t", &filename, "--ioengine=psync", "--size=8m", "--randrepeat=1"];
     cmd.extend_from_slice(extra);
     // Lay the file out first, outside the recording, so only the job's I/O counts.
-    ok(Command::new("dd").args(["if=/dev/zero", &format!("of={}", target.display()), "bs=1M", "count=8"]).stderr(std::process::Stdio::null()));
+    ok(Command::new("dd")
+        .args(["if=/dev/zero", &format!("of={}", target.display()), "bs=1M", "count=8"])
+        .stderr(std::process::Stdio::null()));
     (record_with(dir, &["--strategy", strategy], &cmd), target)
 }
 
@@ -246,7 +248,12 @@ fn interval_snapshots_are_a_growing_time_series() {
     for s in snaps {
         let t = s["t_ns"].as_u64().unwrap();
         assert!(t > last.0 && t >= p["start_ns"].as_u64().unwrap() && t <= p["end_ns"].as_u64().unwrap());
-        let w = s["files"].as_array().unwrap().iter().find(|f| f["ino"] == ino).map_or(0, |f| f["write_bytes"].as_u64().unwrap());
+        let w = s["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["ino"] == ino)
+            .map_or(0, |f| f["write_bytes"].as_u64().unwrap());
         assert!(w >= last.1 && w <= 32 && w % 4 == 0, "write_bytes went {} -> {w}", last.1);
         midway |= w > 0 && w < 32;
         last = (t, w);

@@ -61,7 +61,11 @@ fn host_mntns() -> u64 {
 
 /// "mnt:[4026531832]" -> 4026531832
 fn parse_ns(s: &str) -> u64 {
-    s.trim().trim_start_matches("mnt:[").trim_end_matches(']').parse().unwrap_or_else(|_| panic!("not a mnt ns link: {s:?}"))
+    s.trim()
+        .trim_start_matches("mnt:[")
+        .trim_end_matches(']')
+        .parse()
+        .unwrap_or_else(|_| panic!("not a mnt ns link: {s:?}"))
 }
 
 /// "major:minor" of a st_dev, as the profile writes the kernel's s_dev.
@@ -171,7 +175,10 @@ impl Drop for Reap {
 
 fn which(prog: &str) -> PathBuf {
     let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/sbin:/usr/bin:/sbin:/bin".into());
-    std::env::split_paths(&path).map(|d| d.join(prog)).find(|p| p.is_file()).unwrap_or_else(|| panic!("{prog} not in PATH"))
+    std::env::split_paths(&path)
+        .map(|d| d.join(prog))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{prog} not in PATH"))
 }
 
 #[test]
@@ -551,7 +558,8 @@ fn check(f: &Value, e: &Expect, exe_comm: &str, profile: &Value, strict: bool) -
             bad.push(format!("{}: {field}: got {got}, want {want}", e.name));
         }
     };
-    let comms: BTreeSet<String> = e.comms.iter().map(|c| if *c == "EXE" { exe_comm.to_string() } else { c.to_string() }).collect();
+    let comms: BTreeSet<String> =
+        e.comms.iter().map(|c| if *c == "EXE" { exe_comm.to_string() } else { c.to_string() }).collect();
     cmp("comms", &f["comms"], json!(comms));
     cmp("read_bytes", &f["read_bytes"], json!(e.read_bytes));
     cmp("write_bytes", &f["write_bytes"], json!(e.write_bytes));
@@ -584,7 +592,11 @@ fn check(f: &Value, e: &Expect, exe_comm: &str, profile: &Value, strict: bool) -
         cmp(&format!("first_{dir}_ns is set"), &json!(!first.is_null()), json!(any));
         cmp(&format!("last_{dir}_ns is set"), &json!(!last.is_null()), json!(any));
         if let (Some(a), Some(b)) = (first.as_u64(), last.as_u64()) {
-            cmp(&format!("{start} <= first_{dir}_ns <= last_{dir}_ns <= {end}"), &json!(start <= a && a <= b && b <= end), json!(true));
+            cmp(
+                &format!("{start} <= first_{dir}_ns <= last_{dir}_ns <= {end}"),
+                &json!(start <= a && a <= b && b <= end),
+                json!(true),
+            );
         }
     }
     bad
@@ -650,7 +662,11 @@ fn regression_phases(tag: &str, names: &[&str]) {
         let (dir, p) = run_exerciser(&format!("{tag}-{strategy}"), strategy);
         let work = dir.path().join("work");
         for e in PHASES.iter().filter(|e| names.contains(&e.name)) {
-            bad.extend(check(file(&p, &work.join(e.name)), e, "syscalls", &p, true).into_iter().map(|m| format!("{strategy}: {m}")));
+            bad.extend(
+                check(file(&p, &work.join(e.name)), e, "syscalls", &p, true)
+                    .into_iter()
+                    .map(|m| format!("{strategy}: {m}")),
+            );
         }
     }
     assert!(bad.is_empty(), "{} mismatches:\n{}", bad.len(), bad.join("\n"));
@@ -747,7 +763,8 @@ fn same_path_in_two_mount_namespaces_is_two_files() {
     let host = host_mntns();
     assert_ne!(inner, host);
     let h = recs.iter().find(|r| r["mntns"] == host).unwrap_or_else(|| panic!("no record in mntns {host}: {recs:#?}"));
-    let n = recs.iter().find(|r| r["mntns"] == inner).unwrap_or_else(|| panic!("no record in mntns {inner}: {recs:#?}"));
+    let n =
+        recs.iter().find(|r| r["mntns"] == inner).unwrap_or_else(|| panic!("no record in mntns {inner}: {recs:#?}"));
     let md = std::fs::metadata(&f).unwrap();
     assert_eq!(md.len(), 100, "the tmpfs must not have covered the host directory");
     assert_eq!(h["dev"], dev_str(md.dev()));
@@ -812,7 +829,11 @@ fn forked_children_are_attributed() {
     lost_nothing(&p);
     let f = file(&p, &target);
     assert_eq!(f["comms"], json!(["dd", "sh"]), "{f:#}");
-    assert_eq!(f["syscalls"]["write"], sc_json(&ok_sc("write", &[1000, 1000, 1000, 5], &[1000, 1000, 1000, 5], 3005)), "{f:#}");
+    assert_eq!(
+        f["syscalls"]["write"],
+        sc_json(&ok_sc("write", &[1000, 1000, 1000, 5], &[1000, 1000, 1000, 5], 3005)),
+        "{f:#}"
+    );
     // dd: close after dup2 onto fd 1, close(1) at exit; sh: close after dup2.
     assert_eq!(f["syscalls"]["close"], sc_json(&close(3)), "{f:#}");
     assert_eq!(f["write_bytes"], 3005);
@@ -864,10 +885,8 @@ fn pid_filter_excludes_other_processes() {
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     // `read` waits on a pipe from us; all commands are dash builtins.
     let shell = |target: &Path| {
-        let script = format!(
-            "read go; exec >{}; i=0; while [ $i -lt 10 ]; do printf abcd; i=$((i+1)); done",
-            target.display()
-        );
+        let script =
+            format!("read go; exec >{}; i=0; while [ $i -lt 10 ]; do printf abcd; i=$((i+1)); done", target.display());
         Reap(Command::new("sh").args(["-c", &script]).stdin(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap())
     };
     let (mut sa, mut sb) = (shell(&a), shell(&b));

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::{CommonOpt, rwbs, time_of_day, report_intervals, Common, Interval, Names, Out, Session, BIOLATENCY};
+use super::{report_intervals, rwbs, time_of_day, Common, CommonOpt, Interval, Names, Out, Session, BIOLATENCY};
 use crate::cli::{self, Arg, Args};
 use crate::error::Result;
 use crate::hist::{slot_range, Hist};

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use super::rwbs::{self, Op};
-use super::{CommonOpt, time_of_day, report_intervals, Common, Interval, Names, Out, Session, BIOPATTERN};
+use super::{report_intervals, time_of_day, Common, CommonOpt, Interval, Names, Out, Session, BIOPATTERN};
 use crate::cli::{self, Arg, Args};
 use crate::error::Result;
 use crate::shared::{pattern_key, pattern_lat_key, pattern_stats, PATTERN_SUBSLOTS};

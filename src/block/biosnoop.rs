@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::{CommonOpt, rwbs, Clock, Common, Interval, Names, Out, Session, BIOSNOOP};
+use super::{rwbs, Clock, Common, CommonOpt, Interval, Names, Out, Session, BIOSNOOP};
 use crate::bpf::{from_bytes, EventReader};
 use crate::cli::{self, Arg, Args};
 use crate::error::{Error, Result};

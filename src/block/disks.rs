@@ -34,11 +34,12 @@ impl Disk {
     pub fn find(arg: &str) -> Result<Disk> {
         let name = arg.strip_prefix("/dev/").unwrap_or(arg);
         let dir = Path::new(SYSFS).join(name);
-        let dev = read_dev(name).ok_or_else(|| {
-            Error::usage(format!("no block device '{arg}' (see /sys/class/block or lsblk)"))
-        })?;
+        let dev = read_dev(name)
+            .ok_or_else(|| Error::usage(format!("no block device '{arg}' (see /sys/class/block or lsblk)")))?;
         if dir.join("partition").exists() {
-            let parent = std::fs::canonicalize(&dir).ok().and_then(|p| Some(p.parent()?.file_name()?.to_string_lossy().into_owned()));
+            let parent = std::fs::canonicalize(&dir)
+                .ok()
+                .and_then(|p| Some(p.parent()?.file_name()?.to_string_lossy().into_owned()));
             return Err(Error::usage(format!(
                 "{name} is a partition; block tracepoints report whole disks: use -d {}",
                 parent.unwrap_or_else(|| "DISK".into())
@@ -50,7 +51,9 @@ impl Disk {
 
 /// (partition dev, its disk's dev) for every partition now.
 pub fn partitions() -> Vec<(u32, u32)> {
-    let Ok(dir) = std::fs::read_dir(SYSFS) else { return vec![] };
+    let Ok(dir) = std::fs::read_dir(SYSFS) else {
+        return vec![];
+    };
     dir.flatten()
         .filter(|e| e.path().join("partition").exists())
         .filter_map(|e| {
@@ -78,7 +81,9 @@ pub struct Names(HashMap<u32, String>);
 
 impl Names {
     fn load(&mut self) {
-        let Ok(dir) = std::fs::read_dir(SYSFS) else { return };
+        let Ok(dir) = std::fs::read_dir(SYSFS) else {
+            return;
+        };
         for e in dir.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
             if let Some(dev) = read_dev(&name) {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::heatmap_svg::{latency_map, offset_map, Meta, Sample};
-use super::{CommonOpt, biosnoop, disks, rwbs, Common, Names, Session, BIOSNOOP};
+use super::{biosnoop, disks, rwbs, Common, CommonOpt, Names, Session, BIOSNOOP};
 use crate::cli::{self, Arg, Args};
 use crate::error::{Error, Result};
 use crate::output::PendingOutput;
@@ -64,7 +64,11 @@ pub fn main(mut args: Args) -> Result<()> {
 
     let (session, _) = Session::start(&BIOSNOOP, &common, |_| {})?;
     let start_ns = crate::clock::monotonic_ns();
-    cli::note(format_args!("tracing block I/O for {} s with strategy {}; Ctrl-C to stop early", duration.as_secs_f64(), session.strategy));
+    cli::note(format_args!(
+        "tracing block I/O for {} s with strategy {}; Ctrl-C to stop early",
+        duration.as_secs_f64(),
+        session.strategy
+    ));
     let mut by_dev: BTreeMap<u32, Vec<Sample>> = BTreeMap::new();
     let lost = biosnoop::run_events(&session, Some(duration), |e| {
         by_dev.entry(e.dev).or_default().push(Sample {

@@ -37,7 +37,8 @@ const fn strategies(modern: &'static Embedded<[u8]>, legacy: &'static Embedded<[
     [
         Strategy {
             name: "raw_tp",
-            summary: "raw_tp block_rq_{insert,issue,complete} with CO-RE (requests by pointer), tracepoint block_bio_queue",
+            summary:
+                "raw_tp block_rq_{insert,issue,complete} with CO-RE (requests by pointer), tracepoint block_bio_queue",
             needs: &[Feat::Btf, Feat::RawTp, Feat::GlobalData, Feat::BlockTracepoints, Feat::PerfBuffer],
             object: modern,
             probes: &[
@@ -165,7 +166,10 @@ fn layout(tracefs: &Tracefs, event: &str, extra: Option<&str>) -> Result<block_t
             .find(|f| f.name == name)
             .ok_or_else(|| Error::msg(format!("tracepoint block:{event} has no field {name} on this kernel")))?;
         if !sizes.contains(&f.size) {
-            return Err(Error::msg(format!("tracepoint block:{event}: field {name} is {} bytes, expected {sizes:?}", f.size)));
+            return Err(Error::msg(format!(
+                "tracepoint block:{event}: field {name} is {} bytes, expected {sizes:?}",
+                f.size
+            )));
         }
         Ok(tp_field { offset: f.offset, size: f.size })
     };
@@ -190,7 +194,9 @@ fn layout(tracefs: &Tracefs, event: &str, extra: Option<&str>) -> Result<block_t
 fn rq_arg(tracepoint: &str) -> Result<u8> {
     match crate::bpf::raw_tp_arity(tracepoint)? {
         n @ 1..=2 => Ok(n as u8 - 1),
-        n => Err(Error::msg(format!("raw tracepoint {tracepoint} has {n} arguments on this kernel; use --strategy tracepoint"))),
+        n => Err(Error::msg(format!(
+            "raw tracepoint {tracepoint} has {n} arguments on this kernel; use --strategy tracepoint"
+        ))),
     }
 }
 
@@ -244,7 +250,8 @@ impl Session {
         for (prog, how) in strategy.probes {
             obj.attach(prog, how)?;
         }
-        let session = Session { obj, strategy: strategy.name, expired: Cell::new(0), last_expiry: Cell::new(Instant::now()) };
+        let session =
+            Session { obj, strategy: strategy.name, expired: Cell::new(0), last_expiry: Cell::new(Instant::now()) };
         Ok((session, features))
     }
 
@@ -312,7 +319,9 @@ impl Clock {
 
     /// Is an interval due now? (Counts it.)
     pub fn tick(&mut self) -> bool {
-        let (Some(next), Some(every)) = (self.next, self.every) else { return false };
+        let (Some(next), Some(every)) = (self.next, self.every) else {
+            return false;
+        };
         if Instant::now() < next {
             return false;
         }
@@ -330,7 +339,11 @@ impl Clock {
 
 /// The loop of the summarising tools: `report(elapsed_s)` runs every INTERVAL,
 /// or once at the end; it returns false when the reader has gone.
-pub fn report_intervals(session: &Session, interval: &Interval, mut report: impl FnMut(f64) -> Result<bool>) -> Result<()> {
+pub fn report_intervals(
+    session: &Session,
+    interval: &Interval,
+    mut report: impl FnMut(f64) -> Result<bool>,
+) -> Result<()> {
     let mut clock = Clock::new(None, interval);
     let mut printed = false;
     loop {

@@ -105,25 +105,42 @@ impl Opens {
     pub fn seed(&mut self, obj: &Object, pids: &[u32]) -> Result<()> {
         let (fds, opens) = (obj.map("fds")?, obj.map("opens")?);
         for &pid in pids {
-            let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fd")) else { continue };
+            let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+                continue;
+            };
             for ent in dir.flatten() {
-                let Some(fd) = ent.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else { continue };
-                let Ok(target) = std::fs::read_link(ent.path()) else { continue };
-                let Ok(meta) = std::fs::metadata(ent.path()) else { continue };
+                let Some(fd) = ent.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+                    continue;
+                };
+                let Ok(target) = std::fs::read_link(ent.path()) else {
+                    continue;
+                };
+                let Ok(meta) = std::fs::metadata(ent.path()) else {
+                    continue;
+                };
                 if !meta.is_file() || !target.is_absolute() {
                     continue;
                 }
                 let (pos, flags) = fdinfo(pid, fd);
                 self.next_seed += 1;
                 let id = SEEDED_ID_BASE + self.next_seed;
-                let mut of = open_file { regular: 1, pos, append: (flags & libc::O_APPEND as u64 != 0) as u8, ..Default::default() };
+                let mut of = open_file {
+                    regular: 1,
+                    pos,
+                    append: (flags & libc::O_APPEND as u64 != 0) as u8,
+                    ..Default::default()
+                };
                 of.key.ino = id;
                 opens.set(&id, &of)?;
                 fds.set(&fd_key { tgid: pid, fd }, &id)?;
                 let path = target.to_string_lossy();
                 let unlinked = path.ends_with(" (deleted)");
-                let name = FileName { path: path.trim_end_matches(" (deleted)").to_string(), unlinked, truncated: false };
-                self.ids.insert(id, Resolved { key: (mntns_of(pid), kernel_dev(meta.dev()), meta.ino()), name, regular: true });
+                let name =
+                    FileName { path: path.trim_end_matches(" (deleted)").to_string(), unlinked, truncated: false };
+                self.ids.insert(
+                    id,
+                    Resolved { key: (mntns_of(pid), kernel_dev(meta.dev()), meta.ino()), name, regular: true },
+                );
             }
         }
         Ok(())

@@ -230,7 +230,9 @@ fn comm_of(pid: u32) -> Option<String> {
 
 /// Processes running now whose comm is one of `comms`.
 fn pids_with_comm(comms: &[String]) -> Vec<u32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else { return vec![] };
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return vec![];
+    };
     dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
         .filter(|p| comm_of(*p).is_some_and(|c| comms.contains(&c)))
         .collect()
@@ -355,7 +357,9 @@ fn usable_probes(
 
 /// Every process, for seeding fds when tracing them all.
 fn all_pids() -> Vec<u32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else { return vec![] };
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return vec![];
+    };
     dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect()
 }
 

@@ -17,8 +17,21 @@ pub const FORMAT_VERSION: u64 = 1;
 
 /// Profile names of the io_kind values, in enum order.
 pub const KIND_NAMES: [&str; io_kind::IO_NR_KINDS as usize] = [
-    "read", "readv", "pread64", "preadv", "preadv2", "write", "writev", "pwrite64", "pwritev", "pwritev2",
-    "sendfile_in", "sendfile_out", "fsync", "fdatasync", "close",
+    "read",
+    "readv",
+    "pread64",
+    "preadv",
+    "preadv2",
+    "write",
+    "writev",
+    "pwrite64",
+    "pwritev",
+    "pwritev2",
+    "sendfile_in",
+    "sendfile_out",
+    "fsync",
+    "fdatasync",
+    "close",
 ];
 
 /// The syscalls (by profile name) that read and that write a file's data.
@@ -38,11 +51,8 @@ impl FileName {
     pub fn from_event(e: &file_event) -> (Key, FileName) {
         let len = (e.path_len as usize).min(e.path.len());
         let raw: Vec<u8> = e.path[..len].iter().map(|c| *c as u8).collect();
-        let mut comps: Vec<String> = raw
-            .split(|b| *b == 0)
-            .filter(|c| !c.is_empty())
-            .map(|c| String::from_utf8_lossy(c).into_owned())
-            .collect();
+        let mut comps: Vec<String> =
+            raw.split(|b| *b == 0).filter(|c| !c.is_empty()).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
         comps.reverse();
         let name = FileName {
             path: format!("/{}", comps.join("/")),
@@ -152,7 +162,9 @@ pub fn collect(obj: &Object, open_map: &str) -> Result<Collected> {
     }
     let hs = obj.map("hists")?;
     for k in hs.keys::<hist_key>()? {
-        let Some(n) = hs.get::<hist_key, u64>(&k)? else { continue };
+        let Some(n) = hs.get::<hist_key, u64>(&k)? else {
+            continue;
+        };
         let f = files.entry(key(&k.file)).or_default();
         let seq = file_hist::HIST_SEQ_READ as u16;
         if k.hist < seq {
@@ -268,13 +280,19 @@ pub fn snapshot(obj: &Object, now_ns: u64) -> Result<Snapshot> {
     let mut counters: BTreeMap<Key, [u64; 5]> = BTreeMap::new();
     let sc = obj.map("syscall_stats")?;
     for k in sc.keys::<stat_key>()? {
-        let Some(v) = sc.get::<stat_key, syscall_stats>(&k)? else { continue };
-        let Some(slot) = counter_slot(k.kind) else { continue };
+        let Some(v) = sc.get::<stat_key, syscall_stats>(&k)? else {
+            continue;
+        };
+        let Some(slot) = counter_slot(k.kind) else {
+            continue;
+        };
         counters.entry(key(&k.file)).or_default()[2 + slot] += v.calls;
     }
     let fs = obj.map("file_stats")?;
     for k in fs.keys::<file_key>()? {
-        let Some(v) = fs.get::<file_key, file_stats>(&k)? else { continue };
+        let Some(v) = fs.get::<file_key, file_stats>(&k)? else {
+            continue;
+        };
         let c = counters.entry(key(&k)).or_default();
         c[0] = v.read_bytes;
         c[1] = v.write_bytes;
