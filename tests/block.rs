@@ -185,27 +185,56 @@ fn biopattern_sequential_share_and_queue_depth() {
     assert!(p50 > 0.0 && p50 <= p99, "{write}");
 }
 
-/// biolatency's histograms count every request biosnoop shows.
+/// biolatency's histograms count every request biosnoop shows, however they
+/// are split (per disk and flags; per size in ms with queue time); biosnoop's
+/// text output has a line per request.
 #[test]
 fn biolatency_total_equals_biosnoop() {
     let lo = Loop::new("latency");
     let snoop = Tool::start(&["biosnoop", "--json", "-d", lo.name()]);
+    let text = Tool::start(&["biosnoop", "-Q", "-d", lo.name()]);
     let lat = Tool::start(&["biolatency", "--json", "-D", "-F", "-d", lo.name()]);
+    let sizes = Tool::start(&["biolatency", "--json", "-S", "-m", "-Q", "-d", lo.name()]);
     lo.fio("randrw", "16k", "libaio", 8, "8M");
-    let (lat_out, _) = lat.stop();
-    let (snoop_out, _) = snoop.stop();
+    let (lat_out, sizes_out) = (lat.stop().0, sizes.stop().0);
+    let (snoop_out, text_out) = (snoop.stop().0, text.stop().0);
     let requests = json_lines(&snoop_out).len() as u64 - 1;
+    assert_eq!(requests, 512);
+
     let doc = json_lines(&lat_out).pop().unwrap();
     let hists = doc["histograms"].as_array().unwrap();
     let total: u64 = hists.iter().map(|h| h["total"].as_u64().unwrap()).sum();
     assert_eq!(total, requests, "{doc}");
-    assert_eq!(requests, 512);
+    assert_eq!(doc["unit"], "usecs");
     assert!(hists.iter().all(|h| h["disk"] == lo.name()), "{doc}");
     let flags: Vec<&str> = hists.iter().map(|h| h["flags"].as_str().unwrap()).collect();
     assert!(flags.iter().any(|f| f.starts_with('R')) && flags.iter().any(|f| f.starts_with('W')), "{flags:?}");
     let bucket_sum: u64 =
         hists.iter().flat_map(|h| h["buckets"].as_array().unwrap()).map(|b| b["count"].as_u64().unwrap()).sum();
     assert_eq!(bucket_sum, total);
+
+    let doc = json_lines(&sizes_out).pop().unwrap();
+    assert_eq!(doc["unit"], "msecs");
+    let hists = doc["histograms"].as_array().unwrap();
+    assert_eq!(hists.len(), 1, "every request is 16 KiB: {doc}");
+    assert_eq!(
+        (&hists[0]["bytes"]["lo"], &hists[0]["bytes"]["hi"], &hists[0]["total"]),
+        (&16384.into(), &32767.into(), &requests.into())
+    );
+
+    let lines: Vec<&str> = text_out.lines().collect();
+    assert!(
+        lines[0]
+            .split_whitespace()
+            .eq(["TIME(s)", "PID", "COMM", "DISK", "T", "SECTOR", "BYTES", "QUE(ms)", "LAT(ms)"]),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(lines.len() as u64, 1 + requests);
+    assert!(
+        lines[1..].iter().all(|l| l.split_whitespace().nth(2) == Some("fio") && l.contains(" 16384 ")),
+        "{text_out}"
+    );
 }
 
 fn chromium_screenshot(svg: &Path, png: &Path) {
