@@ -37,16 +37,19 @@ impl Disk {
         let dev = read_dev(name)
             .ok_or_else(|| Error::usage(format!("no block device '{arg}' (see /sys/class/block or lsblk)")))?;
         if dir.join("partition").exists() {
-            let parent = std::fs::canonicalize(&dir)
-                .ok()
-                .and_then(|p| Some(p.parent()?.file_name()?.to_string_lossy().into_owned()));
             return Err(Error::usage(format!(
                 "{name} is a partition; block tracepoints report whole disks: use -d {}",
-                parent.unwrap_or_else(|| "DISK".into())
+                disk_of(name).unwrap_or_else(|| "DISK".into())
             )));
         }
         Ok(Disk { name: name.to_string(), dev })
     }
+}
+
+/// The disk a partition is on: /sys/class/block/vda1 links to .../block/vda/vda1.
+fn disk_of(partition: &str) -> Option<String> {
+    let real = std::fs::canonicalize(Path::new(SYSFS).join(partition)).ok()?;
+    Some(real.parent()?.file_name()?.to_string_lossy().into_owned())
 }
 
 /// (partition dev, its disk's dev) for every partition now.
@@ -58,10 +61,7 @@ pub fn partitions() -> Vec<(u32, u32)> {
         .filter(|e| e.path().join("partition").exists())
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
-            // /sys/class/block/vda1 -> .../block/vda/vda1: the parent directory is the disk.
-            let real = std::fs::canonicalize(e.path()).ok()?;
-            let disk = real.parent()?.file_name()?.to_string_lossy().into_owned();
-            Some((read_dev(&name)?, read_dev(&disk)?))
+            Some((read_dev(&name)?, read_dev(&disk_of(&name)?)?))
         })
         .collect()
 }
