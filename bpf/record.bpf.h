@@ -309,73 +309,71 @@ static __always_inline u64 iov_total(u64 uiov, u64 cnt)
 
 /* ---------------------------------------------------------------- syscalls */
 
+/* close (its fd is gone at the exit) and fsync/fdatasync (their latency)
+ * need their entry even where reads and writes are accounted at exit. */
+static __always_inline bool needs_entry(u32 kind)
+{
+	return kind == IO_CLOSE || kind == IO_FSYNC || kind == IO_FDATASYNC;
+}
+
+/* Fill `in` from a syscall's arguments (read, write, their p*, *v, p*v and
+ * p*v2 forms, sendfile; fsync and close only have the fd). `done`: bytes already transferred,
+ * for a call seen at its exit, where file positions (and sendfile's
+ * *offset) have moved past them; 0 at entry. */
+SUBPROG void io_args(struct inflight *in, u32 kind, const u64 *a, u64 done)
+{
+	bool vectored = kind == IO_READV || kind == IO_WRITEV || kind == IO_PREADV || kind == IO_PWRITEV ||
+			kind == IO_PREADV2 || kind == IO_PWRITEV2;
+	bool at_pos = kind == IO_READ || kind == IO_WRITE || kind == IO_READV || kind == IO_WRITEV ||
+		      ((kind == IO_PREADV2 || kind == IO_PWRITEV2) && (s64)a[3] == -1);
+	bool writes = kind == IO_WRITE || kind == IO_WRITEV || kind == IO_PWRITEV2;
+
+	in->ref = file_ref(a[0]);
+	/* One loop for every vectored call: verifying it costs per call site. */
+	in->req = vectored ? iov_total(a[1], a[2]) : a[2];
+	if (kind == IO_PREAD64 || kind == IO_PWRITE64 || kind == IO_PREADV || kind == IO_PWRITEV ||
+	    kind == IO_PREADV2 || kind == IO_PWRITEV2)
+		in->off = a[3];
+	if (at_pos) {
+		/* At the end of the file for an appending write (at entry). */
+		in->off = file_pos(in->ref, !done && writes && file_appends(in->ref)) - done;
+		in->flags = INFL_POS;
+	}
+	if (kind == IO_SENDFILE_OUT) {
+		/* sendfile(out_fd, in_fd, loff_t *offset, count) */
+		s64 pos;
+
+		in->ref_in = file_ref(a[1]);
+		in->req = a[3];
+		if (a[2] && !probe_read_user(&pos, sizeof(pos), (void *)a[2])) {
+			in->off_in = pos - done;
+		} else {
+			in->off_in = file_pos(in->ref_in, false) - done;
+			in->flags |= INFL_POS_IN;
+		}
+		in->off = file_pos(in->ref, !done && file_appends(in->ref)) - done;
+		in->flags |= INFL_POS;
+	}
+	/* Linux appends positional writes to O_APPEND files and, with RWF_APPEND,
+	 * pwritev2 to any file: the offset argument is ignored (pwrite(2) BUGS).
+	 * After the write, the end of the file is its end. */
+	if ((kind == IO_PWRITE64 || kind == IO_PWRITEV || kind == IO_PWRITEV2) &&
+	    ((kind == IO_PWRITEV2 && (a[5] & RWF_APPEND)) || file_appends(in->ref))) {
+		in->off = file_pos(in->ref, true) - done;
+		in->flags = INFL_POS;
+	}
+}
+
 static __always_inline int io_enter(u32 kind, const u64 *a)
 {
+	const volatile struct record_config *cfg = get_config();
 	u64 id = bpf_get_current_pid_tgid();
 	u32 tid = (u32)id;
 	struct inflight in = { .ts = bpf_ktime_get_ns(), .kind = kind };
 
-	if (!is_traced(id >> 32))
+	if (!cfg || (cfg->exit_args && !needs_entry(kind)) || !is_traced(id >> 32))
 		return 0;
-	in.ref = file_ref(a[0]);
-	switch (kind) {
-	case IO_SENDFILE_OUT: {
-		/* sendfile(out_fd, in_fd, loff_t *offset, count) */
-		s64 pos;
-
-		in.ref_in = file_ref(a[1]);
-		in.req = a[3];
-		if (a[2] && !probe_read_user(&pos, sizeof(pos), (void *)a[2])) {
-			in.off_in = pos;
-		} else {
-			in.off_in = file_pos(in.ref_in, false);
-			in.flags |= INFL_POS_IN;
-		}
-		in.off = file_pos(in.ref, file_appends(in.ref));
-		in.flags |= INFL_POS;
-		break;
-	}
-	case IO_READ:
-	case IO_WRITE:
-		in.req = a[2];
-		in.off = file_pos(in.ref, kind == IO_WRITE && file_appends(in.ref));
-		in.flags = INFL_POS;
-		break;
-	case IO_PREAD64:
-	case IO_PWRITE64:
-		in.req = a[2];
-		in.off = a[3];
-		break;
-	case IO_READV:
-	case IO_WRITEV:
-		in.req = iov_total(a[1], a[2]);
-		in.off = file_pos(in.ref, kind == IO_WRITEV && file_appends(in.ref));
-		in.flags = INFL_POS;
-		break;
-	case IO_PREADV:
-	case IO_PWRITEV:
-		in.req = iov_total(a[1], a[2]);
-		in.off = a[3];
-		break;
-	case IO_PREADV2:
-	case IO_PWRITEV2:
-		/* offset -1: the file position, as readv/writev */
-		in.req = iov_total(a[1], a[2]);
-		if ((s64)a[3] == -1) {
-			in.off = file_pos(in.ref, kind == IO_PWRITEV2 && file_appends(in.ref));
-			in.flags = INFL_POS;
-		} else {
-			in.off = a[3];
-		}
-		break;
-	}
-	/* Linux appends positional writes to O_APPEND files and, with RWF_APPEND,
-	 * pwritev2 to any file: the offset argument is ignored (pwrite(2) BUGS). */
-	if ((kind == IO_PWRITE64 || kind == IO_PWRITEV || kind == IO_PWRITEV2) &&
-	    ((kind == IO_PWRITEV2 && (a[5] & RWF_APPEND)) || file_appends(in.ref))) {
-		in.off = file_pos(in.ref, true);
-		in.flags = INFL_POS;
-	}
+	io_args(&in, kind, a, 0);
 	if (bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY))
 		drop(DROP_INFLIGHT);
 	return 0;
@@ -396,28 +394,61 @@ static __always_inline void io_done_on(u64 ref, u32 kind, u64 off, bool at_pos, 
 		file_closed(ref, of);
 }
 
-/* `kind` is a constant in the per-syscall tracepoint programs, so that the
- * compiler drops every branch of other syscalls from them: the legacy object
- * inlines all of account() and must stay within 4.14's limits. IO_NR_KINDS:
- * the one recorded at entry (raw_tp). Deriving it again at exit from the
- * syscall number miscounted pwrite64 as a read on 6.1 (verifier dead-code
- * removal on the value from the switch, seen in the vm-tests guest). */
-static __always_inline int io_exit(s64 ret, u32 kind)
-{
-	u32 tid = (u32)bpf_get_current_pid_tgid();
-	struct inflight *in = bpf_map_lookup_elem(&inflight, &tid);
+/* `kind` is a constant in the per-syscall programs, so that the compiler
+ * drops every branch of other syscalls from them: the legacy object inlines
+ * all of account() and must stay within 4.14's limits. */
+/* A syscall seen at its exit alone (cfg->exit_args): its record and its
+ * arguments, per CPU (too big for the stack next to account()'s: 512 bytes
+ * for the whole call chain). */
+struct exit_view {
+	struct inflight in;
+	u64 args[6];
+};
 
-	/* Used in place and deleted last: a copy would cost stack that older
-	 * verifiers add to account()'s (512 bytes for the whole call chain). */
-	if (!in)
-		return 0;
-	if (kind >= IO_NR_KINDS)
-		kind = in->kind;
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct exit_view);
+} exit_views SEC(".maps");
+
+/* Account a finished syscall: from what its entry recorded, or, for a read
+ * or write seen at its exit alone (`view`, arguments filled in), from its
+ * arguments. The latter needs no entry program work and no inflight entry,
+ * the costliest part of tracing the short syscalls of a page-cache loop;
+ * its time is the exit's. Only for objects whose file_pos() reads the
+ * kernel's file position (not the legacy one, which tracks positions). */
+static __always_inline int io_exit_from(s64 ret, u32 kind, struct exit_view *view)
+{
+	u64 id = bpf_get_current_pid_tgid();
+	u32 tid = (u32)id;
+	struct inflight *in;
+
+	if (view) {
+		if (!is_traced(id >> 32))
+			return 0;
+		in = &view->in;
+		__builtin_memset(in, 0, sizeof(*in));
+		in->ts = bpf_ktime_get_ns();
+		in->kind = kind;
+		io_args(in, kind, view->args, ret > 0 ? ret : 0);
+	} else {
+		/* Used in place and deleted last: a copy would cost stack. */
+		in = bpf_map_lookup_elem(&inflight, &tid);
+		if (!in)
+			return 0;
+	}
 	if (kind == IO_SENDFILE_OUT)
 		io_done_on(in->ref_in, IO_SENDFILE_IN, in->off_in, in->flags & INFL_POS_IN, in, ret);
 	io_done_on(in->ref, kind, in->off, in->flags & INFL_POS, in, ret);
-	bpf_map_delete_elem(&inflight, &tid);
+	if (!view)
+		bpf_map_delete_elem(&inflight, &tid);
 	return 0;
+}
+
+static __always_inline int io_exit(s64 ret, u32 kind)
+{
+	return io_exit_from(ret, kind, NULL);
 }
 
 /* ---------------------------------------------------------------- tracepoints */
@@ -443,8 +474,12 @@ struct sys_exit_args {
 	SEC("tracepoint/syscalls/sys_enter_" #name)                           \
 	int tp_enter_##name(struct sys_enter_args *ctx)                        \
 	{                                                                      \
-		u64 a[6] = { ctx->args[0], ctx->args[1], ctx->args[2],        \
-			     ctx->args[3], ctx->args[4], ctx->args[5] };       \
+		u64 a[6];                                                      \
+									       \
+		/* A record holds only the syscall's own arguments, and	       \
+		 * attaching fails (EACCES) if the program reads past it:      \
+		 * read them as memory, unused ones are never looked at. */    \
+		probe_read_kernel(a, sizeof(a), ctx->args);                    \
 		return io_enter(kind, a);                                      \
 	}                                                                      \
 	SEC("tracepoint/syscalls/sys_exit_" #name)                            \

@@ -48,7 +48,9 @@ struct record_config {
 	__u8 trace_all;    /* no pid/comm filter and no command */
 	__u8 follow_children;
 	__u8 n_comms;
-	__u8 _pad;
+	/* Reads and writes are accounted at their exit alone, from the syscall
+	 * arguments still in the user registers (raw_tp, fentry strategies). */
+	__u8 exit_args;
 	char comms[RECORD_MAX_COMMS][RECORD_COMM_LEN];
 };
 

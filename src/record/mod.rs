@@ -385,7 +385,14 @@ pub fn main(args: Args) -> Result<()> {
     let features = cli::start_bpf()?;
     let strategy = TOOL.choose(&features, o.strategy.as_deref())?;
 
-    let cfg = config(&o);
+    let mut cfg = config(&o);
+    // Exit programs that see the syscall's arguments (raw_tp sys_exit, fexit)
+    // account reads and writes there alone (bpf/record.bpf.h: io_exit_args).
+    cfg.exit_args = strategy
+        .probes
+        .iter()
+        .any(|(_, how)| matches!(how, Attach::RawTracepoint { name: "sys_exit" } | Attach::Fentry { .. }))
+        as u8;
     let (mut naming, fork_prog) = if is_legacy(strategy) {
         (Naming::Opens(legacy::Opens::default()), Some(legacy::fork_program(&features.tracefs)?))
     } else {
