@@ -2,7 +2,7 @@
 //! destination, renamed into place once complete.
 
 use std::fs::File;
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -26,9 +26,17 @@ impl PendingOutput {
         Ok(PendingOutput { tmp, dest: dest.to_path_buf(), file, what })
     }
 
-    pub fn commit(mut self, contents: &[u8]) -> Result<()> {
+    pub fn commit(self, contents: &[u8]) -> Result<()> {
+        self.commit_with(|w| w.write_all(contents))
+    }
+
+    /// Stream the contents through `write` (buffered), then rename into place.
+    pub fn commit_with(mut self, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
         let res = (|| -> std::io::Result<()> {
-            self.file.write_all(contents)?;
+            let mut w = BufWriter::new(&mut self.file);
+            write(&mut w)?;
+            w.flush()?;
+            drop(w);
             self.file.sync_all()?;
             std::fs::rename(&self.tmp, &self.dest)
         })();

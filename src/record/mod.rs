@@ -478,18 +478,14 @@ pub fn main(args: Args) -> Result<()> {
         interval_ns: o.interval.map(|i| i.as_nanos() as u64),
         snapshots,
     };
-    let doc = profile::document(&header, &collected, &naming.names());
-    out.commit(format!("{doc:#}\n").as_bytes())?;
-    let lost = &doc["lost"];
+    let names = naming.names();
+    out.commit_with(|w| profile::write_document(w, &header, &collected, &names))?;
+    let lost = collected.lost(events_lost);
     let total: u64 = ["inflight_full", "map_full", "path_events"].iter().map(|k| lost[k].as_u64().unwrap_or(0)).sum();
     if total > 0 {
         cli::note(format_args!("warning: {total} updates were dropped (see \"lost\" in the profile)"));
     }
-    cli::note(format_args!(
-        "{} files, profile written to {}",
-        doc["files"].as_array().map_or(0, |f| f.len()),
-        o.output.display()
-    ));
+    cli::note(format_args!("{} files, profile written to {}", collected.file_count(), o.output.display()));
     if let Some(status) = child_status {
         if !status.success() {
             cli::note(format_args!("{} exited with {status}", o.command[0]));

@@ -344,9 +344,30 @@ fn dev_string(dev: u32) -> String {
     format!("{}:{}", dev >> 20, dev & 0xfffff)
 }
 
-pub fn document(h: &Header, c: &Collected, names: &BTreeMap<Key, FileName>) -> Value {
-    let files: Vec<Value> = c.files.iter().map(|(k, f)| file_json(k, names.get(k), f)).collect();
-    json!({
+impl Collected {
+    pub fn file_count(&self) -> usize {
+        self.files.len()
+    }
+
+    /// Updates the BPF side could not make, by cause (the profile's "lost").
+    pub fn lost(&self, events_lost: u64) -> Value {
+        json!({
+            "inflight_full": self.drops[record_drop::DROP_INFLIGHT as usize],
+            "map_full": self.drops[record_drop::DROP_FILES as usize],
+            "path_events": self.drops[record_drop::DROP_EVENTS as usize] + events_lost,
+        })
+    }
+}
+
+/// Write the profile document (docs/profile-format.md), one file at a time:
+/// a JSON tree of 100k files would take gigabytes.
+pub fn write_document(
+    w: &mut dyn std::io::Write,
+    h: &Header,
+    c: &Collected,
+    names: &BTreeMap<Key, FileName>,
+) -> std::io::Result<()> {
+    let head = json!({
         "version": FORMAT_VERSION,
         "tool": "iotrace record",
         "host": hostname(),
@@ -356,15 +377,22 @@ pub fn document(h: &Header, c: &Collected, names: &BTreeMap<Key, FileName>) -> V
         "end_ns": h.end_ns,
         "boot_wall_ns": h.boot_wall_ns,
         "filters": h.filters,
-        "lost": {
-            "inflight_full": c.drops[record_drop::DROP_INFLIGHT as usize],
-            "map_full": c.drops[record_drop::DROP_FILES as usize],
-            "path_events": c.drops[record_drop::DROP_EVENTS as usize] + h.events_lost,
-        },
-        "files": files,
+        "lost": c.lost(h.events_lost),
         "interval_ns": h.interval_ns,
         "snapshots": h.snapshots,
-    })
+    });
+    // The head's members, then "files" streamed into the same object.
+    let head = head.to_string();
+    w.write_all(head[..head.len() - 1].as_bytes())?;
+    w.write_all(b",\n\"files\":[")?;
+    for (i, (k, f)) in c.files.iter().enumerate() {
+        if i > 0 {
+            w.write_all(b",")?;
+        }
+        w.write_all(b"\n")?;
+        serde_json::to_writer(&mut *w, &file_json(k, names.get(k), f))?;
+    }
+    w.write_all(b"\n]}\n")
 }
 
 fn hostname() -> String {
