@@ -360,7 +360,7 @@ static __always_inline int enter_regs(u32 kind, const struct regs *user)
 {
 	u64 a[6];
 
-	return user_args(user, a) ? io_enter(kind, a) : 0;
+	return enter_wanted(kind) && user_args(user, a) ? io_enter(kind, a) : 0;
 }
 
 /* The exit of `kind` with the user registers at `user`, where the
@@ -373,6 +373,9 @@ static __always_inline int exit_regs(u32 kind, const struct regs *user, s64 ret)
 	u32 zero = 0;
 
 	if (cfg->exit_args && !needs_entry(kind)) {
+		/* Every process's reads and writes pass here: filter first. */
+		if (!is_traced(bpf_get_current_pid_tgid() >> 32))
+			return 0;
 		view = bpf_map_lookup_elem(&exit_views, &zero);
 		if (!view || !user_args(user, view->args))
 			return 0;

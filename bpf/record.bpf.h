@@ -364,15 +364,21 @@ SUBPROG void io_args(struct inflight *in, u32 kind, const u64 *a, u64 done)
 	}
 }
 
-static __always_inline int io_enter(u32 kind, const u64 *a)
+/* Is this entry recorded? Asked before the arguments are read: every
+ * process's syscalls pass here. */
+static __always_inline bool enter_wanted(u32 kind)
 {
 	const volatile struct record_config *cfg = get_config();
-	u64 id = bpf_get_current_pid_tgid();
-	u32 tid = (u32)id;
+
+	return cfg && !(cfg->exit_args && !needs_entry(kind)) && is_traced(bpf_get_current_pid_tgid() >> 32);
+}
+
+/* Record an entry that enter_wanted(). */
+static __always_inline int io_enter(u32 kind, const u64 *a)
+{
+	u32 tid = (u32)bpf_get_current_pid_tgid();
 	struct inflight in = { .ts = bpf_ktime_get_ns(), .kind = kind };
 
-	if (!cfg || (cfg->exit_args && !needs_entry(kind)) || !is_traced(id >> 32))
-		return 0;
 	io_args(&in, kind, a, 0);
 	if (bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY))
 		drop(DROP_INFLIGHT);
@@ -420,13 +426,10 @@ struct {
  * kernel's file position (not the legacy one, which tracks positions). */
 static __always_inline int io_exit_from(s64 ret, u32 kind, struct exit_view *view)
 {
-	u64 id = bpf_get_current_pid_tgid();
-	u32 tid = (u32)id;
+	u32 tid = (u32)bpf_get_current_pid_tgid();
 	struct inflight *in;
 
 	if (view) {
-		if (!is_traced(id >> 32))
-			return 0;
 		in = &view->in;
 		__builtin_memset(in, 0, sizeof(*in));
 		in->ts = bpf_ktime_get_ns();
@@ -476,6 +479,8 @@ struct sys_exit_args {
 	{                                                                      \
 		u64 a[6];                                                      \
 									       \
+		if (!enter_wanted(kind))                                       \
+			return 0;                                              \
 		/* A record holds only the syscall's own arguments, and	       \
 		 * attaching fails (EACCES) if the program reads past it:      \
 		 * read them as memory, unused ones are never looked at. */    \

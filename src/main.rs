@@ -66,7 +66,7 @@ Environment:
 fn tool_from_argv0() -> Option<String> {
     let argv0 = std::env::args_os().next()?;
     let name = std::path::Path::new(&argv0).file_name()?.to_str()?.to_string();
-    ["biosnoop", "biolatency", "biopattern"].contains(&name.as_str()).then_some(name)
+    block::SYMLINK_NAMES.contains(&name.as_str()).then_some(name)
 }
 
 fn run() -> Result<()> {

@@ -177,7 +177,7 @@ impl Opts {
 
 pub fn main(args: Args) -> Result<()> {
     let Some(o) = parse(args)? else { return Ok(()) };
-    let (session, _) = Session::start(&BIOLATENCY, &o.common, |cfg| {
+    let session = Session::start(&BIOLATENCY, &o.common, |cfg| {
         cfg.per_disk = o.per_disk as u8;
         cfg.per_flags = o.per_flags as u8;
         cfg.per_size = o.per_size as u8;

@@ -236,7 +236,7 @@ pub fn main(mut args: Args) -> Result<()> {
             other => return Err(cli::unexpected(other)),
         }
     }
-    let (session, _) = Session::start(&BIOPATTERN, &common, |_| {})?;
+    let session = Session::start(&BIOPATTERN, &common, |_| {})?;
     let (mut names, mut out) = (Names::default(), Out::new());
     let mut before = Rows::new();
     cli::note(format_args!("tracing block I/O patterns with strategy {}; Ctrl-C to stop", session.strategy));

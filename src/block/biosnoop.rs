@@ -79,7 +79,7 @@ pub fn run_events(
     duration: Option<Duration>,
     mut each: impl FnMut(&block_event) -> Result<bool>,
 ) -> Result<u64> {
-    let mut clock = Clock::new(duration, &Interval::default());
+    let clock = Clock::new(duration, &Interval::default());
     let events = session.obj().map("events")?;
     let outcome: RefCell<Result<bool>> = RefCell::new(Ok(true));
     let mut reader = EventReader::new(&events, 64, |data| {
@@ -96,7 +96,6 @@ pub fn run_events(
     while !clock.done() && check(&outcome)? {
         reader.poll(100)?;
         session.expire()?;
-        clock.tick();
     }
     // Requests completed before the stop may still be in the buffers.
     session.obj().detach_all();
@@ -111,7 +110,7 @@ fn ms(ns: u64) -> f64 {
 
 pub fn main(args: Args) -> Result<()> {
     let Some(o) = parse(args)? else { return Ok(()) };
-    let (session, _) = Session::start(&BIOSNOOP, &o.common, |_| {})?;
+    let session = Session::start(&BIOSNOOP, &o.common, |_| {})?;
     let start_ns = crate::clock::monotonic_ns();
     let mut names = Names::default();
     let mut out = Out::new();

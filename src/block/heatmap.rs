@@ -62,7 +62,7 @@ pub fn main(mut args: Args) -> Result<()> {
     let output = output.ok_or_else(|| Error::usage("-o FILE.svg is required"))?;
     let out = PendingOutput::create(&output, "heat map")?;
 
-    let (session, _) = Session::start(&BIOSNOOP, &common, |_| {})?;
+    let session = Session::start(&BIOSNOOP, &common, |_| {})?;
     let start_ns = crate::clock::monotonic_ns();
     cli::note(format_args!(
         "tracing block I/O for {} s with strategy {}; Ctrl-C to stop early",

@@ -18,7 +18,7 @@ use crate::bpf::{Attach, Embedded, Object, OpenObject};
 use crate::cli::{self, Arg, Args};
 use crate::error::{Error, Result};
 use crate::objects;
-use crate::probe::{Feat, Features};
+use crate::probe::Feat;
 use crate::shared::{block_config, block_drop, block_req, block_rq_key, block_tp, block_tp_id, tp_field};
 use crate::shared::{BLOCK_COMM_LEN, BLOCK_RWBS_LEN};
 use crate::signals;
@@ -216,7 +216,7 @@ const EXPIRE_NS: u64 = 30_000_000_000;
 
 impl Session {
     /// Load `tool`'s object configured by `common` and `tune`, and attach it.
-    pub fn start(tool: &Tool, common: &Common, tune: impl FnOnce(&mut block_config)) -> Result<(Session, Features)> {
+    pub fn start(tool: &Tool, common: &Common, tune: impl FnOnce(&mut block_config)) -> Result<Session> {
         let features = cli::start_bpf()?;
         let strategy = tool.choose(&features, common.strategy.as_deref())?;
         let t = &features.tracefs;
@@ -252,7 +252,7 @@ impl Session {
         }
         let session =
             Session { obj, strategy: strategy.name, expired: Cell::new(0), last_expiry: Cell::new(Instant::now()) };
-        Ok((session, features))
+        Ok(session)
     }
 
     pub fn obj(&self) -> &Object {
@@ -397,6 +397,9 @@ pub fn time_of_day() -> String {
     let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     format!("{:02}:{:02}:{:02}", secs / 3600 % 24, secs / 60 % 60, secs % 60)
 }
+
+/// The tools that also run through a symlink of their name.
+pub const SYMLINK_NAMES: [&str; 3] = ["biosnoop", "biolatency", "biopattern"];
 
 /// Dispatch on a block tool's name (subcommand or argv[0] symlink).
 pub fn main(tool: &str, args: Args) -> Option<Result<()>> {

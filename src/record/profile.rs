@@ -383,7 +383,7 @@ pub fn write_document(
     });
     // The head's members, then "files" streamed into the same object.
     let head = head.to_string();
-    w.write_all(head[..head.len() - 1].as_bytes())?;
+    w.write_all(&head.as_bytes()[..head.len() - 1])?;
     w.write_all(b",\n\"files\":[")?;
     for (i, (k, f)) in c.files.iter().enumerate() {
         if i > 0 {
