@@ -92,14 +92,19 @@ impl Names {
         }
     }
 
+    /// The device's name, or "major:minor" for one sysfs does not know
+    /// (remembered: sysfs is read again only for a new dev_t, not per event).
     pub fn name(&mut self, dev: u32) -> String {
         if !self.0.contains_key(&dev) {
             self.load();
         }
-        self.0.get(&dev).cloned().unwrap_or_else(|| {
-            let (maj, min) = major_minor(dev);
-            format!("{maj}:{min}")
-        })
+        self.0
+            .entry(dev)
+            .or_insert_with(|| {
+                let (maj, min) = major_minor(dev);
+                format!("{maj}:{min}")
+            })
+            .clone()
     }
 }
 
