@@ -21,6 +21,13 @@
 /* Just the kernel fields we read; CO-RE finds them by name in the running
  * kernel's BTF, wherever they are. */
 struct qstr {
+	union {
+		struct {
+			unsigned int hash;
+			unsigned int len;
+		};
+		unsigned long long hash_len;
+	};
 	const unsigned char *name;
 } __attribute__((preserve_access_index));
 
@@ -108,19 +115,34 @@ struct {
 	__type(value, struct open_file);
 } files SEC(".maps");
 
-/* file_key -> 1 once its path was sent */
+/* A (row, inode) pair whose file_event was sent. */
+struct seen_key {
+	struct file_key key;
+	u64 ino;
+	u32 dev;
+	u32 _pad;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 131072);
-	__type(key, struct file_key);
+	__type(key, struct seen_key);
 	__type(value, u8);
 } seen SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 22);
+	__uint(max_entries, 1 << 24);
 } events SEC(".maps");
+
+/* The file_event being built, per CPU: too big for the stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct file_event);
+} path_buf SEC(".maps");
 
 static __always_inline u64 file_ref(u32 fd)
 {
@@ -159,32 +181,73 @@ static __always_inline u64 file_pos(u64 ref, bool append)
 	return append ? BPF_CORE_READ(f, f_inode, i_size) : BPF_CORE_READ(f, f_pos);
 }
 
-/* The path of f as seen from its mount namespace's root, leaf component
- * first, each NUL-terminated (user space reverses them).
+#define PATH_WORDS (sizeof(((struct file_event *)0)->path) / 8)
+
+/* The row key of the path in path_buf: a 64-bit hash of its bytes or, for a
+ * file without a name, an id of its own. A global function of its own, so
+ * that the loop is verified once, not once per way out of the walk. */
+__noinline int hash_path(void)
+{
+	u32 zero = 0;
+	struct file_event *e = bpf_map_lookup_elem(&path_buf, &zero);
+	u64 h = 0xcbf29ce484222325ULL;
+	u32 len;
+
+	if (!e)
+		return 0;
+	len = e->path_len;
+	for (u32 i = 0; i < PATH_WORDS; i++) {
+		u64 w, left = len - i * 8;
+
+		if (i * 8 >= len)
+			break;
+		w = *(u64 *)&e->path[i * 8];
+		if (left < 8)
+			w &= (1ULL << (left * 8)) - 1; /* bytes past the path are stale */
+		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 29;
+	}
+	h ^= len | (u64)(e->flags & FILE_TRUNCATED) << 32;
+	if (e->flags & FILE_UNLINKED)
+		h ^= ((bpf_ktime_get_ns() << 8) | bpf_get_smp_processor_id()) * 0xff51afd7ed558ccdULL;
+	e->key.id = h;
+	return 0;
+}
+
+/* Is d the root of the walk: the top of its namespace, or of a file system
+ * that is not mounted anywhere? */
+static __always_inline bool at_top(struct dentry *d, struct mount *mnt)
+{
+	if (d == BPF_CORE_READ(mnt, mnt.mnt_root))
+		return BPF_CORE_READ(mnt, mnt_parent) == mnt;
+	return BPF_CORE_READ(d, d_parent) == d;
+}
+
+/* Take the path of `file` into path_buf: its components as seen from its
+ * mount namespace's root, leaf first, each NUL-terminated (user space
+ * reverses them), and the row key: mntns + a 64-bit hash of those bytes, or
+ * for a file without a name (unlinked before first seen, O_TMPFILE) an id of
+ * its own, since its last name may be anybody's next.
  *
  * A global function: the verifier checks it once on its own (5.6+, 51c39bb1d5d1
  * "bpf: Introduce function-by-function verification") instead of once per
  * state of every caller, which would exceed its budget. Hence only scalar
  * arguments: kernel pointers travel as u64 and are read with CO-RE. */
-__noinline int send_path(u64 file, u64 ino, u32 dev, u32 mntns, u64 inode_ptr)
+__noinline int take_path(u64 file, u32 mntns)
 {
-	struct file_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	u32 zero = 0;
+	struct file_event *e = bpf_map_lookup_elem(&path_buf, &zero);
 	struct file *f = (struct file *)file;
-	struct inode *inode = (struct inode *)inode_ptr;
+	struct inode *inode = BPF_CORE_READ(f, f_inode);
 	struct dentry *d, *parent, *root;
 	struct mount *mnt, *mparent;
 	u32 pos = 0;
 
-	if (!e) {
-		drop(DROP_EVENTS);
+	if (!e)
 		return 0;
-	}
-	e->key.ino = ino;
-	e->key.dev = dev;
-	e->key.mntns = mntns;
-	e->tgid = bpf_get_current_pid_tgid() >> 32;
-	e->flags = BPF_CORE_READ(inode, i_nlink) == 0 ? FILE_EVENT_UNLINKED : 0;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	e->ino = BPF_CORE_READ(inode, i_ino);
+	e->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	e->flags = BPF_CORE_READ(inode, i_nlink) == 0 ? FILE_UNLINKED : 0;
 	d = BPF_CORE_READ(f, f_path.dentry);
 	/* container_of(vfsmount, struct mount, mnt), with a CO-RE offset */
 	mnt = (void *)BPF_CORE_READ(f, f_path.mnt) - bpf_core_field_offset(struct mount, mnt);
@@ -202,10 +265,8 @@ __noinline int send_path(u64 file, u64 ino, u32 dev, u32 mntns, u64 inode_ptr)
 		parent = BPF_CORE_READ(d, d_parent);
 		if (parent == d)
 			break;
-		if (pos >= RECORD_PATH_MAX) {
-			e->flags |= FILE_EVENT_TRUNCATED;
+		if (pos >= RECORD_PATH_MAX)
 			break;
-		}
 		/* The mask lets the verifier forget pos' exact value, so states of
 		 * different iterations prune (else the walk exceeds its budget). */
 		long n = bpf_probe_read_kernel_str(&e->path[pos & (RECORD_PATH_MAX - 1)], RECORD_NAME_MAX + 1,
@@ -215,9 +276,14 @@ __noinline int send_path(u64 file, u64 ino, u32 dev, u32 mntns, u64 inode_ptr)
 		pos += n;
 		d = parent;
 	}
+	/* Out of depth, length or a name that could not be read: the head is
+	 * missing. (Asked again here, not tracked in the loop: a flag would
+	 * double the states the verifier walks.) */
+	if (!at_top(d, mnt))
+		e->flags |= FILE_TRUNCATED;
 	e->path_len = pos;
-	bpf_ringbuf_submit(e, 0);
-	return 0;
+	e->key.mntns = mntns;
+	return hash_path();
 }
 
 /* Is f reachable by a path? Files on kernel-internal mounts (memfd and
@@ -239,17 +305,34 @@ static __noinline void resolve_file(u64 ref, struct inode *inode)
 	struct file *f = (struct file *)ref;
 	struct task_struct *task;
 	struct open_file fresh = {};
+	struct dentry *d;
+	struct file_event *e;
+	struct seen_key sk = {};
+	u32 zero = 0, len;
 	u8 one = 1;
 
 	fresh.inode = (u64)inode;
 	fresh.regular = (BPF_CORE_READ(inode, i_mode) & S_IFMT) == S_IFREG && named(f);
 	if (fresh.regular) {
 		task = (struct task_struct *)bpf_get_current_task();
-		fresh.key.ino = BPF_CORE_READ(inode, i_ino);
-		fresh.key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
-		fresh.key.mntns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
-		if (!bpf_map_update_elem(&seen, &fresh.key, &one, BPF_NOEXIST))
-			send_path(ref, fresh.key.ino, fresh.key.dev, fresh.key.mntns, (u64)inode);
+		d = BPF_CORE_READ(f, f_path.dentry);
+		fresh.parent = (u64)BPF_CORE_READ(d, d_parent);
+		fresh.name_hash = BPF_CORE_READ(d, d_name.hash_len);
+		take_path(ref, BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum));
+		e = bpf_map_lookup_elem(&path_buf, &zero);
+		if (!e)
+			return;
+		fresh.key = e->key;
+		sk.key = e->key;
+		sk.ino = e->ino;
+		sk.dev = e->dev;
+		if (!bpf_map_update_elem(&seen, &sk, &one, BPF_NOEXIST)) {
+			len = __builtin_offsetof(struct file_event, path) + e->path_len;
+			if (len > sizeof(*e))
+				len = sizeof(*e);
+			if (bpf_ringbuf_output(&events, e, len, 0))
+				drop(DROP_EVENTS);
+		}
 	}
 	bpf_map_update_elem(&files, &ref, &fresh, BPF_ANY);
 }
@@ -272,30 +355,45 @@ static __always_inline struct open_file *file_state(u64 ref)
 	return of && of->regular ? of : NULL;
 }
 
-/* Nothing to do: the struct file may live on in a dup or a child. Its state
- * is dropped when a new open gets the same address (forget_reused()). */
+/* The struct file may live on in a dup or a child, so its state stays (a new
+ * open at the same address replaces it: opened()). What a close can tell is
+ * whether the file lost or changed its name since it was opened. */
 static __always_inline void file_closed(u64 ref, struct open_file *of)
 {
+	struct file *f = (struct file *)ref;
+	struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
+	struct file_stats *fs;
+	u32 flags = 0;
+
+	if ((u64)BPF_CORE_READ(d, d_parent) != of->parent || BPF_CORE_READ(d, d_name.hash_len) != of->name_hash)
+		flags |= FILE_RENAMED;
+	if (BPF_CORE_READ(f, f_inode, i_nlink) == 0)
+		flags |= FILE_UNLINKED;
+	if (flags && (fs = bpf_map_lookup_elem(&file_stats, &of->key)))
+		fs->flags |= flags;
 }
 
 /* A successful open returned fd: its struct file is new, so state cached
  * under the same address belongs to a file released earlier, by a close or
  * by what close(2) does not see (exit, exec, dup2 over it, close_range).
- * That file's runs end; the new one starts afresh. */
-static __always_inline int forget_reused(s64 fd)
+ * That file's runs end; the new one is named now, by the name it was opened
+ * by (a rename before its first I/O does not change that). */
+static __always_inline int opened(s64 fd)
 {
-	u64 ref;
+	struct file *f;
 	struct open_file *of;
+	u64 ref;
 
 	if (fd < 0 || !is_traced(bpf_get_current_pid_tgid() >> 32))
 		return 0;
 	ref = file_ref(fd);
+	if (!ref)
+		return 0;
 	of = bpf_map_lookup_elem(&files, &ref);
-	if (of) {
-		if (of->regular)
-			flush_runs(of);
-		bpf_map_delete_elem(&files, &ref);
-	}
+	if (of && of->regular)
+		flush_runs(of);
+	f = (struct file *)ref;
+	resolve_file(ref, BPF_CORE_READ(f, f_inode));
 	return 0;
 }
 
@@ -403,7 +501,7 @@ int raw_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	if (kind >= 0)
 		return exit_regs(kind, r, ctx->args[1]);
 	if (nr == __NR_open || nr == __NR_openat || nr == __NR_creat || nr == __NR_openat2)
-		return forget_reused(ctx->args[1]);
+		return opened(ctx->args[1]);
 	return 0;
 }
 
@@ -415,7 +513,7 @@ ALL_SYSCALL_TPS
 	SEC("tracepoint/syscalls/sys_exit_" #name)                            \
 	int tp_exit_##name(struct sys_exit_args *ctx)                          \
 	{                                                                      \
-		return forget_reused(ctx->ret);                                \
+		return opened(ctx->ret);                                \
 	}
 
 OPEN_TP(open)
@@ -458,12 +556,12 @@ OPEN_TP(creat)
 	SEC("fexit/__x64_sys_" #name)                                          \
 	int fx_##name(u64 *ctx)                                                \
 	{                                                                      \
-		return forget_reused(ctx[1]);                                  \
+		return opened(ctx[1]);                                  \
 	}                                                                      \
 	SEC("kretprobe/__x64_sys_" #name)                                      \
 	int kr_##name(struct regs *ctx)                                        \
 	{                                                                      \
-		return forget_reused(ctx->ax);                                 \
+		return opened(ctx->ax);                                 \
 	}
 
 SYSCALL_FN(read, IO_READ)

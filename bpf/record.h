@@ -54,12 +54,15 @@ struct record_config {
 	char comms[RECORD_MAX_COMMS][RECORD_COMM_LEN];
 };
 
-/* A file: the mount namespace it was seen from plus the inode. The path is
- * sent once per key, in a struct file_event. */
+/* What the counters of a file are kept under. CO-RE strategies: a hash of
+ * the path (mount namespace + the path's bytes), so that every open of one
+ * path adds up and files that merely share a recycled inode number or kernel
+ * address never do; a file that had no name when first seen gets an id of its
+ * own. Legacy: one id per open, named by user space. */
 struct file_key {
-	__u64 ino;
-	__u32 dev;
+	__u64 id;
 	__u32 mntns;
+	__u32 _pad;
 };
 
 struct stat_key {
@@ -99,12 +102,16 @@ struct file_stats {
 	__u64 fsync_bytes;    /* bytes written before each fsync, summed */
 	__u64 last_fsync_ns;
 	__u64 unsynced_bytes; /* written since the last fsync */
+	__u32 flags;          /* FILE_* seen at close */
+	__u32 _pad;
 };
 
 /* Per open file description (struct file), for sequential runs and rewrites. */
 struct open_file {
 	struct file_key key;
 	__u64 inode;        /* struct inode *, to notice a recycled struct file */
+	__u64 parent;       /* the dentry's parent and d_name.hash_len when the */
+	__u64 name_hash;    /* path was taken: a rename changes either */
 	__u64 read_next;    /* offset right after the last read */
 	__u64 read_run;     /* bytes in the current sequential read run */
 	__u64 write_next;
@@ -136,24 +143,28 @@ enum record_drop {
 	DROP_NR,
 };
 
-#define FILE_EVENT_UNLINKED 1
-#define FILE_EVENT_TRUNCATED 2
+#define FILE_UNLINKED 1  /* no name left: when first seen (event) or at a close */
+#define FILE_TRUNCATED 2 /* the path's head is missing (event) */
+#define FILE_RENAMED 4   /* renamed while open (seen at close) */
 
-/* Sent once per new file_key: where the file is. `path` holds the path's
- * components leaf first, each NUL-terminated, `path_len` bytes in all. */
+/* Sent once per new (file_key, dev, ino): where the file is. `path` holds
+ * the path's components leaf first, each NUL-terminated, `path_len` bytes in
+ * all; only the used part of `path` is sent. */
 struct file_event {
 	struct file_key key;
-	__u32 tgid;
+	__u64 ino;
+	__u32 dev;
 	__u16 flags;
 	__u16 path_len;
-	char comm[RECORD_COMM_LEN];
 	/* Room for one more name past RECORD_PATH_MAX keeps every masked write in bounds. */
 	char path[RECORD_PATH_MAX + RECORD_NAME_MAX + 1];
 };
 
 /* Legacy strategy (no BTF): identity is tracked per (tgid, fd) from the
- * opens, and each open sends this to user space, which resolves it (stat of
- * /proc/PID/fd/FD, mount namespace from /proc/PID/ns/mnt). */
+ * opens, and each open (and chdir) sends this to user space, which names it:
+ * the path argument, made absolute from the open or chdir it is relative to
+ * (base_id), so that naming does not depend on /proc still showing the
+ * process, its cwd or its dirfd when the event is read. */
 #define RECORD_LEGACY_PATH_MAX 256
 
 struct fd_key {
@@ -161,13 +172,17 @@ struct fd_key {
 	__s32 fd;
 };
 
+#define OPEN_EVENT_CWD 1 /* a chdir: `path` is the new working directory */
+
 struct open_event {
-	__u64 open_id; /* file_key.ino of this open's stats; dev and mntns are 0 */
+	__u64 open_id; /* file_key.id of this open's counters (mntns 0) */
+	__u64 base_id; /* open id of where a relative path starts (dirfd or cwd); 0: unknown */
 	__u32 tgid;
 	__s32 fd;
 	__s32 dirfd;
 	__u32 flags;
-	char comm[RECORD_COMM_LEN];
+	__u32 kind;    /* 0: an open, else OPEN_EVENT_* */
+	__u32 _pad;
 	char path[RECORD_LEGACY_PATH_MAX];
 };
 

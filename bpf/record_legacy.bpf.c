@@ -45,6 +45,15 @@ struct {
 	__type(value, struct open_file);
 } opens SEC(".maps");
 
+/* tgid -> open id of its working directory (a chdir or fchdir seen, or
+ * inherited at fork), so that a relative open names its base without /proc. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, u32);
+	__type(value, u64);
+} cwds SEC(".maps");
+
 /* child tgid -> parent tgid, to find fds a child inherited at fork. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -236,44 +245,115 @@ int tp_enter_openat2(struct sys_enter_args *ctx)
 	return remember(ctx->args[1], ctx->args[0], flags, -1);
 }
 
+/* A unique open id without atomics (a fetching add needs 5.12): time and CPU. */
+static __always_inline u64 new_id(void)
+{
+	return (bpf_ktime_get_ns() << 8) | (bpf_get_smp_processor_id() & 0xff);
+}
+
+/* The open id of the directory `path` is relative to: dirfd's, or the cwd's. */
+static __always_inline u64 base_of(s32 dirfd, u32 tgid)
+{
+	u64 *id;
+
+	if (dirfd == AT_FDCWD)
+		id = bpf_map_lookup_elem(&cwds, &tgid);
+	else
+		id = fd_open_id(dirfd);
+	return id ? *id : 0;
+}
+
+/* Tell user space what open id `id` names: op's path, relative to its base. */
+static __always_inline void send_open(void *ctx, const struct fd_op *op, u64 id, s32 fd, u32 kind)
+{
+	u32 zero = 0;
+	struct open_event *e = bpf_map_lookup_elem(&scratch, &zero);
+
+	if (!e)
+		return;
+	e->open_id = id;
+	e->tgid = bpf_get_current_pid_tgid() >> 32;
+	e->base_id = base_of(op->dirfd, e->tgid);
+	e->fd = fd;
+	e->dirfd = op->dirfd;
+	e->flags = op->flags;
+	e->kind = kind;
+	if (probe_read_user_str(e->path, sizeof(e->path), (void *)op->name) < 0)
+		e->path[0] = 0;
+	if (bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, e, sizeof(*e)))
+		drop(DROP_EVENTS);
+}
+
 /* A new fd from an open: a fresh state with a new id, and the path to user space. */
 static __always_inline int opened(struct sys_exit_args *ctx)
 {
 	u32 tid = bpf_get_current_pid_tgid();
 	struct fd_op *op = bpf_map_lookup_elem(&fd_ops, &tid);
-	struct open_event *e;
 	struct open_file of = {};
 	struct fd_key k;
-	u32 zero = 0;
 
 	if (!op)
 		return 0;
 	if (ctx->ret < 0)
 		goto out;
 	k = fd_key_of(ctx->ret);
-	/* Unique without atomics (a fetching add needs 5.12): time and CPU. */
-	of.key.ino = (bpf_ktime_get_ns() << 8) | (bpf_get_smp_processor_id() & 0xff);
+	of.key.id = new_id();
 	of.regular = 1;
 	of.append = (op->flags & O_APPEND) != 0;
-	bpf_map_update_elem(&opens, &of.key.ino, &of, BPF_ANY);
-	bpf_map_update_elem(&fds, &k, &of.key.ino, BPF_ANY);
-	e = bpf_map_lookup_elem(&scratch, &zero);
-	if (!e)
-		goto out;
-	e->open_id = of.key.ino;
-	e->tgid = k.tgid;
-	e->fd = k.fd;
-	e->dirfd = op->dirfd;
-	e->flags = op->flags;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	if (probe_read_user_str(e->path, sizeof(e->path), (void *)op->name) < 0)
-		e->path[0] = 0;
-	if (bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, e, sizeof(*e)))
-		drop(DROP_EVENTS);
+	/* The event first: its base is looked up by the dirfd, which may be this very fd number. */
+	send_open(ctx, op, of.key.id, k.fd, 0);
+	bpf_map_update_elem(&opens, &of.key.id, &of, BPF_ANY);
+	bpf_map_update_elem(&fds, &k, &of.key.id, BPF_ANY);
 out:
 	bpf_map_delete_elem(&fd_ops, &tid);
 	return 0;
 }
+
+/* chdir(path), fchdir(fd): the new working directory's open id. */
+SEC("tracepoint/syscalls/sys_enter_chdir")
+int tp_enter_chdir(struct sys_enter_args *ctx)
+{
+	return remember(ctx->args[0], AT_FDCWD, 0, -1);
+}
+
+SEC("tracepoint/syscalls/sys_enter_fchdir")
+int tp_enter_fchdir(struct sys_enter_args *ctx)
+{
+	return remember(0, 0, 0, ctx->args[0]);
+}
+
+static __always_inline int chdir_done(struct sys_exit_args *ctx, bool by_fd)
+{
+	u32 tid = bpf_get_current_pid_tgid(), tgid = bpf_get_current_pid_tgid() >> 32;
+	struct fd_op *op = bpf_map_lookup_elem(&fd_ops, &tid);
+	u64 id, *dir;
+
+	if (!op)
+		return 0;
+	if (ctx->ret == 0) {
+		if (by_fd) {
+			dir = fd_open_id(op->oldfd);
+			if (dir) {
+				id = *dir;
+				bpf_map_update_elem(&cwds, &tgid, &id, BPF_ANY);
+			} else {
+				bpf_map_delete_elem(&cwds, &tgid);
+			}
+		} else {
+			id = new_id();
+			send_open(ctx, op, id, -1, OPEN_EVENT_CWD);
+			bpf_map_update_elem(&cwds, &tgid, &id, BPF_ANY);
+		}
+	}
+	bpf_map_delete_elem(&fd_ops, &tid);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_chdir")
+int tp_exit_chdir(struct sys_exit_args *ctx) { return chdir_done(ctx, false); }
+
+SEC("tracepoint/syscalls/sys_exit_fchdir")
+int tp_exit_fchdir(struct sys_exit_args *ctx) { return chdir_done(ctx, true); }
 
 SEC("tracepoint/syscalls/sys_exit_open")
 int tp_exit_open(struct sys_exit_args *ctx) { return opened(ctx); }
@@ -417,8 +497,18 @@ static __always_inline int forked(u32 child)
 {
 	u32 ptgid = bpf_get_current_pid_tgid() >> 32;
 
-	if (on_fork(child))
-		bpf_map_update_elem(&parents, &child, &ptgid, BPF_ANY);
+	u64 *cwd;
+
+	if (!on_fork(child))
+		return 0;
+	bpf_map_update_elem(&parents, &child, &ptgid, BPF_ANY);
+	/* A copy, not a lookup through `parents`: the parent may chdir later. */
+	cwd = bpf_map_lookup_elem(&cwds, &ptgid);
+	if (cwd) {
+		u64 id = *cwd;
+
+		bpf_map_update_elem(&cwds, &child, &id, BPF_ANY);
+	}
 	return 0;
 }
 

@@ -38,6 +38,16 @@ pub fn from_bytes<T: Plain>(b: &[u8]) -> T {
     unsafe { ptr::read_unaligned(b.as_ptr().cast()) }
 }
 
+/// Copy a T out of an event that may end early (variable-length events send
+/// only the used part of a trailing array): the rest stays zero.
+pub fn from_prefix<T: Plain>(b: &[u8]) -> T {
+    let mut v = T::default();
+    let n = b.len().min(std::mem::size_of::<T>());
+    // SAFETY: T is Plain (every bit pattern valid); at most size_of::<T>() bytes are written into it.
+    unsafe { ptr::copy_nonoverlapping(b.as_ptr(), (&mut v as *mut T).cast::<u8>(), n) };
+    v
+}
+
 fn cstring(s: &str) -> CString {
     CString::new(s).expect("names passed to libbpf contain no NUL")
 }
@@ -584,7 +594,7 @@ impl Map<'_> {
         Ok(unsafe { sys::bpf_map_delete_elem(self.fd, bytes_of(key).as_ptr().cast()) } == 0)
     }
 
-    /// A copyable handle for [`trace_self_before_exec`].
+    /// A copyable handle for [`insert_self_before_exec`].
     pub fn handle(&self) -> MapHandle {
         MapHandle(self.fd)
     }
@@ -594,24 +604,28 @@ impl Map<'_> {
     }
 }
 
-/// The fd of a `u32 -> u8` set map, usable in a forked child.
+/// The fd of a map keyed by pid (`u32`), usable in a forked child.
 #[derive(Clone, Copy)]
 pub struct MapHandle(c_int);
 
-/// Make `cmd`'s child insert its own pid into `set` (a `u32 -> u8` map)
-/// between fork and exec, so that tracing covers it from its first syscall.
-pub fn trace_self_before_exec(cmd: &mut std::process::Command, set: MapHandle) {
+/// Make `cmd`'s child insert its own pid with the given values into these
+/// maps between fork and exec (the `traced` set, so that tracing covers it
+/// from its first syscall, and whatever else must be known of it by then).
+pub fn insert_self_before_exec(cmd: &mut std::process::Command, entries: Vec<(MapHandle, Vec<u8>)>) {
     use std::os::unix::process::CommandExt;
     let hook = move || {
-        // SAFETY: getpid and bpf(BPF_MAP_UPDATE_ELEM) are async-signal-safe
-        // syscalls; key and value live on this stack; the map fd is inherited.
-        let ret = unsafe {
-            let pid = libc::getpid() as u32;
-            let one = 1u8;
-            sys::bpf_map_update_elem(set.0, (&pid as *const u32).cast(), (&one as *const u8).cast(), 0)
-        };
-        if ret < 0 {
-            return Err(std::io::Error::from_raw_os_error(-ret));
+        for (map, value) in &entries {
+            // SAFETY: getpid and bpf(BPF_MAP_UPDATE_ELEM) are async-signal-safe
+            // syscalls; the key lives on this stack, the value was allocated
+            // before fork and is sized as the map's value by the caller; the
+            // map fd is inherited.
+            let ret = unsafe {
+                let pid = libc::getpid() as u32;
+                sys::bpf_map_update_elem(map.0, (&pid as *const u32).cast(), value.as_ptr().cast(), 0)
+            };
+            if ret < 0 {
+                return Err(std::io::Error::from_raw_os_error(-ret));
+            }
         }
         Ok(())
     };

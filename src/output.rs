@@ -26,6 +26,16 @@ impl PendingOutput {
         Ok(PendingOutput { tmp, dest: dest.to_path_buf(), file, what })
     }
 
+    /// A scratch file beside the destination (on its file system, not in
+    /// memory), already unlinked: it goes away with the process.
+    pub fn scratch_file(&self, tag: &str) -> Result<File> {
+        let path = self.tmp.with_extension(tag);
+        let err = |e: std::io::Error| Error::msg(format!("cannot create scratch file {}: {e}", path.display()));
+        let file = File::options().read(true).write(true).create_new(true).open(&path).map_err(err)?;
+        std::fs::remove_file(&path).map_err(err)?;
+        Ok(file)
+    }
+
     pub fn commit(self, contents: &[u8]) -> Result<()> {
         self.commit_with(|w| w.write_all(contents))
     }

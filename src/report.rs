@@ -152,10 +152,31 @@ impl Metrics {
     }
 }
 
+/// What a file's name is worth for grouping.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Name {
+    /// A whole absolute path: merges with the same path, sums into its directories.
+    Path(String),
+    /// Not a whole path (its head missing, or lost), or a file that had no
+    /// name when recorded: a row of its own (the number keeps it apart).
+    Partial(String, usize),
+}
+
+impl Name {
+    fn display(&self) -> &str {
+        match self {
+            Name::Path(p) | Name::Partial(p, _) => p,
+        }
+    }
+}
+
+/// Where --by dir puts files whose name is not a whole path.
+const PARTIAL_GROUP: &str = "<paths not known in full>";
+
 /// One file of one profile.
 struct FileRow {
     mntns: u64,
-    path: String,
+    name: Name,
     m: Metrics,
 }
 
@@ -171,7 +192,8 @@ fn hist_field(v: &Value, src: &str) -> Result<Hist> {
     Hist::from_json(v).ok_or_else(|| bad(src, "malformed histogram"))
 }
 
-fn parse_file(f: &Value, src: &str) -> Result<FileRow> {
+/// `n`: the file's place among all files read, to keep partial names apart.
+fn parse_file(f: &Value, src: &str, n: usize) -> Result<FileRow> {
     let mut m = Metrics { files: 1, ..Default::default() };
     m.read_bytes = u64_field(f, "read_bytes", src)?;
     m.write_bytes = u64_field(f, "write_bytes", src)?;
@@ -201,28 +223,43 @@ fn parse_file(f: &Value, src: &str) -> Result<FileRow> {
     m.write_runs = hist_field(&f["seq_write_hist"], src)?.total();
     m.fsync_calls = u64_field(&f["fsync"], "calls", src)?;
     m.fsync_bytes = u64_field(&f["fsync"], "bytes", src)?;
-    let path = match f["path"].as_str() {
-        Some(p) => p.to_string(),
-        None => format!("<unknown path: dev {} ino {}>", f["dev"].as_str().unwrap_or("?"), f["ino"]),
+    let name = match f["path"].as_str() {
+        // The head is missing, or (legacy: a cut open argument) the tail.
+        Some(p) if f["path_truncated"] == true && p.starts_with('/') => Name::Partial(format!("{p}..."), n),
+        Some(p) if f["path_truncated"] == true => Name::Partial(format!(".../{p}"), n),
+        Some(p) if f["unnamed"] == true => Name::Partial(p.to_string(), n),
+        Some(p) => Name::Path(p.to_string()),
+        None => Name::Partial("<path lost>".to_string(), n),
     };
-    Ok(FileRow { mntns: u64_field(f, "mntns", src)?, path, m })
+    Ok(FileRow { mntns: u64_field(f, "mntns", src)?, name, m })
 }
 
-fn load(path: &str) -> Result<Vec<FileRow>> {
+/// Profile versions this report reads: 1 (rows by inode) and 2 (rows by path).
+const READS_VERSIONS: std::ops::RangeInclusive<u64> = 1..=crate::record::FORMAT_VERSION;
+
+/// `first`: how many files were read before this profile.
+fn load(path: &str, first: usize) -> Result<Vec<FileRow>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::msg(format!("{path}: {e}")))?;
     let doc: Value = serde_json::from_str(&text).map_err(|e| bad(path, format!("JSON: {e}")))?;
     if doc["tool"] != "iotrace record" {
         return Err(bad(path, "no \"tool\": \"iotrace record\""));
     }
     match doc["version"].as_u64() {
-        Some(crate::record::FORMAT_VERSION) => {}
+        Some(v) if READS_VERSIONS.contains(&v) => {}
         Some(v) => {
-            return Err(bad(path, format!("format version {v}, this iotrace reads {}", crate::record::FORMAT_VERSION)))
+            return Err(bad(
+                path,
+                format!(
+                    "format version {v}, this iotrace reads {} to {}",
+                    READS_VERSIONS.start(),
+                    READS_VERSIONS.end()
+                ),
+            ))
         }
         None => return Err(bad(path, "no version")),
     }
     let files = doc["files"].as_array().ok_or_else(|| bad(path, "no 'files' list"))?;
-    files.iter().map(|f| parse_file(f, path)).collect()
+    files.iter().enumerate().map(|(i, f)| parse_file(f, path, first + i)).collect()
 }
 
 /// "/a/b/c" -> ["/", "/a", "/a/b"] limited to `depth` components below the root.
@@ -352,36 +389,40 @@ pub fn main(args: Args) -> Result<()> {
     let Some(o) = parse(args)? else { return Ok(()) };
     let mut rows: Vec<FileRow> = Vec::new();
     for p in &o.profiles {
-        rows.extend(load(p)?);
+        let more = load(p, rows.len())?;
+        rows.extend(more);
     }
     let multi_ns = rows.iter().map(|r| r.mntns).collect::<BTreeSet<_>>().len() > 1;
     let mut total = Metrics::default();
-    let mut groups: BTreeMap<(u64, String), Metrics> = BTreeMap::new();
+    let mut groups: BTreeMap<(u64, Name), Metrics> = BTreeMap::new();
     // Files merge by (mntns, path); a file seen in two profiles counts once.
-    let mut files: BTreeMap<(u64, String), Metrics> = BTreeMap::new();
+    let mut files: BTreeMap<(u64, Name), Metrics> = BTreeMap::new();
     for r in rows {
-        let e = files.entry((r.mntns, r.path)).or_default();
+        let e = files.entry((r.mntns, r.name)).or_default();
         e.add(&r.m);
         e.files = 1;
     }
-    for ((ns, path), m) in &files {
+    for ((ns, name), m) in &files {
         total.add(m);
-        match o.by {
-            By::File => {
-                groups.insert((*ns, path.clone()), m.clone());
+        match (o.by, name) {
+            (By::File, _) => {
+                groups.insert((*ns, name.clone()), m.clone());
             }
-            By::Dir => {
+            (By::Dir, Name::Path(path)) => {
                 for d in ancestors(path, o.depth) {
-                    groups.entry((*ns, d)).or_default().add(m);
+                    groups.entry((*ns, Name::Path(d))).or_default().add(m);
                 }
+            }
+            (By::Dir, Name::Partial(..)) => {
+                groups.entry((*ns, Name::Partial(PARTIAL_GROUP.into(), 0))).or_default().add(m);
             }
         }
     }
-    let name = |(ns, p): &(u64, String)| {
+    let name = |(ns, n): &(u64, Name)| {
         if multi_ns {
-            format!("[mnt:{ns}]{p}")
+            format!("[mnt:{ns}]{}", n.display())
         } else {
-            p.clone()
+            n.display().to_string()
         }
     };
     let mut out: Vec<(String, Value)> = groups.iter().map(|(k, m)| (name(k), m.to_json())).collect();

@@ -242,18 +242,20 @@ fn interval_snapshots_are_a_growing_time_series() {
     assert_eq!(p["interval_ns"], 500_000_000);
     let snaps = p["snapshots"].as_array().unwrap();
     assert!(snaps.len() >= 3, "{} snapshots over ~2 s at 0.5 s", snaps.len());
-    let ino = file(&p, &target)["ino"].clone();
+    let want = target.to_str().unwrap();
+    let index = p["files"].as_array().unwrap().iter().position(|f| f["path"] == want).unwrap();
     let mut last = (0, 0);
     let mut midway = false;
     for s in snaps {
         let t = s["t_ns"].as_u64().unwrap();
         assert!(t > last.0 && t >= p["start_ns"].as_u64().unwrap() && t <= p["end_ns"].as_u64().unwrap());
+        // A snapshot lists the files that changed since the one before.
         let w = s["files"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|f| f["ino"] == ino)
-            .map_or(0, |f| f["write_bytes"].as_u64().unwrap());
+            .find(|f| f["file"] == index)
+            .map_or(last.1, |f| f["write_bytes"].as_u64().unwrap());
         assert!(w >= last.1 && w <= 32 && w % 4 == 0, "write_bytes went {} -> {w}", last.1);
         midway |= w > 0 && w < 32;
         last = (t, w);
@@ -266,10 +268,12 @@ fn interval_snapshots_are_a_growing_time_series() {
 fn sigint_still_writes_a_complete_profile() {
     let dir = TempDir::new("sigint");
     let out = dir.path().join("p.json");
+    let pidfile = dir.path().join("sleep.pid");
+    let script = format!("echo $$ > {}; exec sleep 30", pidfile.display());
     let mut rec = iotrace()
-        .args(["record", "-o"])
+        .args(["record", "-d", "60", "-o"])
         .arg(&out)
-        .args(["--", "sleep", "30"])
+        .args(["--", "sh", "-c", &script])
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -277,17 +281,24 @@ fn sigint_still_writes_a_complete_profile() {
     let mut line = String::new();
     std::io::BufRead::read_line(&mut err, &mut line).unwrap();
     assert!(line.starts_with("iotrace: recording"), "{line}");
-    ok(Command::new("kill").args(["-INT", &rec.id().to_string()]));
+    // SAFETY: plain kill(2) of our own child, which has not been reaped.
+    assert_eq!(unsafe { libc::kill(rec.id() as i32, libc::SIGINT) }, 0);
     let t0 = std::time::Instant::now();
-    assert!(rec.wait().unwrap().success());
-    assert!(t0.elapsed() < std::time::Duration::from_secs(5), "stopping took {:?}", t0.elapsed());
+    let st = rec.wait().unwrap();
+    let stopped_in = t0.elapsed();
+    // The command is left running (as documented): end it by its own pid, before any assertion.
+    let sleep: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+    // SAFETY: plain kill(2) of the sleep this test started (its pid written by itself).
+    assert_eq!(unsafe { libc::kill(sleep, libc::SIGKILL) }, 0);
+    assert!(st.success());
+    assert!(stopped_in < std::time::Duration::from_secs(5), "stopping took {stopped_in:?}");
     let p: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
-    assert_eq!(p["version"], 1);
+    assert_eq!(p["version"], 2);
     assert!(p["end_ns"].as_u64().unwrap() > p["start_ns"].as_u64().unwrap());
     // No temporary file is left beside the profile.
-    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(left.len(), 1, "{left:?}");
-    let _ = Command::new("pkill").args(["-x", "-f", "sleep 30"]).status();
+    let mut left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    left.sort();
+    assert_eq!(left, ["p.json", "sleep.pid"]);
 }
 
 #[test]

@@ -75,6 +75,11 @@ fn dev_str(dev: u64) -> String {
     format!("{major}:{minor}")
 }
 
+/// A file's entry in a row's `inodes`.
+fn inode(md: &std::fs::Metadata) -> Value {
+    json!({"dev": dev_str(md.dev()), "ino": md.ino()})
+}
+
 fn files(p: &Value) -> &Vec<Value> {
     p["files"].as_array().unwrap()
 }
@@ -629,9 +634,10 @@ fn check_exerciser(p: &Value, work: &Path, exe_comm: &str, strict_for: &[&str]) 
         let f = file(p, &path);
         let md = std::fs::metadata(&path).unwrap();
         assert_eq!(f["mntns"], mntns, "{}", e.name);
-        assert_eq!(f["ino"], md.ino(), "{}", e.name);
-        assert_eq!(f["dev"], dev_str(md.dev()), "{}", e.name);
+        assert_eq!(f["inodes"], json!([inode(&md)]), "{}", e.name);
         assert_eq!(f["unlinked"], false);
+        assert_eq!(f["unnamed"], false);
+        assert_eq!(f["renamed"], false);
         assert_eq!(f["path_truncated"], false);
         bad.extend(check(f, e, exe_comm, p, strict_for.contains(&e.name)));
     }
@@ -767,9 +773,8 @@ fn same_path_in_two_mount_namespaces_is_two_files() {
         recs.iter().find(|r| r["mntns"] == inner).unwrap_or_else(|| panic!("no record in mntns {inner}: {recs:#?}"));
     let md = std::fs::metadata(&f).unwrap();
     assert_eq!(md.len(), 100, "the tmpfs must not have covered the host directory");
-    assert_eq!(h["dev"], dev_str(md.dev()));
-    assert_eq!(h["ino"], md.ino());
-    assert_ne!(n["dev"], h["dev"], "the tmpfs is another file system");
+    assert_eq!(h["inodes"], json!([inode(&md)]));
+    assert_ne!(n["inodes"][0]["dev"], h["inodes"][0]["dev"], "the tmpfs is another file system");
     for (r, bytes) in [(h, 100u64), (n, 200)] {
         assert_eq!(r["comms"], json!(["dd"]), "{r:#}");
         assert_eq!(r["write_bytes"], bytes, "{r:#}");
@@ -930,7 +935,7 @@ fn short_lived_process_is_attributed() {
         assert_eq!(f["write_bytes"], 2);
         assert_eq!(f["seq_write_hist"], hist(&[2]));
         let md = std::fs::metadata(target).unwrap();
-        assert_eq!(f["ino"], md.ino());
+        assert_eq!(f["inodes"], json!([inode(&md)]));
     };
     let cmd_target = dir.path().join("cmd");
     let p = record_cmd(&dir, &[], &["sh", "-c", &format!("echo x > {}", cmd_target.display())]);

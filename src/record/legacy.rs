@@ -1,37 +1,59 @@
 //! User-space half of the legacy strategy (bpf/record_legacy.bpf.c): the
 //! kernel side counts per open, under an id; this module says which file each
-//! id is, from the open's path and /proc, and seeds the fds that were open
-//! before recording started.
+//! id is, and seeds the fds and working directories that existed before
+//! recording started.
 //!
-//! Limits, inherent to having no BTF: a process that exits before its open
-//! event is handled is resolved from the path alone (relative paths need its
-//! cwd: they stay relative), and the path is the one given to open (through
-//! symlinks, not canonical) as seen from iotrace's root.
+//! An open's name is its path argument, made absolute from what it is
+//! relative to: its dirfd's open or the process' working directory (a chdir
+//! or fchdir the kernel side saw, inherited over fork, or seeded). Those are
+//! ids too, so names are resolved after the recording from the events alone:
+//! nothing depends on /proc still showing the process, its cwd or its fds
+//! when an event is read, however late that is.
+//!
+//! Limits, inherent to having no BTF: the path is the one given to open
+//! (through symlinks, not canonical, `..` applied lexically) as seen from
+//! iotrace's root; whether it is a regular file, its inode and its mount
+//! namespace are read from /proc and the file system when the event is read
+//! (a process gone by then counts in iotrace's mount namespace); renames and
+//! unlinks are not seen.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use super::profile::{FileName, Key};
+use super::naming::{FileName, Key};
+use super::profile::Identity;
 use crate::bpf::Object;
 use crate::error::{Error, Result};
-use crate::shared::{fd_key, open_event, open_file};
+use crate::shared::{fd_key, open_event, open_file, OPEN_EVENT_CWD, RECORD_LEGACY_PATH_MAX};
 use crate::tracefs::Tracefs;
 
 /// Ids of opens seeded from /proc, disjoint from the kernel's (ktime << 8 | cpu).
 const SEEDED_ID_BASE: u64 = 1 << 62;
 const AT_FDCWD: i32 = -100;
+/// Longest chain of relative opens followed (each is relative to an older one).
+const MAX_BASES: usize = 256;
 
-/// What an open id turned out to be.
-pub struct Resolved {
-    key: Key,
-    name: FileName,
-    regular: bool,
+/// One open or chdir, as its event told it.
+struct Open {
+    /// The path argument, or for a seed the absolute path from /proc.
+    arg: Vec<u8>,
+    /// The id `arg` is relative to (0: none known).
+    base: u64,
+    /// For a relative `arg` without a known base: the directory /proc showed when the event was read.
+    fallback_base: Option<Vec<u8>>,
+    truncated: bool,
+    mntns: u32,
+    /// What the path led to when the event was read: (dev, ino, regular file).
+    file: Option<(u32, u64, bool)>,
+    unlinked: bool,
 }
 
 #[derive(Default)]
 pub struct Opens {
-    ids: BTreeMap<u64, Resolved>,
+    ids: HashMap<u64, Open>,
+    mntns: HashMap<u32, u32>,
     next_seed: u64,
 }
 
@@ -41,70 +63,168 @@ fn kernel_dev(dev: u64) -> u32 {
     (major << 20) | minor
 }
 
-fn mntns_of(pid: u32) -> u32 {
+fn mntns_of(pid: u32) -> Option<u32> {
     std::fs::read_link(format!("/proc/{pid}/ns/mnt"))
         .ok()
         .and_then(|l| l.to_str()?.strip_prefix("mnt:[")?.strip_suffix(']')?.parse().ok())
-        .unwrap_or(0)
 }
 
-fn c_str(c: &[std::ffi::c_char]) -> String {
-    let b: Vec<u8> = c.iter().take_while(|c| **c != 0).map(|c| *c as u8).collect();
-    String::from_utf8_lossy(&b).into_owned()
+fn c_bytes(c: &[std::ffi::c_char]) -> Vec<u8> {
+    c.iter().take_while(|c| **c != 0).map(|c| *c as u8).collect()
 }
 
-/// Lexically clean an absolute path ("." and ".." components).
-fn clean(p: &Path) -> String {
-    let mut out: Vec<&str> = Vec::new();
-    for c in p.to_str().unwrap_or("").split('/') {
+/// Join `rel` to the absolute `base` and clean it lexically ("." and "..").
+fn join_clean(base: &[u8], rel: &[u8]) -> Vec<u8> {
+    let mut out: Vec<&[u8]> = Vec::new();
+    let whole = if rel.starts_with(b"/") { None } else { Some(base) };
+    for c in whole.into_iter().chain([rel]).flat_map(|p| p.split(|b| *b == b'/')) {
         match c {
-            "" | "." => {}
-            ".." => {
+            b"" | b"." => {}
+            b".." => {
                 out.pop();
             }
             c => out.push(c),
         }
     }
-    format!("/{}", out.join("/"))
+    let mut p = Vec::new();
+    for c in out {
+        p.push(b'/');
+        p.extend_from_slice(c);
+    }
+    if p.is_empty() {
+        p.push(b'/');
+    }
+    p
+}
+
+fn meta(p: &Path) -> Option<(u32, u64, bool)> {
+    std::fs::metadata(p).ok().map(|m| (kernel_dev(m.dev()), m.ino(), m.is_file()))
 }
 
 impl Opens {
-    /// Resolve one open event, ideally while its fd is still open.
+    fn mntns(&mut self, tgid: u32) -> u32 {
+        let own = || mntns_of(std::process::id()).unwrap_or(0);
+        *self.mntns.entry(tgid).or_insert_with(|| mntns_of(tgid).unwrap_or_else(own))
+    }
+
+    /// One open or chdir event. Names are resolved later (`identify`); what
+    /// the file is (regular? which inode?) can only be asked now.
     pub fn on_open(&mut self, e: &open_event) {
-        let arg = c_str(&e.path);
-        let proc_fd = format!("/proc/{}/fd/{}", e.tgid, e.fd);
-        let path = if arg.starts_with('/') {
-            Some(PathBuf::from(&arg))
-        } else {
-            let base = if e.dirfd == AT_FDCWD {
+        let arg = c_bytes(&e.path);
+        let relative = !arg.starts_with(b"/");
+        let fallback_base = (relative && e.base_id == 0).then(|| {
+            let dir = if e.dirfd == AT_FDCWD {
                 format!("/proc/{}/cwd", e.tgid)
             } else {
                 format!("/proc/{}/fd/{}", e.tgid, e.dirfd)
             };
-            std::fs::read_link(base).ok().map(|b| b.join(&arg))
+            std::fs::read_link(dir).map(|d| d.as_os_str().as_bytes().to_vec()).unwrap_or_default()
+        });
+        // O_TMPFILE opens a directory and makes an unnamed file in it.
+        let tmpfile = e.flags as i32 & (libc::O_TMPFILE & !libc::O_DIRECTORY) != 0;
+        let mut open = Open {
+            truncated: arg.len() >= RECORD_LEGACY_PATH_MAX as usize - 1,
+            arg,
+            base: e.base_id,
+            fallback_base,
+            mntns: self.mntns(e.tgid),
+            file: None,
+            unlinked: tmpfile,
         };
-        // By the time this runs the fd may be closed and its number reused
-        // (fio does it within microseconds), so the path that was opened comes
-        // first; the fd only when the path no longer leads anywhere.
-        let meta = path.as_ref().and_then(|p| std::fs::metadata(p).ok()).or_else(|| std::fs::metadata(&proc_fd).ok());
-        let name = FileName {
-            path: path.as_deref().map_or(arg.clone(), clean),
-            unlinked: false,
-            truncated: arg.len() >= crate::shared::RECORD_LEGACY_PATH_MAX as usize - 1,
-        };
-        let (key, regular) = match meta {
-            Some(m) => ((mntns_of(e.tgid), kernel_dev(m.dev()), m.ino()), m.is_file()),
-            // Unknown: keep it under its own id, named by its path.
-            None => ((0, 0, e.open_id), !arg.starts_with("/dev/") && !arg.starts_with("/proc/")),
-        };
-        self.ids.insert(e.open_id, Resolved { key, name, regular });
+        if tmpfile {
+            // Named as the kernel names it, "#" and the inode number, where that can still be read.
+            let fd = meta(Path::new(&format!("/proc/{}/fd/{}", e.tgid, e.fd)));
+            open.arg.extend(format!("/#{}", fd.map_or(String::new(), |(_, ino, _)| ino.to_string())).bytes());
+            open.file = Some(fd.unwrap_or((0, 0, true)));
+        } else if e.kind != OPEN_EVENT_CWD {
+            // The path first: by now the fd may be closed and its number
+            // reused (fio does it within microseconds).
+            let path = self.path_of_open(&open);
+            open.file = path
+                .and_then(|p| meta(Path::new(std::ffi::OsStr::from_bytes(&p))))
+                .or_else(|| meta(Path::new(&format!("/proc/{}/fd/{}", e.tgid, e.fd))));
+        }
+        self.ids.insert(e.open_id, open);
     }
 
-    /// Give every regular file the selected processes have open now an id
-    /// and a position, as if opened under the recording.
+    /// The absolute path of an open: back through its bases to an absolute
+    /// one (or a base /proc showed), then joined forward.
+    fn path_of_open(&self, open: &Open) -> Option<Vec<u8>> {
+        let mut chain = vec![open];
+        let mut path = loop {
+            let o = *chain.last()?;
+            if o.arg.starts_with(b"/") {
+                break b"/".to_vec();
+            }
+            match self.ids.get(&o.base) {
+                Some(base) if o.base != 0 && chain.len() < MAX_BASES => chain.push(base),
+                _ => break o.fallback_base.clone().filter(|b| !b.is_empty())?,
+            }
+        };
+        for o in chain.iter().rev() {
+            path = join_clean(&path, &o.arg);
+        }
+        Some(path)
+    }
+
+    /// What the per-open key `k` is.
+    pub fn identify(&self, k: Key) -> Identity {
+        let Some(open) = self.ids.get(&k.1) else {
+            return Identity::Unknown;
+        };
+        let regular = match open.file {
+            Some((_, _, regular)) => regular,
+            // Gone before it could be looked at: a file unless its name says otherwise.
+            None => !["/dev/", "/proc/", "/sys/"].iter().any(|p| open.arg.starts_with(p.as_bytes())),
+        };
+        if !regular {
+            return Identity::NotAFile;
+        }
+        match self.path_of_open(open) {
+            Some(path) => Identity::Named(FileName {
+                mntns: open.mntns,
+                path,
+                truncated: open.truncated,
+                unlinked: open.unlinked,
+                inodes: open.file.filter(|f| f.1 != 0).map(|(dev, ino, _)| (dev, ino)).into_iter().collect(),
+            }),
+            None => Identity::Unknown,
+        }
+    }
+
+    fn seed_id(&mut self) -> u64 {
+        self.next_seed += 1;
+        SEEDED_ID_BASE + self.next_seed
+    }
+
+    /// An id for the directory `dir` (absolute), to be the cwd of `tgid` or of a child of it.
+    pub fn seed_dir(&mut self, dir: &Path, tgid: u32) -> u64 {
+        let id = self.seed_id();
+        let mntns = self.mntns(tgid);
+        let open = Open {
+            arg: dir.as_os_str().as_bytes().to_vec(),
+            base: 0,
+            fallback_base: None,
+            truncated: false,
+            mntns,
+            file: None,
+            unlinked: false,
+        };
+        self.ids.insert(id, open);
+        id
+    }
+
+    /// Give every file and directory the selected processes have open now,
+    /// and their working directories, an id (with a position for files), as
+    /// if opened under the recording.
     pub fn seed(&mut self, obj: &Object, pids: &[u32]) -> Result<()> {
-        let (fds, opens) = (obj.map("fds")?, obj.map("opens")?);
+        let (fds, opens, cwds) = (obj.map("fds")?, obj.map("opens")?, obj.map("cwds")?);
         for &pid in pids {
+            let mntns = self.mntns(pid);
+            if let Ok(cwd) = std::fs::read_link(format!("/proc/{pid}/cwd")) {
+                let id = self.seed_dir(&cwd, pid);
+                cwds.set(&pid, &id)?;
+            }
             let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
                 continue;
             };
@@ -112,55 +232,41 @@ impl Opens {
                 let Some(fd) = ent.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
                     continue;
                 };
-                let Ok(target) = std::fs::read_link(ent.path()) else {
+                let (Ok(target), Ok(m)) = (std::fs::read_link(ent.path()), std::fs::metadata(ent.path())) else {
                     continue;
                 };
-                let Ok(meta) = std::fs::metadata(ent.path()) else {
-                    continue;
-                };
-                if !meta.is_file() || !target.is_absolute() {
+                if !(m.is_file() || m.is_dir()) || !target.is_absolute() {
                     continue;
                 }
-                let (pos, flags) = fdinfo(pid, fd);
-                self.next_seed += 1;
-                let id = SEEDED_ID_BASE + self.next_seed;
-                let mut of = open_file {
-                    regular: 1,
-                    pos,
-                    append: (flags & libc::O_APPEND as u64 != 0) as u8,
-                    ..Default::default()
-                };
-                of.key.ino = id;
-                opens.set(&id, &of)?;
+                let id = self.seed_id();
+                // A directory is only a base for relative opens: no state, nothing counted.
+                if m.is_file() {
+                    let (pos, flags) = fdinfo(pid, fd);
+                    let mut of = open_file {
+                        regular: 1,
+                        pos,
+                        append: (flags & libc::O_APPEND as u64 != 0) as u8,
+                        ..Default::default()
+                    };
+                    of.key.id = id;
+                    opens.set(&id, &of)?;
+                }
                 fds.set(&fd_key { tgid: pid, fd }, &id)?;
-                let path = target.to_string_lossy();
-                let unlinked = path.ends_with(" (deleted)");
-                let name =
-                    FileName { path: path.trim_end_matches(" (deleted)").to_string(), unlinked, truncated: false };
-                self.ids.insert(
-                    id,
-                    Resolved { key: (mntns_of(pid), kernel_dev(meta.dev()), meta.ino()), name, regular: true },
-                );
+                let path = target.as_os_str().as_bytes();
+                let unlinked = path.ends_with(b" (deleted)");
+                let open = Open {
+                    arg: path.strip_suffix(b" (deleted)").unwrap_or(path).to_vec(),
+                    base: 0,
+                    fallback_base: None,
+                    truncated: false,
+                    mntns,
+                    file: Some((kernel_dev(m.dev()), m.ino(), m.is_file())),
+                    unlinked,
+                };
+                self.ids.insert(id, open);
             }
         }
         Ok(())
-    }
-
-    /// The real identity of a per-open key; None for what is not a regular file.
-    pub fn remap(&self, k: Key) -> Option<Key> {
-        match self.ids.get(&k.2) {
-            Some(r) => r.regular.then_some(r.key),
-            None => Some(k),
-        }
-    }
-
-    /// Names by real identity (the first open of a file names it).
-    pub fn names(&self) -> BTreeMap<Key, FileName> {
-        let mut names = BTreeMap::new();
-        for r in self.ids.values().filter(|r| r.regular) {
-            names.entry(r.key).or_insert_with(|| r.name.clone());
-        }
-        names
     }
 }
 
@@ -190,9 +296,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn paths_are_cleaned_lexically() {
-        assert_eq!(clean(Path::new("/a/./b/../c")), "/a/c");
-        assert_eq!(clean(Path::new("/../x")), "/x");
+    fn paths_are_joined_and_cleaned_lexically() {
+        assert_eq!(join_clean(b"/", b"/a/./b/../c"), b"/a/c");
+        assert_eq!(join_clean(b"/", b"/../x"), b"/x");
+        assert_eq!(join_clean(b"/srv/d", b"x/../y"), b"/srv/d/y");
+        assert_eq!(join_clean(b"/srv/d", b"/abs"), b"/abs");
+        assert_eq!(join_clean(b"/srv", b".."), b"/");
     }
 
     #[test]

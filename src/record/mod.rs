@@ -1,11 +1,12 @@
 //! `iotrace record`: exact per-file I/O profiles of chosen processes.
 
 mod legacy;
+mod naming;
 mod profile;
 
 pub use profile::{FORMAT_VERSION, READ_KINDS, WRITE_KINDS};
 
-use std::collections::BTreeMap;
+use std::collections::btree_map::{BTreeMap, Entry};
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -26,8 +27,9 @@ pub const HELP: &str = "\
 Usage: iotrace record [-p PID]... [-c COMM]... [-d SECS] [-i SECS] [-o PROFILE.json] [-- CMD ARGS...]
 
 Record an exact per-file I/O profile: for every named regular file the traced
-processes read, write or fsync (identified by mount namespace + path, with
-dev and inode), per syscall: calls, errors by errno, request and completed size
+processes read, write or fsync (one row per mount namespace + path, the path
+a file had when it was opened; a path deleted and created again adds up in its
+row), per syscall: calls, errors by errno, request and completed size
 histograms; per file: bytes, first/last read and write times, sequential-run
 histograms, rewrites, fsync count, latency and bytes between fsyncs. Counting
 happens in the kernel; sockets, pipes and devices never appear.
@@ -155,7 +157,7 @@ pub static TOOL: Tool = Tool {
             probes: syscall_tps!(
                 both: ["read", "readv", "pread64", "preadv", "preadv2", "write", "writev", "pwrite64", "pwritev",
                     "pwritev2", "sendfile64", "fsync", "fdatasync", "close", "lseek", "open", "openat", "creat",
-                    "openat2", "dup", "dup2", "dup3", "fcntl", "pipe", "pipe2", "socketpair"],
+                    "openat2", "dup", "dup2", "dup3", "fcntl", "pipe", "pipe2", "socketpair", "chdir", "fchdir"],
                 exit: ["socket", "accept", "accept4", "eventfd2", "epoll_create1", "memfd_create", "timerfd_create",
                     "signalfd4", "inotify_init1", "eventfd", "epoll_create", "signalfd", "inotify_init"],
                 extra: [
@@ -263,20 +265,33 @@ fn event<T: Plain>(data: &[u8]) -> Option<T> {
     (data.len() >= std::mem::size_of::<T>()).then(|| crate::bpf::from_bytes(data))
 }
 
-/// Who names the files: the kernel (path events, modern strategies) or
-/// user space from the opens it is told about (legacy).
+/// Who names the files: the kernel (path events, CO-RE strategies) or user
+/// space from the opens it is told about (legacy).
 enum Naming {
-    Kernel(BTreeMap<profile::Key, profile::FileName>),
+    Kernel { names: BTreeMap<naming::Key, naming::FileName>, collisions: u64 },
     Opens(legacy::Opens),
 }
 
 impl Naming {
     fn on_event(&mut self, data: &[u8]) {
         match self {
-            Naming::Kernel(names) => {
-                if let Some(e) = event::<file_event>(data) {
-                    let (k, name) = profile::FileName::from_event(&e);
-                    names.entry(k).or_insert(name);
+            Naming::Kernel { names, collisions } => {
+                // Only the used part of the path is sent.
+                if data.len() >= std::mem::offset_of!(file_event, path) {
+                    let mut e: file_event = crate::bpf::from_prefix(data);
+                    e.path_len = e.path_len.min((data.len() - std::mem::offset_of!(file_event, path)) as u16);
+                    let (k, name) = naming::FileName::from_event(&e);
+                    match names.entry(k) {
+                        Entry::Vacant(v) => {
+                            v.insert(name);
+                        }
+                        // Another inode under the same path; a different path is
+                        // a 64-bit hash collision, which merged two rows.
+                        Entry::Occupied(mut o) => {
+                            *collisions += (o.get().path != name.path) as u64;
+                            o.get_mut().inodes.extend(name.inodes);
+                        }
+                    }
                 }
             }
             Naming::Opens(opens) => {
@@ -287,17 +302,12 @@ impl Naming {
         }
     }
 
-    fn remap(&self, k: profile::Key) -> Option<profile::Key> {
+    fn identify(&self, k: naming::Key) -> profile::Identity {
         match self {
-            Naming::Kernel(_) => Some(k),
-            Naming::Opens(opens) => opens.remap(k),
-        }
-    }
-
-    fn names(self) -> BTreeMap<profile::Key, profile::FileName> {
-        match self {
-            Naming::Kernel(names) => names,
-            Naming::Opens(opens) => opens.names(),
+            Naming::Kernel { names, .. } => {
+                names.get(&k).map_or(profile::Identity::Unknown, |n| profile::Identity::Named(n.clone()))
+            }
+            Naming::Opens(opens) => opens.identify(k),
         }
     }
 }
@@ -396,7 +406,7 @@ pub fn main(args: Args) -> Result<()> {
     let (mut naming, fork_prog) = if is_legacy(strategy) {
         (Naming::Opens(legacy::Opens::default()), Some(legacy::fork_program(&features.tracefs)?))
     } else {
-        (Naming::Kernel(BTreeMap::new()), None)
+        (Naming::Kernel { names: BTreeMap::new(), collisions: 0 }, None)
     };
 
     let mut open = crate::bpf::OpenObject::open("record", strategy.object)?;
@@ -416,7 +426,18 @@ pub fn main(args: Args) -> Result<()> {
         let seed = if cfg.trace_all != 0 { all_pids() } else { initial.clone() };
         opens.seed(&obj, &seed)?;
     }
-    let mut snapshots = Vec::new();
+    let mut snapshots = match o.interval {
+        Some(_) => Some(profile::Snapshots::new(out.scratch_file("snapshots")?)),
+        None => None,
+    };
+    // Legacy: the command starts in our working directory.
+    let command_cwd = match &mut naming {
+        Naming::Opens(opens) if !o.command.is_empty() => {
+            let cwd = std::env::current_dir().map_err(|e| Error::msg(format!("working directory: {e}")))?;
+            Some(opens.seed_dir(&cwd, std::process::id()))
+        }
+        _ => None,
+    };
     let mut child_status = None;
     let events_lost;
     let (start_mono, start_wall);
@@ -424,7 +445,9 @@ pub fn main(args: Args) -> Result<()> {
         // Read events before anything can send one: a perf buffer drops what
         // arrives before it is open.
         let events = obj.map("events")?;
-        let mut reader = EventReader::new(&events, 64, |data| naming.on_event(data))?;
+        // Legacy sends an event per open: room for bursts (4 MiB per CPU).
+        let perf_pages = if is_legacy(strategy) { 1024 } else { 64 };
+        let mut reader = EventReader::new(&events, perf_pages, |data| naming.on_event(data))?;
         (start_mono, start_wall) = clocks();
         for (prog, how) in &probes {
             obj.attach(prog, how)?;
@@ -433,11 +456,15 @@ pub fn main(args: Args) -> Result<()> {
         let mut child = if o.command.is_empty() {
             None
         } else {
-            let traced = obj.map("traced")?.handle();
             let mut cmd = Command::new(&o.command[0]);
             cmd.args(&o.command[1..]);
-            // The child marks itself traced before exec, so not one of its syscalls is missed.
-            crate::bpf::trace_self_before_exec(&mut cmd, traced);
+            // The child marks itself traced before exec, so not one of its
+            // syscalls is missed; legacy also tells it its working directory.
+            let mut marks = vec![(obj.map("traced")?.handle(), vec![1u8])];
+            if let Some(id) = command_cwd {
+                marks.push((obj.map("cwds")?.handle(), id.to_le_bytes().to_vec()));
+            }
+            crate::bpf::insert_self_before_exec(&mut cmd, marks);
             Some(cmd.spawn().map_err(|e| Error::msg(format!("cannot run {}: {e}", o.command[0])))?)
         };
         let deadline = o.duration.map(|d| Instant::now() + d);
@@ -446,7 +473,9 @@ pub fn main(args: Args) -> Result<()> {
             reader.poll(100)?;
             if let (Some(at), Some(every)) = (next_snapshot, o.interval) {
                 if Instant::now() >= at {
-                    snapshots.push(profile::snapshot(&obj, clocks().0)?);
+                    if let Some(s) = snapshots.as_mut() {
+                        s.take(&obj, clocks().0)?;
+                    }
                     next_snapshot = Some(at + every);
                 }
             }
@@ -466,8 +495,7 @@ pub fn main(args: Args) -> Result<()> {
     }
     let (end_mono, _) = clocks();
     let open_map = if is_legacy(strategy) { "opens" } else { "files" };
-    let collected = profile::collect(&obj, open_map)?.remap(|k| naming.remap(k));
-    let snapshots = snapshots.iter().map(|s| s.to_json(|k| naming.remap(k))).collect();
+    let rows = profile::collect(&obj, open_map)?.into_rows(|k| naming.identify(k));
     let header = profile::Header {
         start_ns: start_mono,
         end_ns: end_mono,
@@ -476,16 +504,16 @@ pub fn main(args: Args) -> Result<()> {
         strategy: strategy.name.to_string(),
         events_lost,
         interval_ns: o.interval.map(|i| i.as_nanos() as u64),
-        snapshots,
     };
-    let names = naming.names();
-    out.commit_with(|w| profile::write_document(w, &header, &collected, &names))?;
-    let lost = collected.lost(events_lost);
-    let total: u64 = ["inflight_full", "map_full", "path_events"].iter().map(|k| lost[k].as_u64().unwrap_or(0)).sum();
-    if total > 0 {
-        cli::note(format_args!("warning: {total} updates were dropped (see \"lost\" in the profile)"));
+    out.commit_with(|w| profile::write_document(w, &header, &rows, snapshots))?;
+    let lost = rows.lost(events_lost).total();
+    if lost > 0 {
+        cli::note(format_args!("warning: {lost} updates were dropped (see \"lost\" in the profile)"));
     }
-    cli::note(format_args!("{} files, profile written to {}", collected.file_count(), o.output.display()));
+    if let Naming::Kernel { collisions: n @ 1.., .. } = naming {
+        cli::note(format_args!("warning: {n} paths shared a 64-bit path hash: their rows are merged"));
+    }
+    cli::note(format_args!("{} files, profile written to {}", rows.len(), o.output.display()));
     if let Some(status) = child_status {
         if !status.success() {
             cli::note(format_args!("{} exited with {status}", o.command[0]));

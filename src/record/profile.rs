@@ -1,19 +1,23 @@
 //! Turning record.bpf.c's maps into the profile document
 //! (docs/profile-format.md), and writing it atomically.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::{BufReader, BufWriter, Read, Seek, Write};
 
 use serde_json::{json, Map as JsonMap, Value};
 
+use super::naming::{key, FileName, Key};
 use crate::bpf::Object;
 use crate::error::Result;
 use crate::hist::Hist;
 use crate::shared::{
-    errno_key, file_event, file_hist, file_key, file_stats, file_user, hist_key, io_kind, open_file, record_drop,
-    stat_key, syscall_stats, FILE_EVENT_TRUNCATED, FILE_EVENT_UNLINKED,
+    errno_key, file_hist, file_key, file_stats, file_user, hist_key, io_kind, open_file, record_drop, stat_key,
+    syscall_stats, FILE_RENAMED, FILE_UNLINKED,
 };
 
-pub const FORMAT_VERSION: u64 = 1;
+/// 2: rows keyed by mount namespace + path (1: by inode), paths encoded
+/// losslessly, `inodes`, `renamed`, snapshots by row index and as changes.
+pub const FORMAT_VERSION: u64 = 2;
 
 /// Profile names of the io_kind values, in enum order.
 pub const KIND_NAMES: [&str; io_kind::IO_NR_KINDS as usize] = [
@@ -37,38 +41,6 @@ pub const KIND_NAMES: [&str; io_kind::IO_NR_KINDS as usize] = [
 /// The syscalls (by profile name) that read and that write a file's data.
 pub const READ_KINDS: [&str; 6] = ["read", "readv", "pread64", "preadv", "preadv2", "sendfile_in"];
 pub const WRITE_KINDS: [&str; 6] = ["write", "writev", "pwrite64", "pwritev", "pwritev2", "sendfile_out"];
-
-/// Where a file is, from its file_event.
-#[derive(Clone, Debug)]
-pub struct FileName {
-    pub path: String,
-    pub unlinked: bool,
-    pub truncated: bool,
-}
-
-impl FileName {
-    /// Decode an event: components leaf first, NUL-terminated each.
-    pub fn from_event(e: &file_event) -> (Key, FileName) {
-        let len = (e.path_len as usize).min(e.path.len());
-        let raw: Vec<u8> = e.path[..len].iter().map(|c| *c as u8).collect();
-        let mut comps: Vec<String> =
-            raw.split(|b| *b == 0).filter(|c| !c.is_empty()).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
-        comps.reverse();
-        let name = FileName {
-            path: format!("/{}", comps.join("/")),
-            unlinked: e.flags as u32 & FILE_EVENT_UNLINKED != 0,
-            truncated: e.flags as u32 & FILE_EVENT_TRUNCATED != 0,
-        };
-        (key(&e.key), name)
-    }
-}
-
-/// A file: (mount namespace, dev, inode).
-pub type Key = (u32, u32, u64);
-
-fn key(k: &file_key) -> Key {
-    (k.mntns, k.dev, k.ino)
-}
 
 #[derive(Default)]
 struct FileRecord {
@@ -101,6 +73,7 @@ impl FileRecord {
         a.fsync_bytes += b.fsync_bytes;
         a.last_fsync_ns = a.last_fsync_ns.max(b.last_fsync_ns);
         a.unsynced_bytes += b.unsynced_bytes;
+        a.flags |= b.flags;
         for (kind, (st, errs, req, done)) in o.syscalls {
             let e = self.syscalls.entry(kind).or_default();
             e.0.calls += st.calls;
@@ -129,17 +102,76 @@ pub struct Collected {
     pub drops: [u64; record_drop::DROP_NR as usize],
 }
 
+/// What a kernel key turned out to be.
+pub enum Identity {
+    /// A regular file with this name.
+    Named(FileName),
+    /// A regular file whose name never arrived (a lost event).
+    Unknown,
+    /// Not a regular file (legacy: an open of a device, pipe or directory).
+    NotAFile,
+}
+
+/// A row is keyed by mount namespace + path; a file without a usable name
+/// (none when first seen, or lost) is a row of its own.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum RowKey {
+    Path { mntns: u32, path: Vec<u8>, truncated: bool },
+    Own(Key),
+}
+
+/// One row of the profile: a file's name and everything counted under it.
+struct Row {
+    mntns: u32,
+    name: Option<FileName>,
+    rec: FileRecord,
+}
+
+/// The profile's rows, in output order, and which row each kernel key went to.
+pub struct Rows {
+    rows: Vec<Row>,
+    index: HashMap<Key, usize>,
+    drops: [u64; record_drop::DROP_NR as usize],
+}
+
+impl Rows {
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+}
+
 impl Collected {
-    /// Re-key every record (merging those that land on the same file);
-    /// records mapped to None are dropped.
-    pub fn remap(self, f: impl Fn(Key) -> Option<Key>) -> Collected {
-        let mut files: BTreeMap<Key, FileRecord> = BTreeMap::new();
-        for (k, r) in self.files {
-            if let Some(k) = f(k) {
-                files.entry(k).or_default().merge(r);
+    /// Group the kernel's records into rows: every key named with the same
+    /// (mount namespace, path) adds up in one row.
+    pub fn into_rows(self, identify: impl Fn(Key) -> Identity) -> Rows {
+        let mut by_key: BTreeMap<RowKey, (u32, Option<FileName>, FileRecord, Vec<Key>)> = BTreeMap::new();
+        for (k, rec) in self.files {
+            let (rk, name) = match identify(k) {
+                Identity::NotAFile => continue,
+                Identity::Unknown => (RowKey::Own(k), None),
+                Identity::Named(n) if n.unlinked => (RowKey::Own(k), Some(n)),
+                Identity::Named(n) => {
+                    (RowKey::Path { mntns: n.mntns, path: n.path.clone(), truncated: n.truncated }, Some(n))
+                }
+            };
+            let mntns = name.as_ref().map_or(k.0, |n| n.mntns);
+            let e = by_key.entry(rk).or_insert_with(|| (mntns, None, FileRecord::default(), vec![]));
+            match (&mut e.1, name) {
+                (Some(have), Some(n)) => have.inodes.extend(n.inodes),
+                (slot, n) => *slot = slot.take().or(n),
             }
+            e.2.merge(rec);
+            e.3.push(k);
         }
-        Collected { files, drops: self.drops }
+        let mut rows = Vec::with_capacity(by_key.len());
+        let mut index = HashMap::new();
+        for (_, (mntns, name, rec, keys)) in by_key {
+            for k in keys {
+                index.insert(k, rows.len());
+            }
+            rows.push(Row { mntns, name, rec });
+        }
+        Rows { rows, index, drops: self.drops }
     }
 }
 
@@ -215,7 +247,8 @@ fn opt_ns(v: u64) -> Value {
     }
 }
 
-fn file_json(k: &Key, name: Option<&FileName>, f: &FileRecord) -> Value {
+fn file_json(row: &Row) -> Value {
+    let (name, f) = (row.name.as_ref(), &row.rec);
     let mut syscalls = JsonMap::new();
     for (kind, (st, errs, req, done)) in &f.syscalls {
         let errnos: JsonMap<String, Value> = errs.iter().map(|(e, n)| (crate::errnames::name(*e), json!(n))).collect();
@@ -229,13 +262,16 @@ fn file_json(k: &Key, name: Option<&FileName>, f: &FileRecord) -> Value {
     }
     let h = |id: file_hist| f.hists.get(&(id as u16)).cloned().unwrap_or_default().to_json();
     let s = &f.stats;
+    let inodes: Vec<Value> =
+        name.iter().flat_map(|n| &n.inodes).map(|(dev, ino)| json!({"dev": dev_string(*dev), "ino": ino})).collect();
     json!({
-        "mntns": k.0,
-        "path": name.map(|n| n.path.clone()),
-        "unlinked": name.is_some_and(|n| n.unlinked),
+        "mntns": row.mntns,
+        "path": name.map(|n| n.display()),
         "path_truncated": name.is_some_and(|n| n.truncated),
-        "dev": dev_string(k.1),
-        "ino": k.2,
+        "unnamed": name.is_some_and(|n| n.unlinked),
+        "unlinked": name.is_some_and(|n| n.unlinked) || s.flags & FILE_UNLINKED != 0,
+        "renamed": s.flags & FILE_RENAMED != 0,
+        "inodes": inodes,
         "comms": f.comms,
         "read_bytes": s.read_bytes,
         "write_bytes": s.write_bytes,
@@ -266,62 +302,106 @@ pub struct Header {
     pub strategy: String,
     pub events_lost: u64,
     pub interval_ns: Option<u64>,
-    pub snapshots: Vec<Value>,
 }
 
-/// Every file's running counters at one time (`--interval`).
-pub struct Snapshot {
-    t_ns: u64,
-    /// read_bytes, write_bytes, read_calls, write_calls, fsync_calls
-    counters: BTreeMap<Key, [u64; 5]>,
+/// Read, write and fsync counters of one file: read_bytes, write_bytes,
+/// read_calls, write_calls, fsync_calls.
+type Counters = [u64; 5];
+
+/// The `--interval` time series, kept out of memory: each snapshot appends
+/// the kernel keys whose counters changed since the one before to an
+/// unlinked scratch file, so that a long recording of many files costs disk,
+/// not RSS.
+pub struct Snapshots {
+    file: BufWriter<std::fs::File>,
+    last: HashMap<Key, Counters>,
+    count: usize,
 }
 
-pub fn snapshot(obj: &Object, now_ns: u64) -> Result<Snapshot> {
-    let mut counters: BTreeMap<Key, [u64; 5]> = BTreeMap::new();
-    let sc = obj.map("syscall_stats")?;
-    for k in sc.keys::<stat_key>()? {
-        let Some(v) = sc.get::<stat_key, syscall_stats>(&k)? else {
-            continue;
-        };
-        let Some(slot) = counter_slot(k.kind) else {
-            continue;
-        };
-        counters.entry(key(&k.file)).or_default()[2 + slot] += v.calls;
+const SNAPSHOT_RECORD: usize = 4 + 8 + 5 * 8;
+
+impl Snapshots {
+    pub fn new(scratch: std::fs::File) -> Snapshots {
+        Snapshots { file: BufWriter::new(scratch), last: HashMap::new(), count: 0 }
     }
-    let fs = obj.map("file_stats")?;
-    for k in fs.keys::<file_key>()? {
-        let Some(v) = fs.get::<file_key, file_stats>(&k)? else {
-            continue;
-        };
-        let c = counters.entry(key(&k)).or_default();
-        c[0] = v.read_bytes;
-        c[1] = v.write_bytes;
-    }
-    Ok(Snapshot { t_ns: now_ns, counters })
-}
 
-impl Snapshot {
-    pub fn to_json(&self, remap: impl Fn(Key) -> Option<Key>) -> Value {
-        let mut merged: BTreeMap<Key, [u64; 5]> = BTreeMap::new();
-        for (k, c) in &self.counters {
-            if let Some(k) = remap(*k) {
-                let m = merged.entry(k).or_default();
-                for (a, b) in m.iter_mut().zip(c) {
-                    *a += b;
-                }
+    /// Append the counters at `now_ns`: a header (time, number of records),
+    /// then one record per changed key.
+    pub fn take(&mut self, obj: &Object, now_ns: u64) -> Result<()> {
+        let mut now: HashMap<Key, Counters> = HashMap::new();
+        for (k, v) in obj.map("syscall_stats")?.entries::<stat_key, syscall_stats>()? {
+            if let Some(slot) = counter_slot(k.kind) {
+                now.entry(key(&k.file)).or_default()[2 + slot] += v.calls;
             }
         }
-        let files: Vec<Value> = merged
-            .iter()
-            .map(|((ns, dev, ino), c)| {
-                json!({
-                    "mntns": ns, "dev": dev_string(*dev), "ino": ino,
-                    "read_bytes": c[0], "write_bytes": c[1],
-                    "read_calls": c[2], "write_calls": c[3], "fsync_calls": c[4],
+        for (k, v) in obj.map("file_stats")?.entries::<file_key, file_stats>()? {
+            let c = now.entry(key(&k)).or_default();
+            c[0] = v.read_bytes;
+            c[1] = v.write_bytes;
+        }
+        now.retain(|k, c| self.last.get(k) != Some(c));
+        let io = |e: std::io::Error| crate::error::Error::msg(format!("cannot keep snapshots: {e}"));
+        self.file.write_all(&now_ns.to_le_bytes()).map_err(io)?;
+        self.file.write_all(&(now.len() as u64).to_le_bytes()).map_err(io)?;
+        for (k, c) in now {
+            let mut rec = Vec::with_capacity(SNAPSHOT_RECORD);
+            rec.extend(k.0.to_le_bytes());
+            rec.extend(k.1.to_le_bytes());
+            c.iter().for_each(|v| rec.extend(v.to_le_bytes()));
+            self.file.write_all(&rec).map_err(io)?;
+            self.last.insert(k, c);
+        }
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Write the snapshots as JSON: per snapshot, the rows whose counters
+    /// changed, with their cumulative values.
+    fn write_json(self, w: &mut dyn Write, rows: &Rows) -> std::io::Result<()> {
+        let mut file = self.file.into_inner().map_err(|e| e.into_error())?;
+        file.rewind()?;
+        let mut r = BufReader::new(file);
+        let u64_at = |r: &mut BufReader<std::fs::File>| -> std::io::Result<u64> {
+            let mut b = [0u8; 8];
+            r.read_exact(&mut b)?;
+            Ok(u64::from_le_bytes(b))
+        };
+        let mut per_key: HashMap<Key, Counters> = HashMap::new();
+        let mut per_row: Vec<Counters> = vec![[0; 5]; rows.rows.len()];
+        w.write_all(b"[")?;
+        for i in 0..self.count {
+            let t_ns = u64_at(&mut r)?;
+            let n = u64_at(&mut r)?;
+            let mut changed = BTreeSet::new();
+            for _ in 0..n {
+                let mut rec = [0u8; SNAPSHOT_RECORD];
+                r.read_exact(&mut rec)?;
+                let word = |at: usize| u64::from_le_bytes(rec[at..at + 8].try_into().unwrap());
+                let k: Key = (u32::from_le_bytes(rec[..4].try_into().unwrap()), word(4));
+                let c: Counters = std::array::from_fn(|j| word(12 + 8 * j));
+                let old = per_key.insert(k, c).unwrap_or_default();
+                if let Some(&row) = rows.index.get(&k) {
+                    for j in 0..5 {
+                        per_row[row][j] = per_row[row][j] + c[j] - old[j];
+                    }
+                    changed.insert(row);
+                }
+            }
+            let files: Vec<Value> = changed
+                .into_iter()
+                .map(|row| {
+                    let c = per_row[row];
+                    json!({"file": row, "read_bytes": c[0], "write_bytes": c[1],
+                           "read_calls": c[2], "write_calls": c[3], "fsync_calls": c[4]})
                 })
-            })
-            .collect();
-        json!({"t_ns": self.t_ns, "files": files})
+                .collect();
+            if i > 0 {
+                w.write_all(b",")?;
+            }
+            w.write_all(b"\n")?;
+            serde_json::to_writer(&mut *w, &json!({"t_ns": t_ns, "files": files}))?;
+        }
+        w.write_all(b"]")
     }
 }
 
@@ -344,29 +424,37 @@ fn dev_string(dev: u32) -> String {
     format!("{}:{}", dev >> 20, dev & 0xfffff)
 }
 
-impl Collected {
-    pub fn file_count(&self) -> usize {
-        self.files.len()
+impl Rows {
+    /// Updates the BPF side could not make, by cause (the profile's "lost").
+    pub fn lost(&self, events_lost: u64) -> Lost {
+        Lost {
+            inflight_full: self.drops[record_drop::DROP_INFLIGHT as usize],
+            map_full: self.drops[record_drop::DROP_FILES as usize],
+            path_events: self.drops[record_drop::DROP_EVENTS as usize] + events_lost,
+        }
+    }
+}
+
+/// What the profile's "lost" counts.
+pub struct Lost {
+    pub inflight_full: u64,
+    pub map_full: u64,
+    pub path_events: u64,
+}
+
+impl Lost {
+    pub fn total(&self) -> u64 {
+        self.inflight_full + self.map_full + self.path_events
     }
 
-    /// Updates the BPF side could not make, by cause (the profile's "lost").
-    pub fn lost(&self, events_lost: u64) -> Value {
-        json!({
-            "inflight_full": self.drops[record_drop::DROP_INFLIGHT as usize],
-            "map_full": self.drops[record_drop::DROP_FILES as usize],
-            "path_events": self.drops[record_drop::DROP_EVENTS as usize] + events_lost,
-        })
+    fn to_json(&self) -> Value {
+        json!({"inflight_full": self.inflight_full, "map_full": self.map_full, "path_events": self.path_events})
     }
 }
 
 /// Write the profile document (docs/profile-format.md), one file at a time:
 /// a JSON tree of 100k files would take gigabytes.
-pub fn write_document(
-    w: &mut dyn std::io::Write,
-    h: &Header,
-    c: &Collected,
-    names: &BTreeMap<Key, FileName>,
-) -> std::io::Result<()> {
+pub fn write_document(w: &mut dyn Write, h: &Header, rows: &Rows, snapshots: Option<Snapshots>) -> std::io::Result<()> {
     let head = json!({
         "version": FORMAT_VERSION,
         "tool": "iotrace record",
@@ -377,22 +465,26 @@ pub fn write_document(
         "end_ns": h.end_ns,
         "boot_wall_ns": h.boot_wall_ns,
         "filters": h.filters,
-        "lost": c.lost(h.events_lost),
+        "lost": rows.lost(h.events_lost).to_json(),
         "interval_ns": h.interval_ns,
-        "snapshots": h.snapshots,
     });
-    // The head's members, then "files" streamed into the same object.
+    // The head's members, then "files" and "snapshots" streamed into the same object.
     let head = head.to_string();
     w.write_all(&head.as_bytes()[..head.len() - 1])?;
     w.write_all(b",\n\"files\":[")?;
-    for (i, (k, f)) in c.files.iter().enumerate() {
+    for (i, row) in rows.rows.iter().enumerate() {
         if i > 0 {
             w.write_all(b",")?;
         }
         w.write_all(b"\n")?;
-        serde_json::to_writer(&mut *w, &file_json(k, names.get(k), f))?;
+        serde_json::to_writer(&mut *w, &file_json(row))?;
     }
-    w.write_all(b"\n]}\n")
+    w.write_all(b"\n],\n\"snapshots\":")?;
+    match snapshots {
+        Some(s) => s.write_json(w, rows)?,
+        None => w.write_all(b"[]")?,
+    }
+    w.write_all(b"}\n")
 }
 
 fn hostname() -> String {
