@@ -27,9 +27,13 @@
 #define F_DUPFD_CLOEXEC 1030
 #define MAX_ANCESTORS 4
 
-/* (tgid, fd) -> id of the open behind it. dup and fork copy the id, so that
- * all fds of one open file description share its state, as in the kernel.
- * LRU: fds closed behind our back (exit, exec with O_CLOEXEC) age out. */
+/* (tgid, fd) -> id of the open behind it, or NO_OPEN for an fd known to be
+ * no file we count (closed, a pipe, a socket): that stops the search in the
+ * ancestors (fd_open_id), whose fd of that number is another file. dup and
+ * fork copy the id, so that all fds of one open file description share its
+ * state, as in the kernel. LRU: fds closed behind our back (exit, exec with
+ * O_CLOEXEC) age out. */
+#define NO_OPEN 0
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
@@ -54,12 +58,20 @@ struct {
 	__type(value, u64);
 } cwds SEC(".maps");
 
-/* child tgid -> parent tgid, to find fds a child inherited at fork. */
+/* A process' parent and when it forked it: the fds a child inherited are the
+ * parent's that were opened before then. */
+struct parent {
+	u32 tgid;
+	u32 _pad;
+	u64 fork_ns;
+};
+
+/* child tgid -> its parent, to find fds a child inherited at fork. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, u32);
-	__type(value, u32);
+	__type(value, struct parent);
 } parents SEC(".maps");
 
 /* An fd-creating syscall between entry and exit, per thread. */
@@ -105,27 +117,49 @@ static __always_inline u64 file_ref(u32 fd)
 	return (u64)fd + 1;
 }
 
+/* Open ids are their time and CPU (new_id(); seeds from /proc are times
+ * before recording started): when an id was opened. */
+static __always_inline u64 opened_at(u64 id)
+{
+	return id >> 8;
+}
+
+static __always_inline void forget_fd(u32 fd)
+{
+	struct fd_key k = fd_key_of(fd);
+	u64 none = NO_OPEN;
+
+	bpf_map_update_elem(&fds, &k, &none, BPF_ANY);
+}
+
 /* The open behind fd in this process, else in the nearest ancestor that had
- * it when this process was forked (then remembered here too). */
+ * it when this process (or the ancestor in between) was forked: then
+ * remembered here too. NULL if it is no file we count. */
 static __always_inline u64 *fd_open_id(u32 fd)
 {
 	struct fd_key k = fd_key_of(fd);
 	u64 *id = bpf_map_lookup_elem(&fds, &k);
 	struct fd_key up = k;
-	u32 *parent;
+	struct parent *parent;
+	u64 before = ~0ULL;
 
 	if (id)
-		return id;
+		return *id == NO_OPEN ? NULL : id;
 #pragma unroll
 	for (int i = 0; i < MAX_ANCESTORS; i++) {
 		parent = bpf_map_lookup_elem(&parents, &up.tgid);
 		if (!parent)
 			return NULL;
-		up.tgid = *parent;
+		if (parent->fork_ns < before)
+			before = parent->fork_ns;
+		up.tgid = parent->tgid;
 		id = bpf_map_lookup_elem(&fds, &up);
 		if (id) {
 			u64 copy = *id;
 
+			/* Opened after the fork: not what this process has under that number. */
+			if (copy == NO_OPEN || opened_at(copy) >= before)
+				return NULL;
 			bpf_map_update_elem(&fds, &k, &copy, BPF_ANY);
 			return bpf_map_lookup_elem(&fds, &k);
 		}
@@ -172,9 +206,7 @@ static __always_inline u64 file_pos(u64 ref, bool append)
  * non-contiguous I/O or with the recording). */
 static __always_inline void file_closed(u64 ref, struct open_file *of)
 {
-	struct fd_key k = fd_key_of(ref - 1);
-
-	bpf_map_delete_elem(&fds, &k);
+	forget_fd(ref - 1);
 }
 
 /* ---------------------------------------------------------------- the I/O */
@@ -403,7 +435,7 @@ static __always_inline int duped(struct sys_exit_args *ctx)
 
 			bpf_map_update_elem(&fds, &k, &copy, BPF_ANY);
 		} else {
-			bpf_map_delete_elem(&fds, &k);
+			forget_fd(ctx->ret);
 		}
 	}
 	bpf_map_delete_elem(&fd_ops, &tid);
@@ -423,15 +455,11 @@ SEC("tracepoint/syscalls/sys_exit_fcntl")
 int tp_exit_fcntl(struct sys_exit_args *ctx) { return duped(ctx); }
 
 /* fds that are not files: their number may be one a file had before a close
- * we did not see (exec with O_CLOEXEC), so forget whatever was there. */
+ * we did not see (exec with O_CLOEXEC), or one an ancestor has for a file. */
 static __always_inline int not_a_file(s64 fd)
 {
-	struct fd_key k;
-
-	if (fd < 0)
-		return 0;
-	k = fd_key_of(fd);
-	bpf_map_delete_elem(&fds, &k);
+	if (fd >= 0)
+		forget_fd(fd);
 	return 0;
 }
 
@@ -495,13 +523,13 @@ int tp_exit_socketpair(struct sys_exit_args *ctx) { return fd_pair(ctx); }
 
 static __always_inline int forked(u32 child)
 {
-	u32 ptgid = bpf_get_current_pid_tgid() >> 32;
-
+	struct parent p = { .tgid = bpf_get_current_pid_tgid() >> 32, .fork_ns = bpf_ktime_get_ns() };
+	u32 ptgid = p.tgid;
 	u64 *cwd;
 
 	if (!on_fork(child))
 		return 0;
-	bpf_map_update_elem(&parents, &child, &ptgid, BPF_ANY);
+	bpf_map_update_elem(&parents, &child, &p, BPF_ANY);
 	/* A copy, not a lookup through `parents`: the parent may chdir later. */
 	cwd = bpf_map_lookup_elem(&cwds, &ptgid);
 	if (cwd) {

@@ -93,6 +93,7 @@ fn run() -> Result<()> {
 }
 
 fn main() -> ExitCode {
+    signals::die_on_broken_pipe();
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is_usage() => {

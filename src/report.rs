@@ -134,7 +134,7 @@ impl Metrics {
     }
 
     fn to_json(&self) -> Value {
-        let size = |h: &Hist| h.mode().map(|s| slot_range(s).0);
+        let size = |h: &Hist| h.mode().map(slot_range);
         json!({
             "files": self.files,
             "read_bytes": self.read_bytes, "write_bytes": self.write_bytes,
@@ -143,7 +143,10 @@ impl Metrics {
             "write_bw": Metrics::bandwidth(self.write_bytes, self.first_write, self.last_write),
             "read_seq_share": Metrics::seq_share(self.read_moving, self.read_runs),
             "write_seq_share": Metrics::seq_share(self.write_moving, self.write_runs),
-            "read_size_mode": size(&self.read_req), "write_size_mode": size(&self.write_req),
+            "read_size_mode": size(&self.read_req).map(|r| r.0),
+            "read_size_mode_hi": size(&self.read_req).map(|r| r.1),
+            "write_size_mode": size(&self.write_req).map(|r| r.0),
+            "write_size_mode_hi": size(&self.write_req).map(|r| r.1),
             "read_size_hist": self.read_req.to_json(), "write_size_hist": self.write_req.to_json(),
             "calls": self.calls, "errors": self.errors, "rewrites": self.rewrites,
             "fsync_calls": self.fsync_calls, "fsync_bytes": self.fsync_bytes,
@@ -180,12 +183,25 @@ struct FileRow {
     m: Metrics,
 }
 
+/// One profile: its files and what identifies the recording.
+struct Profile {
+    rows: Vec<FileRow>,
+    host: String,
+    /// (host, strategy, start_ns, end_ns): the same for two copies of one recording.
+    recording: (String, String, u64, u64),
+    /// The profile's "lost" counts, by cause.
+    lost: BTreeMap<String, u64>,
+}
+
 fn bad(path: &str, what: impl std::fmt::Display) -> Error {
     Error::msg(format!("{path}: not a valid iotrace record profile ({what})"))
 }
 
 fn u64_field(v: &Value, name: &str, src: &str) -> Result<u64> {
-    v[name].as_u64().ok_or_else(|| bad(src, format!("missing number '{name}'")))
+    match &v[name] {
+        Value::Null => Err(bad(src, format!("missing number '{name}'"))),
+        n => n.as_u64().ok_or_else(|| bad(src, format!("'{name}' is {n}, not a count (a whole number >= 0)"))),
+    }
 }
 
 fn hist_field(v: &Value, src: &str) -> Result<Hist> {
@@ -238,9 +254,12 @@ fn parse_file(f: &Value, src: &str, n: usize) -> Result<FileRow> {
 const READS_VERSIONS: std::ops::RangeInclusive<u64> = 1..=crate::record::FORMAT_VERSION;
 
 /// `first`: how many files were read before this profile.
-fn load(path: &str, first: usize) -> Result<Vec<FileRow>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::msg(format!("{path}: {e}")))?;
-    let doc: Value = serde_json::from_str(&text).map_err(|e| bad(path, format!("JSON: {e}")))?;
+fn load(path: &str, first: usize) -> Result<Profile> {
+    let file = std::fs::File::open(path).map_err(|e| Error::msg(format!("{path}: {e}")))?;
+    // Streamed: input that cannot be a profile fails at its first wrong byte
+    // (`report /dev/zero` must not read forever).
+    let doc: Value =
+        serde_json::from_reader(std::io::BufReader::new(file)).map_err(|e| bad(path, format!("JSON: {e}")))?;
     if doc["tool"] != "iotrace record" {
         return Err(bad(path, "no \"tool\": \"iotrace record\""));
     }
@@ -259,7 +278,23 @@ fn load(path: &str, first: usize) -> Result<Vec<FileRow>> {
         None => return Err(bad(path, "no version")),
     }
     let files = doc["files"].as_array().ok_or_else(|| bad(path, "no 'files' list"))?;
-    files.iter().enumerate().map(|(i, f)| parse_file(f, path, first + i)).collect()
+    let rows = files.iter().enumerate().map(|(i, f)| parse_file(f, path, first + i)).collect::<Result<_>>()?;
+    let text = |k: &str| doc[k].as_str().unwrap_or_default().to_string();
+    let lost = match doc["lost"].as_object() {
+        Some(l) => l.keys().map(|k| Ok((k.clone(), u64_field(&doc["lost"], k, path)?))).collect::<Result<_>>()?,
+        None => return Err(bad(path, "no 'lost' counts")),
+    };
+    Ok(Profile {
+        rows,
+        host: text("host"),
+        recording: (
+            text("host"),
+            text("strategy"),
+            u64_field(&doc, "start_ns", path)?,
+            u64_field(&doc, "end_ns", path)?,
+        ),
+        lost,
+    })
 }
 
 /// "/a/b/c" -> ["/", "/a", "/a/b"] limited to `depth` components below the root.
@@ -356,6 +391,48 @@ const COLUMNS: &[&str] = &[
     "B/FSYNC", "ERRORS",
 ];
 
+/// The most common request size's bucket, [lo, hi] inclusive, as "4K-8K" (8K excluded).
+fn size_range(lo: &Value, hi: &Value) -> String {
+    // Bucket bounds are powers of two: "4K", not "4.0K".
+    let h = |v: f64| human(v).replace(".0", "");
+    match (lo.as_u64(), hi.as_u64()) {
+        (Some(lo), Some(hi)) if lo == hi => h(lo as f64),
+        (Some(lo), Some(hi)) => format!("{}-{}", h(lo as f64), h(hi as f64 + 1.0)),
+        _ => "-".into(),
+    }
+}
+
+/// CSV columns: raw numbers, the unit in the name; each with where it comes from in a row's JSON.
+const CSV_COLUMNS: &[(&str, &str)] = &[
+    ("files", "files"),
+    ("read_bytes", "read_bytes"),
+    ("write_bytes", "write_bytes"),
+    ("read_ops", "read_ops"),
+    ("write_ops", "write_ops"),
+    ("read_bw_bytes_per_s", "read_bw"),
+    ("write_bw_bytes_per_s", "write_bw"),
+    ("read_seq_fraction", "read_seq_share"),
+    ("write_seq_fraction", "write_seq_share"),
+    ("read_size_mode_lo_bytes", "read_size_mode"),
+    ("read_size_mode_hi_bytes", "read_size_mode_hi"),
+    ("write_size_mode_lo_bytes", "write_size_mode"),
+    ("write_size_mode_hi_bytes", "write_size_mode_hi"),
+    ("fsync_calls", "fsync_calls"),
+    ("bytes_per_fsync", "bytes_per_fsync"),
+    ("errors", "errors"),
+];
+
+fn csv_cells(name: &str, j: &Value) -> Vec<String> {
+    let raw = |v: &Value| match v {
+        Value::Null => String::new(),
+        Value::Number(n) if n.is_f64() => {
+            format!("{:.6}", n.as_f64().unwrap_or(0.0)).trim_end_matches('0').trim_end_matches('.').to_string()
+        }
+        v => v.to_string(),
+    };
+    std::iter::once(csv_field(name)).chain(CSV_COLUMNS.iter().map(|(_, k)| raw(&j[*k]))).collect()
+}
+
 fn table_cells(name: &str, j: &Value) -> Vec<String> {
     let n = |k: &str| j[k].as_u64().unwrap_or(0);
     vec![
@@ -369,16 +446,17 @@ fn table_cells(name: &str, j: &Value) -> Vec<String> {
         opt_human(&j["write_bw"], "/s"),
         pct(&j["read_seq_share"]),
         pct(&j["write_seq_share"]),
-        opt_human(&j["read_size_mode"], ""),
-        opt_human(&j["write_size_mode"], ""),
+        size_range(&j["read_size_mode"], &j["read_size_mode_hi"]),
+        size_range(&j["write_size_mode"], &j["write_size_mode_hi"]),
         n("fsync_calls").to_string(),
         opt_human(&j["bytes_per_fsync"], ""),
         n("errors").to_string(),
     ]
 }
 
+/// RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled.
 fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
+    if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s.to_string()
@@ -387,43 +465,73 @@ fn csv_field(s: &str) -> String {
 
 pub fn main(args: Args) -> Result<()> {
     let Some(o) = parse(args)? else { return Ok(()) };
-    let mut rows: Vec<FileRow> = Vec::new();
+    let mut rows: Vec<(usize, FileRow)> = Vec::new();
+    let mut profiles: Vec<(String, (String, String, u64, u64))> = Vec::new();
+    let mut hosts: Vec<String> = Vec::new();
+    let mut lost: BTreeMap<String, u64> = BTreeMap::new();
     for p in &o.profiles {
-        let more = load(p, rows.len())?;
-        rows.extend(more);
+        let prof = load(p, rows.len())?;
+        if let Some((first, _)) = profiles.iter().find(|(_, r)| *r == prof.recording) {
+            cli::note(format_args!("warning: {p} is the same recording as {first}: its numbers count twice"));
+        }
+        let n: u64 = prof.lost.values().sum();
+        if n > 0 {
+            let by: Vec<String> = prof.lost.iter().filter(|(_, v)| **v > 0).map(|(k, v)| format!("{k} {v}")).collect();
+            cli::note(format_args!(
+                "warning: {p}: {n} updates were lost while recording ({}): its numbers are incomplete",
+                by.join(", ")
+            ));
+        }
+        for (k, v) in &prof.lost {
+            *lost.entry(k.clone()).or_default() += v;
+        }
+        let host = hosts.iter().position(|h| *h == prof.host).unwrap_or_else(|| {
+            hosts.push(prof.host.clone());
+            hosts.len() - 1
+        });
+        profiles.push((p.clone(), prof.recording));
+        rows.extend(prof.rows.into_iter().map(|r| (host, r)));
     }
-    let multi_ns = rows.iter().map(|r| r.mntns).collect::<BTreeSet<_>>().len() > 1;
+    // Hosts are kept apart: the same path on two hosts is two files.
+    let multi_host = hosts.len() > 1;
+    if multi_host {
+        cli::note(format_args!("profiles of {} hosts ({}): rows are per host", hosts.len(), hosts.join(", ")));
+    }
+    let multi_ns = rows.iter().map(|(_, r)| r.mntns).collect::<BTreeSet<_>>().len() > 1;
     let mut total = Metrics::default();
-    let mut groups: BTreeMap<(u64, Name), Metrics> = BTreeMap::new();
-    // Files merge by (mntns, path); a file seen in two profiles counts once.
-    let mut files: BTreeMap<(u64, Name), Metrics> = BTreeMap::new();
-    for r in rows {
-        let e = files.entry((r.mntns, r.name)).or_default();
+    let mut groups: BTreeMap<(usize, u64, Name), Metrics> = BTreeMap::new();
+    // Files merge by (host, mntns, path); a file seen in two profiles counts once.
+    let mut files: BTreeMap<(usize, u64, Name), Metrics> = BTreeMap::new();
+    for (host, r) in rows {
+        let e = files.entry((host, r.mntns, r.name)).or_default();
         e.add(&r.m);
         e.files = 1;
     }
-    for ((ns, name), m) in &files {
+    for ((host, ns, name), m) in &files {
         total.add(m);
         match (o.by, name) {
             (By::File, _) => {
-                groups.insert((*ns, name.clone()), m.clone());
+                groups.insert((*host, *ns, name.clone()), m.clone());
             }
             (By::Dir, Name::Path(path)) => {
                 for d in ancestors(path, o.depth) {
-                    groups.entry((*ns, Name::Path(d))).or_default().add(m);
+                    groups.entry((*host, *ns, Name::Path(d))).or_default().add(m);
                 }
             }
             (By::Dir, Name::Partial(..)) => {
-                groups.entry((*ns, Name::Partial(PARTIAL_GROUP.into(), 0))).or_default().add(m);
+                groups.entry((*host, *ns, Name::Partial(PARTIAL_GROUP.into(), 0))).or_default().add(m);
             }
         }
     }
-    let name = |(ns, n): &(u64, Name)| {
-        if multi_ns {
-            format!("[mnt:{ns}]{}", n.display())
-        } else {
-            n.display().to_string()
+    let name = |(host, ns, n): &(usize, u64, Name)| {
+        let mut s = String::new();
+        if multi_host {
+            let _ = write!(s, "{}:", hosts[*host]);
         }
+        if multi_ns {
+            let _ = write!(s, "[mnt:{ns}]");
+        }
+        s + n.display()
     };
     let mut out: Vec<(String, Value)> = groups.iter().map(|(k, m)| (name(k), m.to_json())).collect();
     let key = |j: &Value| -> u64 {
@@ -455,15 +563,17 @@ pub fn main(args: Args) -> Result<()> {
                 })
                 .collect();
             let by = if o.by == By::File { "file" } else { "dir" };
-            s = serde_json::to_string_pretty(&json!({"by": by, "rows": rows, "total": total})).unwrap();
+            s = serde_json::to_string_pretty(&json!({"by": by, "rows": rows, "total": total, "lost": lost})).unwrap();
             s.push('\n');
         }
         Format::Csv => {
-            let _ = writeln!(s, "{}", COLUMNS.join(","));
-            for (n, j) in out.iter().chain(std::iter::once(&("TOTAL".to_string(), total))) {
-                let cells: Vec<String> = table_cells(n, j).iter().map(|c| csv_field(c)).collect();
-                let _ = writeln!(s, "{}", cells.join(","));
+            // The losses of every profile, on the TOTAL row (they are not per file).
+            let header: Vec<&str> = CSV_COLUMNS.iter().map(|(c, _)| *c).collect();
+            let _ = writeln!(s, "name,{},lost_updates", header.join(","));
+            for (n, j) in &out {
+                let _ = writeln!(s, "{},", csv_cells(n, j).join(","));
             }
+            let _ = writeln!(s, "{},{}", csv_cells("TOTAL", &total).join(","), lost.values().sum::<u64>());
         }
         Format::Table => {
             let mut lines: Vec<Vec<String>> = vec![COLUMNS.iter().map(|c| c.to_string()).collect()];

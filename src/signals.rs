@@ -24,6 +24,14 @@ pub fn install() {
     }
 }
 
+/// Let a write to a closed pipe end the program quietly, as it does other
+/// Unix tools (`iotrace report big.json | head`): Rust ignores SIGPIPE and
+/// turns it into an error instead.
+pub fn die_on_broken_pipe() {
+    // SAFETY: setting a signal's disposition to its default has no preconditions.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+}
+
 pub fn stop_requested() -> bool {
     STOP.load(Ordering::SeqCst)
 }

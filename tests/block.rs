@@ -62,7 +62,9 @@ impl Drop for Loop {
     }
 }
 
-/// A block tool running in the background, attached once `start` returns.
+/// A block tool running in the background, attached once `start` returns;
+/// killed if the test fails before `stop` (and every start gives a duration,
+/// so that not even a killed test leaves it attached for long).
 struct Tool {
     child: Child,
     err: BufReader<std::process::ChildStderr>,
@@ -90,14 +92,22 @@ impl Tool {
 
     /// SIGINT, then (stdout, stderr) once it has exited 0.
     fn stop(mut self) -> (String, String) {
-        ok(Command::new("kill").arg("-INT").arg(self.child.id().to_string()));
+        // SAFETY: plain kill(2) of our own child, which has not been reaped.
+        assert_eq!(unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) }, 0);
         let mut out = String::new();
         self.child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
-        let mut err = self.early_err;
+        let mut err = std::mem::take(&mut self.early_err);
         self.err.read_to_string(&mut err).unwrap();
         let st = self.child.wait().unwrap();
         assert!(st.success(), "exit {st}\nstdout:\n{out}\nstderr:\n{err}");
         (out, err)
+    }
+}
+
+impl Drop for Tool {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -113,7 +123,7 @@ fn json_lines(out: &str) -> Vec<Value> {
 fn biosnoop_matches_diskstats() {
     for strategy in STRATEGIES {
         let lo = Loop::new(&format!("snoop-{strategy}"));
-        let tool = Tool::start(&["biosnoop", "--json", "-d", lo.name(), "--strategy", strategy]);
+        let tool = Tool::start(&["biosnoop", "--json", "-d", lo.name(), "--strategy", strategy, "120"]);
         let before = lo.diskstats();
         lo.fio("read", "128k", "psync", 1, "32M");
         lo.fio("randwrite", "4k", "libaio", 16, "8M");
@@ -160,7 +170,7 @@ fn pattern(out: &str) -> Value {
 fn biopattern_sequential_share_and_queue_depth() {
     let lo = Loop::new("pattern");
     let run = |rw: &str, bs: &str, engine: &str, depth: u32, size: &str| {
-        let tool = Tool::start(&["biopattern", "--json", "-d", lo.name()]);
+        let tool = Tool::start(&["biopattern", "--json", "-d", lo.name(), "120", "1"]);
         lo.fio(rw, bs, engine, depth, size);
         pattern(&tool.stop().0)
     };
@@ -191,10 +201,11 @@ fn biopattern_sequential_share_and_queue_depth() {
 #[test]
 fn biolatency_total_equals_biosnoop() {
     let lo = Loop::new("latency");
-    let snoop = Tool::start(&["biosnoop", "--json", "-d", lo.name()]);
-    let text = Tool::start(&["biosnoop", "-Q", "-d", lo.name()]);
-    let lat = Tool::start(&["biolatency", "--json", "-D", "-F", "-d", lo.name()]);
-    let sizes = Tool::start(&["biolatency", "--json", "-S", "-m", "-Q", "-d", lo.name()]);
+    // Durations: biosnoop SECS, biolatency one INTERVAL (a stop before it prints what it has).
+    let snoop = Tool::start(&["biosnoop", "--json", "-d", lo.name(), "120"]);
+    let text = Tool::start(&["biosnoop", "-Q", "-d", lo.name(), "120"]);
+    let lat = Tool::start(&["biolatency", "--json", "-D", "-F", "-d", lo.name(), "120", "1"]);
+    let sizes = Tool::start(&["biolatency", "--json", "-S", "-m", "-Q", "-d", lo.name(), "120", "1"]);
     lo.fio("randrw", "16k", "libaio", 8, "8M");
     let (lat_out, sizes_out) = (lat.stop().0, sizes.stop().0);
     let (snoop_out, text_out) = (snoop.stop().0, text.stop().0);

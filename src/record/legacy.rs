@@ -29,8 +29,6 @@ use crate::error::{Error, Result};
 use crate::shared::{fd_key, open_event, open_file, OPEN_EVENT_CWD, RECORD_LEGACY_PATH_MAX};
 use crate::tracefs::Tracefs;
 
-/// Ids of opens seeded from /proc, disjoint from the kernel's (ktime << 8 | cpu).
-const SEEDED_ID_BASE: u64 = 1 << 62;
 const AT_FDCWD: i32 = -100;
 /// Longest chain of relative opens followed (each is relative to an older one).
 const MAX_BASES: usize = 256;
@@ -54,7 +52,7 @@ struct Open {
 pub struct Opens {
     ids: HashMap<u64, Open>,
     mntns: HashMap<u32, u32>,
-    next_seed: u64,
+    last_seed: u64,
 }
 
 /// The kernel's s_dev encoding (MINORBITS = 20) of a user-space st_dev.
@@ -97,6 +95,39 @@ fn join_clean(base: &[u8], rel: &[u8]) -> Vec<u8> {
     p
 }
 
+/// Was `path`, gone before its open event was read, a regular file? Yes,
+/// unless where it was holds no such files: procfs, sysfs and other pseudo
+/// file systems, or the devtmpfs of /dev (not a tmpfs mounted below it, such
+/// as /dev/shm).
+fn gone_was_regular(path: &[u8]) -> bool {
+    const PSEUDO: [i64; 6] = [
+        0x9fa0,     // proc
+        0x62656572, // sysfs
+        0x64626720, // debugfs
+        0x74726163, // tracefs
+        0x63677270, // cgroup2
+        0x27e0eb,   // cgroup
+    ];
+    let mut dir = Path::new(std::ffi::OsStr::from_bytes(path));
+    while let Some(parent) = dir.parent() {
+        dir = parent;
+        let Ok(m) = std::fs::metadata(dir) else { continue };
+        let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else { return true };
+        // SAFETY: statfs(2) on a NUL-terminated path into a zeroed struct.
+        let magic = unsafe {
+            let mut st: libc::statfs = std::mem::zeroed();
+            if libc::statfs(c.as_ptr(), &mut st) != 0 {
+                return true;
+            }
+            st.f_type as i64
+        };
+        let dev_of = |p: &str| std::fs::metadata(p).map(|m| m.dev()).ok();
+        let on_dev = dev_of("/dev") != dev_of("/") && dev_of("/dev") == Some(m.dev());
+        return !PSEUDO.contains(&magic) && !on_dev;
+    }
+    true
+}
+
 fn meta(p: &Path) -> Option<(u32, u64, bool)> {
     std::fs::metadata(p).ok().map(|m| (kernel_dev(m.dev()), m.ino(), m.is_file()))
 }
@@ -137,12 +168,12 @@ impl Opens {
             open.arg.extend(format!("/#{}", fd.map_or(String::new(), |(_, ino, _)| ino.to_string())).bytes());
             open.file = Some(fd.unwrap_or((0, 0, true)));
         } else if e.kind != OPEN_EVENT_CWD {
-            // The path first: by now the fd may be closed and its number
-            // reused (fio does it within microseconds).
+            // By the path: by now the fd may be closed and its number reused
+            // (fio does it within microseconds).
+            // Not the fd's number in /proc either: a process that already
+            // closed it may have it for another file, a pipe or a directory.
             let path = self.path_of_open(&open);
-            open.file = path
-                .and_then(|p| meta(Path::new(std::ffi::OsStr::from_bytes(&p))))
-                .or_else(|| meta(Path::new(&format!("/proc/{}/fd/{}", e.tgid, e.fd))));
+            open.file = path.and_then(|p| meta(Path::new(std::ffi::OsStr::from_bytes(&p))));
         }
         self.ids.insert(e.open_id, open);
     }
@@ -172,15 +203,15 @@ impl Opens {
         let Some(open) = self.ids.get(&k.1) else {
             return Identity::Unknown;
         };
+        let path = self.path_of_open(open);
         let regular = match open.file {
             Some((_, _, regular)) => regular,
-            // Gone before it could be looked at: a file unless its name says otherwise.
-            None => !["/dev/", "/proc/", "/sys/"].iter().any(|p| open.arg.starts_with(p.as_bytes())),
+            None => path.as_deref().is_none_or(gone_was_regular),
         };
         if !regular {
             return Identity::NotAFile;
         }
-        match self.path_of_open(open) {
+        match path {
             Some(path) => Identity::Named(FileName {
                 mntns: open.mntns,
                 path,
@@ -192,9 +223,13 @@ impl Opens {
         }
     }
 
+    /// An id like the kernel's (open time << 8 | CPU), with a time before
+    /// recording started, as the open it stands for: the kernel side compares
+    /// open times with fork times (fd_open_id), and no id it makes later can
+    /// be the same.
     fn seed_id(&mut self) -> u64 {
-        self.next_seed += 1;
-        SEEDED_ID_BASE + self.next_seed
+        self.last_seed = crate::clock::monotonic_ns().max(self.last_seed + 1);
+        (self.last_seed << 8) | 0xff
     }
 
     /// An id for the directory `dir` (absolute), to be the cwd of `tgid` or of a child of it.

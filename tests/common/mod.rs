@@ -40,6 +40,14 @@ impl TempDir {
         TempDir(p)
     }
 
+    /// The same under `base`, for a file system other than the system temp dir's.
+    pub fn new_in(base: &Path, tag: &str) -> TempDir {
+        let p = base.join(format!("iotrace-test-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+
     pub fn path(&self) -> &Path {
         &self.0
     }

@@ -22,8 +22,19 @@ DEBIAN_KERNELS=(
   "sid|sid"
 )
 DEBIAN_SUITES="bullseye bullseye-security bookworm bookworm-security trixie trixie-security sid"
-DEBIAN_MIRROR=${IOTRACE_VM_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-DEBIAN_SECURITY_MIRROR=${IOTRACE_VM_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
+# host_mirror SUFFIX: the first URI of the host's apt sources (one-line .list or deb822
+# .sources) whose path ends in SUFFIX ("/debian", "/debian-security"): the mirror this host is
+# configured to reach, whatever it is (a snapshot, a proxy), never one named here.
+host_mirror() {
+  local f
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] || continue
+    sed -n -e 's/^deb\(-src\)\{0,1\}[[:space:]]\{1,\}\(\[[^]]*\][[:space:]]\{1,\}\)\{0,1\}\([^[:space:]]*\).*/\3/p' \
+      -e 's/^URIs:[[:space:]]*//p' "$f" | tr ' ' '\n'
+  done | sed 's:/*$::' | grep -m 1 -E "$1\$"
+}
+DEBIAN_MIRROR=${IOTRACE_VM_DEBIAN_MIRROR:-$(host_mirror /debian)}
+DEBIAN_SECURITY_MIRROR=${IOTRACE_VM_DEBIAN_SECURITY_MIRROR:-$(host_mirror /debian-security)}
 DEBIAN_KEYRING=${IOTRACE_VM_DEBIAN_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
 FLAVOUR=${IOTRACE_VM_FLAVOUR:-cloud-amd64}
 # modules to load in the guest when they are not built in (their depends= are added first).
@@ -49,6 +60,11 @@ is_debian_label() { local l; for l in $(debian_labels); do [ "$l" = "$1" ] && re
 apt_setup() {
   APT_DIR=$CACHE/apt
   local a=$APT_DIR s
+  [ -n "$DEBIAN_MIRROR" ] && [ -n "$DEBIAN_SECURITY_MIRROR" ] || {
+    echo "vm-tests: no Debian mirror (.../debian and .../debian-security) in the host's apt sources:" \
+      "set IOTRACE_VM_DEBIAN_MIRROR and IOTRACE_VM_DEBIAN_SECURITY_MIRROR" >&2
+    return 1
+  }
   mkdir -p "$a"/lists/partial "$a"/archives/partial "$a"/etc/sources.list.d "$a"/etc/preferences.d "$a"/state
   touch "$a"/state/status
   {
@@ -74,6 +90,8 @@ APT::Architectures { "amd64"; };
 APT::Sandbox::User "root";
 Acquire::Languages "none";
 Acquire::Retries "3";
+// Snapshot mirrors serve Release files past their Valid-Until date.
+Acquire::Check-Valid-Until "false";
 Acquire::IndexTargets::deb::DEP-11::DefaultEnabled "false";
 Acquire::IndexTargets::deb::DEP-11-icons::DefaultEnabled "false";
 Acquire::IndexTargets::deb::DEP-11-icons-small::DefaultEnabled "false";
