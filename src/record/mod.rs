@@ -44,7 +44,8 @@ Options:
   -d, --duration SECS  stop after SECS seconds
   -i, --interval SECS  also store a snapshot of every file's counters every
                        SECS seconds (a time series in the profile)
-  -o, --output FILE    profile path (default: iotrace-profile.json)
+  -o, --output FILE    profile path (default: iotrace-profile.json; - for standard
+                       output; a FIFO or device is written, never replaced)
       --strategy NAME  force an attach strategy (see `iotrace doctor`)
   -- CMD ARGS...       run CMD and record until it exits
   -h, --help           this help
@@ -505,7 +506,8 @@ pub fn main(args: Args) -> Result<()> {
         events_lost,
         interval_ns: o.interval.map(|i| i.as_nanos() as u64),
     };
-    out.commit_with(|w| profile::write_document(w, &header, &rows, snapshots))?;
+    let shown = out.shown().to_string();
+    out.commit_with(|w| profile::write_document(w, &header, &rows, snapshots.as_mut()))?;
     let lost = rows.lost(events_lost).total();
     if lost > 0 {
         cli::note(format_args!("warning: {lost} updates were dropped (see \"lost\" in the profile)"));
@@ -513,7 +515,7 @@ pub fn main(args: Args) -> Result<()> {
     if let Naming::Kernel { collisions: n @ 1.., .. } = naming {
         cli::note(format_args!("warning: {n} paths shared a 64-bit path hash: their rows are merged"));
     }
-    cli::note(format_args!("{} files, profile written to {}", rows.len(), o.output.display()));
+    cli::note(format_args!("{} files, profile written to {shown}", rows.len()));
     if let Some(status) = child_status {
         if !status.success() {
             cli::note(format_args!("{} exited with {status}", o.command[0]));

@@ -357,8 +357,9 @@ impl Snapshots {
 
     /// Write the snapshots as JSON: per snapshot, the rows whose counters
     /// changed, with their cumulative values.
-    fn write_json(self, w: &mut dyn Write, rows: &Rows) -> std::io::Result<()> {
-        let mut file = self.file.into_inner().map_err(|e| e.into_error())?;
+    fn write_json(&mut self, w: &mut dyn Write, rows: &Rows) -> std::io::Result<()> {
+        self.file.flush()?;
+        let mut file = self.file.get_ref().try_clone()?;
         file.rewind()?;
         let mut r = BufReader::new(file);
         let u64_at = |r: &mut BufReader<std::fs::File>| -> std::io::Result<u64> {
@@ -454,7 +455,12 @@ impl Lost {
 
 /// Write the profile document (docs/profile-format.md), one file at a time:
 /// a JSON tree of 100k files would take gigabytes.
-pub fn write_document(w: &mut dyn Write, h: &Header, rows: &Rows, snapshots: Option<Snapshots>) -> std::io::Result<()> {
+pub fn write_document(
+    w: &mut dyn Write,
+    h: &Header,
+    rows: &Rows,
+    snapshots: Option<&mut Snapshots>,
+) -> std::io::Result<()> {
     let head = json!({
         "version": FORMAT_VERSION,
         "tool": "iotrace record",
