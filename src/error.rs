@@ -1,5 +1,6 @@
-//! One error type: a single human-readable line, plus whether it was a usage
-//! error (exit status 2) or a runtime failure (exit status 1).
+//! One error type: a single human-readable line, plus the exit status it
+//! stands for: 2 for a usage error, 1 for a runtime failure, 126/127 for a
+//! command that cannot be run.
 
 use std::fmt;
 
@@ -8,17 +9,28 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug)]
 pub struct Error {
     msg: String,
-    usage: bool,
+    status: u8,
 }
+
+const USAGE: u8 = 2;
 
 impl Error {
     pub fn msg(msg: impl Into<String>) -> Error {
-        Error { msg: msg.into(), usage: false }
+        Error { msg: msg.into(), status: 1 }
     }
 
     /// Bad command line: printed with a pointer to --help, exit status 2.
     pub fn usage(msg: impl Into<String>) -> Error {
-        Error { msg: msg.into(), usage: true }
+        Error { msg: msg.into(), status: USAGE }
+    }
+
+    /// A command to run that is not there (127) or cannot be executed (126), as in sh.
+    pub fn command(status: u8, msg: impl Into<String>) -> Error {
+        Error { msg: msg.into(), status }
+    }
+
+    pub fn status(&self) -> u8 {
+        self.status
     }
 
     /// A failed system or libbpf call: "what: strerror".
@@ -27,7 +39,7 @@ impl Error {
     }
 
     pub fn is_usage(&self) -> bool {
-        self.usage
+        self.status == USAGE
     }
 
     /// Prefix the message with what was being done.

@@ -69,40 +69,44 @@ fn tool_from_argv0() -> Option<String> {
     block::SYMLINK_NAMES.contains(&name.as_str()).then_some(name)
 }
 
-fn run() -> Result<()> {
+/// The exit status on success: 0, or for `record -- CMD` the command's own.
+fn run() -> Result<ExitCode> {
     let mut parser = lexopt::Parser::from_env();
     if let Some(tool) = tool_from_argv0() {
-        return block::main(&tool, cli::Args::new(parser)).expect("a block tool");
+        return block::main(&tool, cli::Args::new(parser)).expect("a block tool").map(|()| ExitCode::SUCCESS);
     }
     let cmd = match parser.next()? {
         Some(lexopt::Arg::Value(v)) => v.into_string().map_err(|_| Error::usage("invalid command"))?,
-        Some(lexopt::Arg::Short('h')) | Some(lexopt::Arg::Long("help")) | None => return cli::print_help(HELP),
+        Some(lexopt::Arg::Short('h')) | Some(lexopt::Arg::Long("help")) | None => {
+            return cli::print_help(HELP).map(|()| ExitCode::SUCCESS)
+        }
         Some(lexopt::Arg::Short('V')) | Some(lexopt::Arg::Long("version")) => {
             println!("iotrace {}", env!("CARGO_PKG_VERSION"));
-            return Ok(());
+            return Ok(ExitCode::SUCCESS);
         }
         Some(other) => return Err(cli::unexpected(other)),
     };
     let args = cli::Args::new(parser);
-    match cmd.as_str() {
+    let done = match cmd.as_str() {
         "doctor" => doctor::main(args),
-        "record" => record::main(args),
+        "record" => return record::main(args),
         "report" => report::main(args),
         other => block::main(other, args).unwrap_or_else(|| Err(Error::usage(format!("unknown command '{other}'")))),
-    }
+    };
+    done.map(|()| ExitCode::SUCCESS)
 }
 
 fn main() -> ExitCode {
     signals::die_on_broken_pipe();
     match run() {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) if e.is_usage() => {
             eprintln!("iotrace: {e} (see iotrace --help)");
             ExitCode::from(2)
         }
         Err(e) => {
             eprintln!("iotrace: {e}");
-            ExitCode::FAILURE
+            ExitCode::from(e.status())
         }
     }
 }

@@ -15,7 +15,8 @@ pub const HELP: &str = "\
 Usage: iotrace report PROFILE... [--by file|dir] [--depth N] [--top N] [--sort KEY] [--csv|--json]
 
 Merge one or more `iotrace record` profiles and summarise them per file, or per
-directory (each directory sums every file below it, at every level).
+directory (each directory sums every file below it, at every level). A PROFILE
+of - is read from standard input.
 
 Columns: bytes and successful calls read/written, bandwidth over each file's
 active window (first to last I/O), sequential share (I/Os that continued a
@@ -255,11 +256,14 @@ const READS_VERSIONS: std::ops::RangeInclusive<u64> = 1..=crate::record::FORMAT_
 
 /// `first`: how many files were read before this profile.
 fn load(path: &str, first: usize) -> Result<Profile> {
-    let file = std::fs::File::open(path).map_err(|e| Error::msg(format!("{path}: {e}")))?;
+    let input: Box<dyn std::io::Read> = match path {
+        "-" => Box::new(std::io::stdin().lock()),
+        _ => Box::new(std::fs::File::open(path).map_err(|e| Error::msg(format!("{path}: {e}")))?),
+    };
     // Streamed: input that cannot be a profile fails at its first wrong byte
     // (`report /dev/zero` must not read forever).
     let doc: Value =
-        serde_json::from_reader(std::io::BufReader::new(file)).map_err(|e| bad(path, format!("JSON: {e}")))?;
+        serde_json::from_reader(std::io::BufReader::new(input)).map_err(|e| bad(path, format!("JSON: {e}")))?;
     if doc["tool"] != "iotrace record" {
         return Err(bad(path, "no \"tool\": \"iotrace record\""));
     }

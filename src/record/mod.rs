@@ -8,7 +8,7 @@ pub use profile::{FORMAT_VERSION, READ_KINDS, WRITE_KINDS};
 
 use std::collections::btree_map::{BTreeMap, Entry};
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -38,9 +38,12 @@ Traced syscalls: read readv pread64 preadv preadv2 write writev pwrite64
 pwritev pwritev2 sendfile fsync fdatasync close.
 
 Options:
-  -p, --pid PID        trace this process (repeatable)
+  -p, --pid PID        trace this process and its children, also those it
+                       has already (repeatable; a thread id means its
+                       process); recording ends when they have all exited
   -c, --comm COMM      trace processes with this name, as in /proc/PID/comm,
-                       running now or exec'ed later (repeatable)
+                       running now or exec'ed later (repeatable): with none
+                       running, it waits for one
   -d, --duration SECS  stop after SECS seconds
   -i, --interval SECS  also store a snapshot of every file's counters every
                        SECS seconds (a time series in the profile)
@@ -52,14 +55,20 @@ Options:
 
 Children forked by traced processes (and by CMD) are traced too. With no -p,
 -c or CMD, every process except iotrace itself is traced. Recording stops on
-Ctrl-C / SIGTERM, after -d, or when CMD exits; the profile is always written
-completely (temporary file, then rename). A CMD still running then is left
-running (Ctrl-C in a terminal reaches it anyway).
+Ctrl-C / SIGTERM, after -d, when CMD exits, or (-p alone) when the traced
+processes have exited; the profile is always written completely (temporary
+file, then rename). A CMD still running then is left running (Ctrl-C in a
+terminal reaches it anyway).
+
+Exit status: CMD's own (128 + N if signal N ended it), 127 if CMD is not
+found and 126 if it cannot be executed (nothing is recorded then), 2 for
+bad usage, 1 for other failures, else 0.
 
 Examples:
   sudo iotrace record -o dd.json -- dd if=/dev/zero of=/tmp/x bs=4k count=256
   sudo iotrace record -c postgres -d 60 -i 5 -o pg.json
   sudo iotrace record -p 1234 -p 1240
+  sudo iotrace record -o - -- tar cf /tmp/doc.tar /usr/share/doc | iotrace report -
 ";
 
 /// Probes on syscall tracepoints: `tp_enter_X`/`tp_exit_X` for each `both`,
@@ -374,24 +383,108 @@ fn all_pids() -> Vec<u32> {
     dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect()
 }
 
-pub fn main(args: Args) -> Result<()> {
-    let Some(o) = parse(args)? else { return Ok(()) };
-    for p in &o.pids {
-        if !std::path::Path::new(&format!("/proc/{p}")).exists() {
-            return Err(Error::msg(format!("no such process: {p}")));
+/// "Tgid:" of /proc/ID/status: the process a thread id belongs to.
+fn tgid_of(id: u32) -> Option<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{id}/status")).ok()?;
+    status.lines().find_map(|l| l.strip_prefix("Tgid:")).and_then(|v| v.trim().parse().ok())
+}
+
+/// Every process and its parent (field 4 of /proc/PID/stat, after the comm in parentheses).
+fn parents() -> Vec<(u32, u32)> {
+    all_pids()
+        .into_iter()
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let ppid = stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()?;
+            Some((pid, ppid))
+        })
+        .collect()
+}
+
+/// Is the process there and not a zombie (exited, waiting for its parent)?
+fn alive(pid: u32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .is_some_and(|st| !matches!(st, "Z" | "X"))
+}
+
+/// `pids` and all their descendants running now.
+fn with_descendants(pids: &[u32]) -> Vec<u32> {
+    let tree = parents();
+    let mut all: Vec<u32> = pids.to_vec();
+    let mut i = 0;
+    while i < all.len() {
+        let p = all[i];
+        all.extend(tree.iter().filter(|(c, pp)| *pp == p && !all.contains(c)).map(|(c, _)| *c).collect::<Vec<_>>());
+        i += 1;
+    }
+    all
+}
+
+/// Refuse a command that cannot run before anything is attached, with sh's
+/// statuses: 127 when it is not found, 126 when it cannot be executed.
+fn check_command(cmd: &str) -> Result<()> {
+    let found = if cmd.contains('/') {
+        Some(std::path::PathBuf::from(cmd)).filter(|p| p.exists())
+    } else {
+        let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+        std::env::split_paths(&path).map(|d| d.join(cmd)).find(|p| p.is_file())
+    };
+    let Some(path) = found else {
+        return Err(Error::command(127, format!("{cmd}: command not found")));
+    };
+    let executable = path.is_file()
+        && std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).is_ok_and(|c| {
+            // SAFETY: access(2) on a NUL-terminated path.
+            unsafe { libc::access(c.as_ptr(), libc::X_OK) == 0 }
+        });
+    if !executable {
+        return Err(Error::command(126, format!("{}: not an executable file", path.display())));
+    }
+    Ok(())
+}
+
+/// sh's convention for how a command ended: its exit code, or 128 + the signal that killed it.
+fn exit_code(st: std::process::ExitStatus) -> ExitCode {
+    use std::os::unix::process::ExitStatusExt;
+    match (st.code(), st.signal()) {
+        (Some(c), _) => ExitCode::from(c as u8),
+        (None, Some(sig)) => ExitCode::from(128 + sig as u8),
+        _ => ExitCode::FAILURE,
+    }
+}
+
+pub fn main(args: Args) -> Result<ExitCode> {
+    let Some(o) = parse(args)? else { return Ok(ExitCode::SUCCESS) };
+    if o.command.is_empty() && std::env::args_os().any(|a| a == "--") {
+        return Err(Error::usage("no command after --"));
+    }
+    if let Some(cmd) = o.command.first() {
+        check_command(cmd)?;
+    }
+    let mut pids = Vec::new();
+    for &p in &o.pids {
+        match tgid_of(p) {
+            None => return Err(Error::msg(format!("no such process: {p}"))),
+            Some(t) if t != p => {
+                cli::note(format_args!("{p} is a thread of process {t}: tracing process {t}"));
+                pids.push(t);
+            }
+            Some(t) => pids.push(t),
         }
     }
-    let mut initial: Vec<u32> = o.pids.clone();
+    // Children a traced process forks are traced; so are those it has already.
+    let mut initial: Vec<u32> = with_descendants(&pids);
     if !o.comms.is_empty() {
         let found = pids_with_comm(&o.comms);
-        if found.is_empty() && o.command.is_empty() {
-            return Err(Error::msg(format!(
-                "no running process has comm {} (check /proc/PID/comm; comms are at most 15 bytes)",
-                o.comms.join(" or ")
-            )));
+        if found.is_empty() {
+            cli::note(format_args!("no process named {} yet: waiting for one to start", o.comms.join(" or ")));
         }
         initial.extend(found);
     }
+    // With only -p, recording ends when the processes are gone, as strace -p does.
+    let until_gone = !pids.is_empty() && o.comms.is_empty() && o.command.is_empty();
     let out = crate::output::PendingOutput::create(&o.output, "profile")?;
     let features = cli::start_bpf()?;
     let strategy = TOOL.choose(&features, o.strategy.as_deref())?;
@@ -454,7 +547,8 @@ pub fn main(args: Args) -> Result<()> {
             obj.attach(prog, how)?;
         }
         cli::note(format_args!("recording with strategy {}; Ctrl-C to stop", strategy.name));
-        let mut child = if o.command.is_empty() {
+        // A Ctrl-C while attaching: stop before starting anything.
+        let mut child = if o.command.is_empty() || signals::stop_requested() {
             None
         } else {
             let mut cmd = Command::new(&o.command[0]);
@@ -469,6 +563,7 @@ pub fn main(args: Args) -> Result<()> {
             Some(cmd.spawn().map_err(|e| Error::msg(format!("cannot run {}: {e}", o.command[0])))?)
         };
         let deadline = o.duration.map(|d| Instant::now() + d);
+        let mut next_liveness = Instant::now();
         let mut next_snapshot = o.interval.map(|i| Instant::now() + i);
         loop {
             reader.poll(100)?;
@@ -486,6 +581,14 @@ pub fn main(args: Args) -> Result<()> {
             if let Some(c) = child.as_mut() {
                 if let Some(st) = c.try_wait()? {
                     child_status = Some(st);
+                    break;
+                }
+            }
+            if until_gone && Instant::now() >= next_liveness {
+                next_liveness = Instant::now() + Duration::from_secs(1);
+                let traced = obj.map("traced")?.keys::<u32>()?;
+                if !traced.iter().any(|p| alive(*p)) {
+                    cli::note(format_args!("the traced processes have exited"));
                     break;
                 }
             }
@@ -516,10 +619,11 @@ pub fn main(args: Args) -> Result<()> {
         cli::note(format_args!("warning: {n} paths shared a 64-bit path hash: their rows are merged"));
     }
     cli::note(format_args!("{} files, profile written to {shown}", rows.len()));
-    if let Some(status) = child_status {
-        if !status.success() {
+    match child_status {
+        Some(status) if !status.success() => {
             cli::note(format_args!("{} exited with {status}", o.command[0]));
+            Ok(exit_code(status))
         }
+        _ => Ok(ExitCode::SUCCESS),
     }
-    Ok(())
 }
