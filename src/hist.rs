@@ -64,17 +64,30 @@ impl Hist {
     /// BCC's log2 histogram display: one row per slot from the lowest to the
     /// highest non-empty one, `unit` naming the values.
     pub fn ascii(&self, unit: &str) -> String {
-        const WIDTH: u64 = 40;
-        let (Some(lo), Some(hi)) = (self.0.keys().next(), self.0.keys().next_back()) else {
+        // BCC's print_log2_hist layout, so that its users can diff and grep
+        // ours: rows from "0 -> 1" (slot 1, which BCC labels so; slot 0,
+        // values of 0, is counted there too) to the highest non-empty slot,
+        // counts 8 wide, 40 stars (20 and wider columns past slot 32).
+        let Some(&top) = self.0.iter().filter(|(_, n)| **n > 0).map(|(s, _)| s).max() else {
             return String::new();
         };
-        let max = self.0.values().copied().max().unwrap_or(0).max(1);
-        let mut s = format!("{:>24} : count     distribution\n", unit);
-        for slot in *lo..=*hi {
-            let n = self.0.get(&slot).copied().unwrap_or(0);
-            let (a, b) = slot_range(slot);
-            let stars = (n * WIDTH).div_ceil(max) as usize;
-            s += &format!("{a:>10} -> {b:<10} : {n:<9} |{:<40}|\n", "*".repeat(stars));
+        let top = top.max(1);
+        let count = |slot: u32| {
+            self.0.get(&slot).copied().unwrap_or(0) + if slot == 1 { self.0.get(&0).copied().unwrap_or(0) } else { 0 }
+        };
+        let max = (1..=top).map(count).max().unwrap_or(0).max(1);
+        let (width, stars): (usize, usize) = if top <= 32 { (10, 40) } else { (20, 20) };
+        let mut s = if top <= 32 {
+            format!("     {unit:<19} : count     distribution\n")
+        } else {
+            format!("               {unit:<29} : count     distribution\n")
+        };
+        for slot in 1..=top {
+            let n = count(slot);
+            let (lo, hi) = slot_range(slot);
+            let lo = if lo == hi { lo - 1 } else { lo };
+            let bar = "*".repeat((n * stars as u64 / max) as usize);
+            s += &format!("{lo:>width$} -> {hi:<width$} : {n:<8} |{bar:<stars$}|\n");
         }
         s
     }
@@ -111,18 +124,20 @@ mod tests {
     }
 
     #[test]
-    fn ascii_rows_span_lowest_to_highest_slot() {
+    fn ascii_is_bccs_layout() {
         let mut h = Hist::default();
         h.add(slot_of(100), 4);
         h.add(slot_of(1000), 2);
+        h.add(0, 1);
         let text = h.ascii("usecs");
         let rows: Vec<&str> = text.lines().collect();
-        assert_eq!(rows.len(), 1 + 4, "{text}");
-        assert!(rows[1].starts_with("        64 -> 127        : 4 "), "{text}");
-        assert!(rows[1].ends_with(&format!("|{}|", "*".repeat(40))), "{text}");
-        assert!(
-            rows[4].contains("512 -> 1023") && rows[4].contains(&format!("|{}{}|", "*".repeat(20), " ".repeat(20)))
-        );
+        // BCC biolatency's own output, from "0 -> 1" up, empty buckets included.
+        assert_eq!(rows[0], "     usecs               : count     distribution");
+        assert_eq!(rows[1], format!("         0 -> 1          : 1        |{:<40}|", "*".repeat(10)));
+        assert_eq!(rows[2], format!("         2 -> 3          : 0        |{:<40}|", ""));
+        assert_eq!(rows[7], format!("        64 -> 127        : 4        |{}|", "*".repeat(40)));
+        assert_eq!(rows[10], format!("       512 -> 1023       : 2        |{:<40}|", "*".repeat(20)));
+        assert_eq!(rows.len(), 11, "{text}");
         assert!(Hist::default().ascii("usecs").is_empty());
     }
 

@@ -54,8 +54,10 @@ impl Tool {
         let why: Vec<String> = candidates
             .iter()
             .map(|s| {
-                let m: Vec<&str> = s.missing(f).iter().map(|x| x.name()).collect();
-                format!("{} needs {}", s.name, m.join("+"))
+                // What this kernel lacks, and why (the probe's own finding).
+                let m: Vec<String> =
+                    s.missing(f).iter().map(|x| format!("no {}: {}", x.name(), f.get(*x).detail)).collect();
+                format!("{}: this kernel has {}", s.name, m.join("; "))
             })
             .collect();
         Err(Error::msg(format!(

@@ -310,6 +310,8 @@ fn bad_arguments_give_one_line() {
     for (args, code, says) in [
         (&["biosnoop", "-d", "nosuchdisk"][..], 2, "no block device 'nosuchdisk'"),
         (&["biolatency", "1", "2", "3"][..], 2, "unexpected argument '3'"),
+        (&["biolatency", "1", "0"][..], 2, "COUNT must be positive"),
+        (&["heatmap", "--offset", "--latency", "-o", "/tmp/x.svg"][..], 2, "choose one"),
         (&["biopattern", "0"][..], 2, "INTERVAL must be a positive number"),
         (&["heatmap", "-o", "/tmp/x.svg"][..], 2, "--offset or --latency"),
         (&["heatmap", "--offset", "-o", "/nonexistent/dir/x.svg"][..], 1, "cannot write heat map"),
@@ -320,5 +322,36 @@ fn bad_arguments_give_one_line() {
         assert_eq!(o.status.code(), Some(code), "{args:?}: {err}");
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
         assert!(err.contains(says), "{args:?}: {err}");
+        assert!(err.matches("(see ").count() <= 1, "one hint is enough: {err}");
     }
+}
+
+/// Discards move no data: biopattern's `all` row is reads and writes only,
+/// the discard row stands apart, and the heat map counts discards apart from
+/// reads. The loop device gets 1 MiB of writes and a discard of the whole disk.
+#[test]
+fn discards_are_not_counted_as_data() {
+    let lo = Loop::new("discard");
+    let dir = TempDir::new("discard-out");
+    let svg = dir.path().join("offset.svg");
+    let pattern_tool = Tool::start(&["biopattern", "--json", "-d", lo.name(), "120", "1"]);
+    let heat = Tool::start(&["heatmap", "--offset", "-d", lo.name(), "-D", "60", "-o", svg.to_str().unwrap()]);
+    let before = lo.diskstats();
+    lo.fio("write", "128k", "psync", 1, "1M");
+    ok(Command::new("blkdiscard").arg(&lo.dev));
+    let after = lo.diskstats();
+    let doc = pattern(&pattern_tool.stop().0);
+    let (_, heat_err) = heat.stop();
+    assert_eq!(after[2] - before[2], 8, "8 writes of 128 KiB");
+    let w = &doc["ops"]["write"];
+    assert_eq!((w["requests"].as_u64(), w["bytes"].as_u64()), (Some(8), Some(1 << 20)), "{doc}");
+    let d = &doc["ops"]["discard"];
+    assert!(d["requests"].as_u64().unwrap() >= 1 && d["bytes"].as_u64().unwrap() >= 128 << 20, "{doc}");
+    // udev may read the device (blkid) after the discard: reads are data too.
+    let n = |op: &str, k: &str| doc["ops"][op][k].as_u64().unwrap_or(0);
+    let all = (doc["all"]["requests"].as_u64(), doc["all"]["bytes"].as_u64());
+    assert_eq!(all, (Some(n("read", "requests") + 8), Some(n("read", "bytes") + (1 << 20))), "{doc}");
+    let text = std::fs::read_to_string(&svg).unwrap();
+    let discards = d["requests"].as_u64().unwrap();
+    assert!(text.contains(&format!("writes 8, discards {discards})")), "{heat_err}: {text:.3000}");
 }

@@ -163,6 +163,7 @@ impl Opts {
                 let parts: Vec<String> = labels
                     .iter()
                     .map(|(k, v)| match v {
+                        Value::String(s) if *k == "flags" => format!("{k} = {}", rwbs::bcc_name(s)),
                         Value::String(s) => format!("{k} = {s}"),
                         v => format!("{k} = {} -> {}", v["lo"], v["hi"]),
                     })

@@ -19,6 +19,8 @@ of sequential requests (starting where the disk's previous request ended, in
 issue order), average size, latency (issue to completion: average, p50, p95,
 p99; percentiles within 12.5 %) and queue depth (requests in flight on the
 disk when one is issued, that one included: average, and maximum since start).
+Row `all` sums the data requests, reads and writes; discards and flushes have
+rows of their own and are not in it (a discard's bytes are not data moved).
 Printed every INTERVAL seconds (each covering that interval), or once at the end.
 
 Options:
@@ -167,7 +169,8 @@ fn delta(now: &Rows, before: &Rows) -> Rows {
         .collect()
 }
 
-/// One disk's rows, and their sum.
+/// One disk's rows, and the sum of its data rows ("all": reads and writes;
+/// a discard moves no data and a flush none either, so neither is in it).
 type DiskRows<'a> = (Vec<(Op, &'a Row)>, Row);
 
 fn by_disk(rows: &Rows) -> BTreeMap<u32, DiskRows<'_>> {
@@ -175,7 +178,9 @@ fn by_disk(rows: &Rows) -> BTreeMap<u32, DiskRows<'_>> {
     for ((dev, op), r) in rows {
         let e = out.entry(*dev).or_default();
         e.0.push((*op, r));
-        e.1.add(r);
+        if matches!(op, Op::Read | Op::Write) {
+            e.1.add(r);
+        }
     }
     out
 }
@@ -200,7 +205,8 @@ fn print(rows: &Rows, json: bool, names: &mut Names, out: &mut Out, elapsed: f64
     );
     for (dev, (ops, all)) in &disks {
         let name = names.name(*dev);
-        let rows = ops.iter().map(|(op, r)| (op.name(), *r)).chain(std::iter::once(("all", all)));
+        let all = (all.count > 0).then_some(("all", all));
+        let rows = ops.iter().map(|(op, r)| (op.name(), *r)).chain(all);
         for (op, r) in rows {
             text += &format!(
                 "{name:<10} {op:<8} {:>9} {:>6.1} {:>8.1} {:>10.1} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>7.2} {:>6}\n",

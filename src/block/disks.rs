@@ -34,8 +34,7 @@ impl Disk {
     pub fn find(arg: &str) -> Result<Disk> {
         let name = arg.strip_prefix("/dev/").unwrap_or(arg);
         let dir = Path::new(SYSFS).join(name);
-        let dev = read_dev(name)
-            .ok_or_else(|| Error::usage(format!("no block device '{arg}' (see /sys/class/block or lsblk)")))?;
+        let dev = read_dev(name).ok_or_else(|| Error::usage(format!("no block device '{arg}'")))?;
         if dir.join("partition").exists() {
             return Err(Error::usage(format!(
                 "{name} is a partition; block tracepoints report whole disks: use -d {}",

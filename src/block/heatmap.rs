@@ -50,8 +50,12 @@ pub fn main(mut args: Args) -> Result<()> {
             continue;
         }
         match arg {
-            Arg::Long("offset") => kind = Some(Kind::Offset),
-            Arg::Long("latency") => kind = Some(Kind::Latency),
+            Arg::Long(k @ ("offset" | "latency")) => {
+                if kind.is_some() {
+                    return Err(Error::usage("--offset and --latency are two heat maps: choose one"));
+                }
+                kind = Some(if k == "offset" { Kind::Offset } else { Kind::Latency });
+            }
             Arg::Short('D') | Arg::Long("duration") => duration = args.seconds("--duration")?,
             Arg::Short('o') | Arg::Long("output") => output = Some(args.value_str()?.into()),
             Arg::Short('h') | Arg::Long("help") => return cli::print_help(HELP),
@@ -75,7 +79,7 @@ pub fn main(mut args: Args) -> Result<()> {
             t_ns: e.ts_ns,
             sector: e.sector,
             lat_ns: e.lat_ns,
-            write: rwbs::op(&rwbs::from_c(&e.rwbs)) == rwbs::Op::Write,
+            op: rwbs::op(&rwbs::from_c(&e.rwbs)),
         });
         Ok(true)
     })?;

@@ -14,6 +14,7 @@
 //! Only cells with requests are drawn, so a document grows with the number of
 //! busy cells, not with the number of requests.
 
+use super::rwbs::Op;
 use std::fmt::{self, Write as _};
 
 /// One completed block request.
@@ -24,7 +25,7 @@ pub struct Sample {
     pub sector: u64,
     /// Issue to completion.
     pub lat_ns: u64,
-    pub write: bool,
+    pub op: Op,
 }
 
 pub struct Meta<'a> {
@@ -460,14 +461,23 @@ impl Chart<'_> {
         svg.finish()
     }
 
-    /// "vda (20 GiB), 10 s: requests 1200 (reads 1000, writes 200); cells 100 ms x 256 MiB"
+    /// "vda (20 GiB), 10 s: requests 1200 (reads 1000, writes 200); cells 100 ms x 256 MiB",
+    /// discards and other requests (flushes) counted apart where there are any.
     fn summary(&self) -> String {
-        let writes = self.win.samples.iter().filter(|s| s.write).count();
+        let count = |op: Op| self.win.samples.iter().filter(|s| s.op == op).count();
+        let (reads, writes, discards) = (count(Op::Read), count(Op::Write), count(Op::Discard));
+        let other = self.win.samples.len() - reads - writes - discards;
+        let mut kinds = format!("reads {reads}, writes {writes}");
+        if discards > 0 {
+            let _ = write!(kinds, ", discards {discards}");
+        }
+        if other > 0 {
+            let _ = write!(kinds, ", other {other}");
+        }
         let mut s = format!(
-            "{}: requests {} (reads {}, writes {writes}); cells {} \u{d7} {}",
+            "{}: requests {} ({kinds}); cells {} \u{d7} {}",
             disk_and_window(self.meta),
             self.win.samples.len(),
-            self.win.samples.len() - writes,
             fmt_quantity(self.win.col_ns as f64, TIME_UNITS),
             self.row_size,
         );
@@ -638,7 +648,7 @@ mod tests {
     }
 
     fn sample(t_ns: u64, sector: u64, lat_ns: u64) -> Sample {
-        Sample { t_ns, sector, lat_ns, write: false }
+        Sample { t_ns, sector, lat_ns, op: Op::Read }
     }
 
     /// (x, y, width, height) of every drawn cell.

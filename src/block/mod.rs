@@ -148,7 +148,11 @@ impl Interval {
         if self.every.is_none() {
             self.every = Some(cli::parse_seconds(&v, "INTERVAL")?);
         } else if self.count.is_none() {
-            self.count = Some(v.parse().ok().filter(|c| *c > 0).ok_or_else(bad)?);
+            let count: u64 = v.parse().map_err(|_| Error::usage(format!("COUNT '{v}' is not a whole number")))?;
+            if count == 0 {
+                return Err(Error::usage("COUNT must be positive (the number of intervals to print)"));
+            }
+            self.count = Some(count);
         } else {
             return Err(bad());
         }

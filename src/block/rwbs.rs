@@ -84,9 +84,48 @@ pub fn flags(rwbs: &str) -> Vec<&'static str> {
     out
 }
 
+/// The request as BCC's biolatency -F names it ("Sync-Write",
+/// "Metadata-Sync-Read"): the operation, each flag prepended in BCC's order.
+/// BCC has no name for a preflush; it is prepended last, as "PreFlush-".
+pub fn bcc_name(rwbs: &str) -> String {
+    let (preflush, op, rest) = split(rwbs);
+    let mut desc = match op {
+        Some('R') => "Read",
+        Some('W') => "Write",
+        Some('F') => "Flush",
+        Some('D') if rwbs.contains("DE") => "SecureErase",
+        Some('D') => "Discard",
+        _ => "Unknown",
+    }
+    .to_string();
+    for (c, name) in [('S', "Sync-"), ('M', "Metadata-"), ('F', "ForcedUnitAccess-"), ('A', "ReadAhead-")] {
+        if rest.contains(c) {
+            desc.insert_str(0, name);
+        }
+    }
+    if preflush {
+        desc.insert_str(0, "PreFlush-");
+    }
+    desc
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bcc_names() {
+        assert_eq!(bcc_name("WS"), "Sync-Write");
+        assert_eq!(bcc_name("WSM"), "Metadata-Sync-Write");
+        assert_eq!(bcc_name("FWFS"), "PreFlush-ForcedUnitAccess-Sync-Write");
+        assert_eq!(bcc_name("RA"), "ReadAhead-Read");
+        assert_eq!(bcc_name("R"), "Read");
+        assert_eq!(bcc_name("D"), "Discard");
+        assert_eq!(bcc_name("DE"), "SecureErase");
+        assert_eq!(bcc_name("FF"), "PreFlush-Flush");
+        assert_eq!(bcc_name("F"), "Flush");
+        assert_eq!(bcc_name("N"), "Unknown");
+    }
 
     #[test]
     fn operations_and_flags() {

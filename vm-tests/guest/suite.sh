@@ -323,7 +323,7 @@ record_or_skip() { # STRATEGY PROFILE CMD...: iotrace record [--strategy S] -o P
   if [ $rc != 0 ]; then
     grep -q "unknown strategy '$s'" "$W/record.out" && skip "the binary has no strategy '$s'"
     [ "$s" != default ] && grep -q "no attach strategy works" "$W/record.out" &&
-      skip "$(sed -n "s/.*(\($s needs [^)]*\)).*/\1/p" "$W/record.out")"
+      skip "$s: $(sed -n "s/.*($s: \(this kernel has .*\)); see .*/\1/p" "$W/record.out")"
     fail "iotrace record exited $rc: $(grep -v '^+ ' "$W/record.out" | tail -n 2 | tr '\n' ' ')"
   fi
   json_flatten < "$out" > "$out.flat" || fail "the profile is not valid JSON"
