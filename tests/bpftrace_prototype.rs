@@ -15,6 +15,8 @@
 //!
 //! Skips (passes) only when `bpftrace` is not installed. Needs root.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, IoSlice, IoSliceMut, Read, Seek, SeekFrom, Write};
@@ -26,6 +28,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
+
+use common::find_in_path;
 
 // glibc wrappers (std links glibc statically here); IoSlice / IoSliceMut are
 // documented to be ABI compatible with struct iovec.
@@ -168,11 +172,6 @@ impl Drop for Tracer {
     }
 }
 
-fn which(prog: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/sbin:/usr/bin:/sbin:/bin".into());
-    std::env::split_paths(&path).map(|d| d.join(prog)).find(|p| p.is_file())
-}
-
 fn ensure_tracefs() {
     if Path::new("/sys/kernel/tracing/events").exists() || Path::new("/sys/kernel/debug/tracing/events").exists() {
         return;
@@ -309,13 +308,13 @@ fn thread_workload(v: &Path) -> ThreadIo {
 #[test]
 fn bpftrace_prototype_exact_counts() {
     let t0 = Instant::now();
-    let Some(bpftrace) = which("bpftrace") else {
+    let Some(bpftrace) = find_in_path("bpftrace") else {
         eprintln!("SKIPPED bpftrace_prototype: `bpftrace` is not installed (apt-get install bpftrace)");
         return;
     };
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/iotrace.bt");
     assert!(script.is_file(), "{script:?} missing");
-    let dd = which("dd").expect("dd (coreutils) not found in PATH");
+    let dd = find_in_path("dd").expect("dd (coreutils) not found in PATH");
     ensure_tracefs();
 
     let mypid = std::process::id();

@@ -33,7 +33,7 @@ use std::ffi::{OsStr, OsString};
 use std::fmt::Write as _;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use common::*;
 use serde_json::{json, Value};
@@ -146,28 +146,8 @@ fn record(strategy: &str, profile: &Path, argv: &[&OsStr], setup: impl FnOnce(&m
 }
 
 /// A CPU hog (`sh -c 'while :; do :; done'`), killed and reaped on drop.
-struct Busy(Child);
-
-impl Busy {
-    fn start() -> Busy {
-        let c = Command::new("sh").args(["-c", "while :; do :; done"]).stdin(Stdio::null()).spawn().unwrap();
-        Busy(c)
-    }
-}
-
-impl Drop for Busy {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn which(prog: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/sbin:/usr/bin:/sbin:/bin".into());
-    std::env::split_paths(&path)
-        .map(|d| d.join(prog))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("{prog} not in PATH"))
+fn busy() -> Reap {
+    Reap(Command::new("sh").args(["-c", "while :; do :; done"]).stdin(Stdio::null()).spawn().unwrap())
 }
 
 /// Panic with every mismatch, naming the run.
@@ -444,7 +424,7 @@ fn churn_legacy() {
 /// read), which must not change a single count.
 #[test]
 fn churn_legacy_under_cpu_load() {
-    let _hogs = [Busy::start(), Busy::start()];
+    let _hogs = [busy(), busy()];
     let mut bad = vec![];
     for base in churn_bases() {
         bad.extend(churn("legacy", &base, "churn-legacy-load"));
@@ -1005,7 +985,7 @@ fn git_legacy() {
 /// As churn_legacy_under_cpu_load, with sqlite's re-created -wal file.
 #[test]
 fn sqlite_wal_legacy_under_cpu_load() {
-    let _hogs = [Busy::start(), Busy::start()];
+    let _hogs = [busy(), busy()];
     let bad = program(&SQLITE_WAL, "legacy", &std::env::temp_dir(), "sqlite-wal-legacy-load");
     verdict("sqlite-wal with legacy under load", &bad);
 }

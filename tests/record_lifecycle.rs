@@ -7,21 +7,11 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::Value;
-
-/// A child killed and reaped when the test ends, however it ends.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn profile(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
@@ -33,10 +23,10 @@ fn write_bytes_of(p: &Value, path: &Path) -> Option<u64> {
 }
 
 /// Start `iotrace record ARGS` in the background and wait until it records.
-fn start(args: &[&str], out: &Path) -> (Guard, BufReader<std::process::ChildStderr>) {
+fn start(args: &[&str], out: &Path) -> (Reap, BufReader<std::process::ChildStderr>) {
     let mut child = iotrace().arg("record").args(args).arg("-o").arg(out).stderr(Stdio::piped()).spawn().unwrap();
     let mut err = BufReader::new(child.stderr.take().unwrap());
-    let guard = Guard(child);
+    let guard = Reap(child);
     loop {
         let mut line = String::new();
         assert_ne!(err.read_line(&mut line).unwrap(), 0, "iotrace exited before recording");
@@ -47,7 +37,7 @@ fn start(args: &[&str], out: &Path) -> (Guard, BufReader<std::process::ChildStde
 }
 
 /// Wait (at most 30 s) for the child to exit.
-fn wait(g: &mut Guard) -> std::process::ExitStatus {
+fn wait(g: &mut Reap) -> std::process::ExitStatus {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Some(st) = g.0.try_wait().unwrap() {
@@ -92,7 +82,7 @@ fn pid_recording_covers_children_and_ends_with_them() {
     let go = dir.path().join("go");
     let script =
         format!("(while [ ! -e {} ]; do sleep 0.05; done; echo 0123456789 > {}) & wait", go.display(), f.display());
-    let mut sh = Guard(std::process::Command::new("sh").args(["-c", &script]).spawn().unwrap());
+    let mut sh = Reap(std::process::Command::new("sh").args(["-c", &script]).spawn().unwrap());
     std::thread::sleep(Duration::from_millis(200));
     let out = dir.path().join("p.json");
     let (mut rec, _err) = start(&["-d", "60", "-p", &sh.0.id().to_string()], &out);
@@ -118,7 +108,7 @@ fn pid_of_a_thread_means_its_process() {
         go.display(),
         f.display()
     );
-    let py = Guard(std::process::Command::new("python3").args(["-c", &code]).spawn().unwrap());
+    let py = Reap(std::process::Command::new("python3").args(["-c", &code]).spawn().unwrap());
     let pid = py.0.id();
     let tasks = || -> Vec<u32> {
         std::fs::read_dir(format!("/proc/{pid}/task"))
@@ -170,7 +160,7 @@ fn ctrl_c_while_attaching_starts_nothing() {
     let dir = TempDir::new("lifecycle-early");
     let marker = dir.path().join("ran");
     let out = dir.path().join("p.json");
-    let mut rec = Guard(
+    let mut rec = Reap(
         iotrace()
             .args(["record", "-d", "60", "-o"])
             .arg(&out)

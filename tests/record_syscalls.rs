@@ -168,24 +168,6 @@ impl Drop for Recording {
     }
 }
 
-/// Kill and reap a helper process on every exit path of a test.
-struct Reap(Child);
-
-impl Drop for Reap {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn which(prog: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/sbin:/usr/bin:/sbin:/bin".into());
-    std::env::split_paths(&path)
-        .map(|d| d.join(prog))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("{prog} not in PATH"))
-}
-
 #[test]
 fn hist_helper_matches_the_format_buckets() {
     let b = |lo: u64, hi: u64, n: u64| json!({"lo": lo, "hi": hi, "count": n});

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output};
 
 pub fn iotrace() -> Command {
     Command::new(env!("CARGO_BIN_EXE_iotrace"))
@@ -57,4 +57,25 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// A child killed and reaped when the test ends, however it ends.
+pub struct Reap(pub Child);
+
+impl Drop for Reap {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `prog` in $PATH, if it is there.
+pub fn find_in_path(prog: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/sbin:/usr/bin:/sbin:/bin".into());
+    std::env::split_paths(&path).map(|d| d.join(prog)).find(|p| p.is_file())
+}
+
+/// `prog` in $PATH; the test fails without it.
+pub fn which(prog: &str) -> PathBuf {
+    find_in_path(prog).unwrap_or_else(|| panic!("{prog} not in PATH"))
 }
