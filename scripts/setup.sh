@@ -7,12 +7,12 @@ set -eu
 cd "$(dirname "$0")/.."
 
 # clang/llvm: BPF objects; libelf/zlib static archives: fully static libbpf;
-# fio, bpftrace, strace, dd, gcc: the test workloads and comparisons;
+# fio, bpftrace, strace, dd, gcc, sqlite3, git: the test workloads and comparisons;
 # qemu, busybox-static, cpio, e2fsprogs, xz, zstd: vm-tests/ kernel matrix;
 # chromium-headless-shell, libxml2-utils, python3: the heat map rendering test.
 . scripts/install-packages.sh
 install_packages setup clang llvm libelf-dev zlib1g-dev pkg-config make gcc libc6-dev \
-    fio bpftrace strace util-linux coreutils jq \
+    fio bpftrace strace util-linux coreutils jq sqlite3 git \
     qemu-system-x86 busybox-static cpio e2fsprogs xz-utils zstd debian-archive-keyring \
     chromium-headless-shell libxml2-utils python3
 command -v cargo >/dev/null || { echo "setup: cargo not found: install Rust (rustup) first" >&2; exit 1; }

@@ -176,13 +176,15 @@ fn unwritable_output_fails_before_tracing() {
 }
 
 #[test]
-fn unknown_pid_and_comm_are_errors() {
+fn unknown_pid_is_an_error_and_an_unknown_comm_is_waited_for() {
     let o = run(iotrace().args(["record", "-p", "999999999", "-d", "1"]));
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(stderr(&o).trim(), "iotrace: no such process: 999999999");
-    let o = run(iotrace().args(["record", "-c", "no-such-comm-x", "-d", "1"]));
-    assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("no running process has comm no-such-comm-x"), "{}", stderr(&o));
+    let dir = TempDir::new("wait-comm");
+    let out = dir.path().join("p.json");
+    let o = run(iotrace().args(["record", "-c", "no-such-comm-x", "-d", "1", "-o"]).arg(&out));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no process named no-such-comm-x yet: waiting"), "{}", stderr(&o));
 }
 
 #[test]

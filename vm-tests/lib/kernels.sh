@@ -34,7 +34,11 @@ host_mirror() {
   done | sed 's:/*$::' | grep -m 1 -E "$1\$"
 }
 DEBIAN_MIRROR=${IOTRACE_VM_DEBIAN_MIRROR:-$(host_mirror /debian)}
+# A host without the security suite in its sources: its mirror's sibling, as Debian lays them out.
 DEBIAN_SECURITY_MIRROR=${IOTRACE_VM_DEBIAN_SECURITY_MIRROR:-$(host_mirror /debian-security)}
+if [ -z "$DEBIAN_SECURITY_MIRROR" ] && [ -n "$DEBIAN_MIRROR" ]; then
+  DEBIAN_SECURITY_MIRROR=${DEBIAN_MIRROR}-security
+fi
 DEBIAN_KEYRING=${IOTRACE_VM_DEBIAN_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
 FLAVOUR=${IOTRACE_VM_FLAVOUR:-cloud-amd64}
 # modules to load in the guest when they are not built in (their depends= are added first).
