@@ -138,6 +138,15 @@ impl Rows {
     pub fn len(&self) -> usize {
         self.rows.len()
     }
+
+    /// Updates the BPF side could not make, by cause (the profile's "lost").
+    pub fn lost(&self, events_lost: u64) -> Lost {
+        Lost {
+            inflight_full: self.drops[record_drop::DROP_INFLIGHT as usize],
+            map_full: self.drops[record_drop::DROP_FILES as usize],
+            path_events: self.drops[record_drop::DROP_EVENTS as usize] + events_lost,
+        }
+    }
 }
 
 impl Collected {
@@ -423,17 +432,6 @@ fn counter_slot(kind: u32) -> Option<usize> {
 /// The kernel's s_dev as "major:minor" (MINORBITS = 20 inside the kernel).
 fn dev_string(dev: u32) -> String {
     format!("{}:{}", dev >> 20, dev & 0xfffff)
-}
-
-impl Rows {
-    /// Updates the BPF side could not make, by cause (the profile's "lost").
-    pub fn lost(&self, events_lost: u64) -> Lost {
-        Lost {
-            inflight_full: self.drops[record_drop::DROP_INFLIGHT as usize],
-            map_full: self.drops[record_drop::DROP_FILES as usize],
-            path_events: self.drops[record_drop::DROP_EVENTS as usize] + events_lost,
-        }
-    }
 }
 
 /// What the profile's "lost" counts.
