@@ -737,7 +737,7 @@ exit_group(0) = ?
     parse_strace_file(text, root, Naming::Current, &mut t);
     assert_eq!(t.paths[&b"/w/a".to_vec()], c(&[("write", 1, 100), ("pwrite64", 1, 6), ("read", 1, 0)]));
     assert_eq!(t.paths[&b"/w/b".to_vec()], c(&[("write", 1, 1), ("close", 1, 0)]));
-    assert!(t.paths.contains_key(&b"/w/#12".to_vec()));
+    assert!(t.paths.contains_key(b"/w/#12".as_slice()));
 }
 
 // ---------------------------------------------------------------- real programs against strace
