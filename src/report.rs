@@ -3,7 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
+use std::io::Write as _;
 
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{json, Value};
 
 use crate::cli::{self, Arg, Args};
@@ -254,6 +256,83 @@ fn parse_file(f: &Value, src: &str, n: usize) -> Result<FileRow> {
 /// Profile versions this report reads: 1 (rows by inode) and 2 (rows by path).
 const READS_VERSIONS: std::ops::RangeInclusive<u64> = 1..=crate::record::FORMAT_VERSION;
 
+/// Reads a profile member by member: `files` one file at a time, each turned
+/// into a row at once, and `snapshots` skipped, so that memory follows the
+/// rows, not a JSON tree of the whole document (a 100k-file profile is 70 MB).
+struct ProfileReader<'a> {
+    src: &'a str,
+    first: usize,
+    /// The first error in a file's contents (serde's errors carry only text).
+    invalid: std::cell::RefCell<Option<Error>>,
+}
+
+/// What a profile has besides its rows: the header members.
+type Head = serde_json::Map<String, Value>;
+
+impl<'de> Visitor<'de> for &ProfileReader<'_> {
+    type Value = (Head, Option<Vec<FileRow>>);
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Self::Value, A::Error> {
+        let (mut head, mut rows) = (Head::new(), None);
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "files" => rows = Some(map.next_value_seed(FilesSeed(self))?),
+                "snapshots" => {
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+                _ => {
+                    head.insert(key, map.next_value()?);
+                }
+            }
+        }
+        Ok((head, rows))
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for &ProfileReader<'_> {
+    type Value = (Head, Option<Vec<FileRow>>);
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+struct FilesSeed<'r, 'a>(&'r ProfileReader<'a>);
+
+impl<'de> Visitor<'de> for FilesSeed<'_, '_> {
+    type Value = Vec<FileRow>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a list of files")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Self::Value, A::Error> {
+        let mut rows = Vec::new();
+        while let Some(f) = seq.next_element::<Value>()? {
+            match parse_file(&f, self.0.src, self.0.first + rows.len()) {
+                Ok(r) => rows.push(r),
+                Err(e) => {
+                    *self.0.invalid.borrow_mut() = Some(e);
+                    return Err(de::Error::custom("invalid file"));
+                }
+            }
+        }
+        Ok(rows)
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for FilesSeed<'_, '_> {
+    type Value = Vec<FileRow>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
 /// `first`: how many files were read before this profile.
 fn load(path: &str, first: usize) -> Result<Profile> {
     let input: Box<dyn std::io::Read> = match path {
@@ -262,8 +341,14 @@ fn load(path: &str, first: usize) -> Result<Profile> {
     };
     // Streamed: input that cannot be a profile fails at its first wrong byte
     // (`report /dev/zero` must not read forever).
-    let doc: Value =
-        serde_json::from_reader(std::io::BufReader::new(input)).map_err(|e| bad(path, format!("JSON: {e}")))?;
+    let reader = ProfileReader { src: path, first, invalid: Default::default() };
+    let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::new(input));
+    let parsed = (&reader).deserialize(&mut de).and_then(|v| de.end().map(|()| v));
+    let (doc, rows) = match parsed {
+        Ok(v) => v,
+        Err(e) => return Err(reader.invalid.take().unwrap_or_else(|| bad(path, format!("JSON: {e}")))),
+    };
+    let doc = Value::Object(doc);
     if doc["tool"] != "iotrace record" {
         return Err(bad(path, "no \"tool\": \"iotrace record\""));
     }
@@ -281,8 +366,7 @@ fn load(path: &str, first: usize) -> Result<Profile> {
         }
         None => return Err(bad(path, "no version")),
     }
-    let files = doc["files"].as_array().ok_or_else(|| bad(path, "no 'files' list"))?;
-    let rows = files.iter().enumerate().map(|(i, f)| parse_file(f, path, first + i)).collect::<Result<_>>()?;
+    let rows = rows.ok_or_else(|| bad(path, "no 'files' list"))?;
     let text = |k: &str| doc[k].as_str().unwrap_or_default().to_string();
     let lost = match doc["lost"].as_object() {
         Some(l) => l.keys().map(|k| Ok((k.clone(), u64_field(&doc["lost"], k, path)?))).collect::<Result<_>>()?,
@@ -503,7 +587,6 @@ pub fn main(args: Args) -> Result<()> {
     }
     let multi_ns = rows.iter().map(|(_, r)| r.mntns).collect::<BTreeSet<_>>().len() > 1;
     let mut total = Metrics::default();
-    let mut groups: BTreeMap<(usize, u64, Name), Metrics> = BTreeMap::new();
     // Files merge by (host, mntns, path); a file seen in two profiles counts once.
     let mut files: BTreeMap<(usize, u64, Name), Metrics> = BTreeMap::new();
     for (host, r) in rows {
@@ -511,22 +594,26 @@ pub fn main(args: Args) -> Result<()> {
         e.add(&r.m);
         e.files = 1;
     }
-    for ((host, ns, name), m) in &files {
-        total.add(m);
-        match (o.by, name) {
-            (By::File, _) => {
-                groups.insert((*host, *ns, name.clone()), m.clone());
-            }
-            (By::Dir, Name::Path(path)) => {
-                for d in ancestors(path, o.depth) {
-                    groups.entry((*host, *ns, Name::Path(d))).or_default().add(m);
+    files.values().for_each(|m| total.add(m));
+    let groups = match o.by {
+        By::File => files,
+        By::Dir => {
+            let mut dirs: BTreeMap<(usize, u64, Name), Metrics> = BTreeMap::new();
+            for ((host, ns, name), m) in &files {
+                match name {
+                    Name::Path(path) => {
+                        for d in ancestors(path, o.depth) {
+                            dirs.entry((*host, *ns, Name::Path(d))).or_default().add(m);
+                        }
+                    }
+                    Name::Partial(..) => {
+                        dirs.entry((*host, *ns, Name::Partial(PARTIAL_GROUP.into(), 0))).or_default().add(m);
+                    }
                 }
             }
-            (By::Dir, Name::Partial(..)) => {
-                groups.entry((*host, *ns, Name::Partial(PARTIAL_GROUP.into(), 0))).or_default().add(m);
-            }
+            dirs
         }
-    }
+    };
     let name = |(host, ns, n): &(usize, u64, Name)| {
         let mut s = String::new();
         if multi_host {
@@ -537,64 +624,62 @@ pub fn main(args: Args) -> Result<()> {
         }
         s + n.display()
     };
-    let mut out: Vec<(String, Value)> = groups.iter().map(|(k, m)| (name(k), m.to_json())).collect();
-    let key = |j: &Value| -> u64 {
-        let n = |k: &str| j[k].as_u64().unwrap_or(0);
+    // Sorted and cut on the metrics themselves: only the rows shown become JSON.
+    let key = |m: &Metrics| -> u64 {
         match o.sort {
-            SortKey::Bytes => n("read_bytes") + n("write_bytes"),
-            SortKey::Read => n("read_bytes"),
-            SortKey::Write => n("write_bytes"),
-            SortKey::Calls => n("calls"),
-            SortKey::Fsyncs => n("fsync_calls"),
-            SortKey::Errors => n("errors"),
+            SortKey::Bytes => m.read_bytes + m.write_bytes,
+            SortKey::Read => m.read_bytes,
+            SortKey::Write => m.write_bytes,
+            SortKey::Calls => m.calls,
+            SortKey::Fsyncs => m.fsync_calls,
+            SortKey::Errors => m.errors,
             SortKey::Name => 0,
         }
     };
-    out.sort_by(|a, b| key(&b.1).cmp(&key(&a.1)).then_with(|| a.0.cmp(&b.0)));
+    let mut sorted: Vec<(String, Metrics)> = groups.into_iter().map(|(k, m)| (name(&k), m)).collect();
+    sorted.sort_by(|a, b| key(&b.1).cmp(&key(&a.1)).then_with(|| a.0.cmp(&b.0)));
     if let Some(t) = o.top {
-        out.truncate(t);
+        sorted.truncate(t);
     }
+    // Each row becomes JSON (and text) only while it is written.
     let total = total.to_json();
-    let mut s = String::new();
+    let mut w = std::io::BufWriter::new(std::io::stdout().lock());
     match o.format {
         Format::Json => {
-            let rows: Vec<Value> = out
-                .iter()
-                .map(|(n, j)| {
-                    let mut j = j.clone();
-                    j["name"] = json!(n);
-                    j
-                })
-                .collect();
             let by = if o.by == By::File { "file" } else { "dir" };
-            s = serde_json::to_string_pretty(&json!({"by": by, "rows": rows, "total": total, "lost": lost})).unwrap();
-            s.push('\n');
+            write!(w, "{{\n  \"by\": \"{by}\",\n  \"rows\": [")?;
+            for (i, (n, m)) in sorted.into_iter().enumerate() {
+                let mut j = m.to_json();
+                j["name"] = json!(n);
+                write!(w, "{}\n    {j}", if i > 0 { "," } else { "" })?;
+            }
+            writeln!(w, "\n  ],\n  \"total\": {total},\n  \"lost\": {}\n}}", json!(lost))?;
         }
         Format::Csv => {
             // The losses of every profile, on the TOTAL row (they are not per file).
             let header: Vec<&str> = CSV_COLUMNS.iter().map(|(c, _)| *c).collect();
-            let _ = writeln!(s, "name,{},lost_updates", header.join(","));
-            for (n, j) in &out {
-                let _ = writeln!(s, "{},", csv_cells(n, j).join(","));
+            writeln!(w, "name,{},lost_updates", header.join(","))?;
+            for (n, m) in sorted {
+                writeln!(w, "{},", csv_cells(&n, &m.to_json()).join(","))?;
             }
-            let _ = writeln!(s, "{},{}", csv_cells("TOTAL", &total).join(","), lost.values().sum::<u64>());
+            writeln!(w, "{},{}", csv_cells("TOTAL", &total).join(","), lost.values().sum::<u64>())?;
         }
         Format::Table => {
             let mut lines: Vec<Vec<String>> = vec![COLUMNS.iter().map(|c| c.to_string()).collect()];
-            lines.extend(out.iter().map(|(n, j)| table_cells(n, j)));
+            lines.extend(sorted.into_iter().map(|(n, m)| table_cells(&n, &m.to_json())));
             lines.push(table_cells("TOTAL", &total));
             let widths: Vec<usize> =
                 (0..COLUMNS.len()).map(|i| lines.iter().map(|l| l[i].len()).max().unwrap_or(0)).collect();
             for l in &lines {
                 let mut line = format!("{:<w$}", l[0], w = widths[0]);
-                for (c, w) in l.iter().zip(&widths).skip(1) {
-                    let _ = write!(line, "  {c:>w$}");
+                for (c, width) in l.iter().zip(&widths).skip(1) {
+                    let _ = write!(line, "  {c:>width$}");
                 }
-                let _ = writeln!(s, "{}", line.trim_end());
+                writeln!(w, "{}", line.trim_end())?;
             }
         }
     }
-    print!("{s}");
+    w.flush()?;
     Ok(())
 }
 
