@@ -48,6 +48,13 @@ struct Open {
     unlinked: bool,
 }
 
+impl Open {
+    /// An absolute path /proc showed before recording started.
+    fn seeded(path: &[u8], mntns: u32) -> Open {
+        Open { arg: path.to_vec(), base: 0, fallback_base: None, truncated: false, mntns, file: None, unlinked: false }
+    }
+}
+
 #[derive(Default)]
 pub struct Opens {
     ids: HashMap<u64, Open>,
@@ -236,16 +243,7 @@ impl Opens {
     pub fn seed_dir(&mut self, dir: &Path, tgid: u32) -> u64 {
         let id = self.seed_id();
         let mntns = self.mntns(tgid);
-        let open = Open {
-            arg: dir.as_os_str().as_bytes().to_vec(),
-            base: 0,
-            fallback_base: None,
-            truncated: false,
-            mntns,
-            file: None,
-            unlinked: false,
-        };
-        self.ids.insert(id, open);
+        self.ids.insert(id, Open::seeded(dir.as_os_str().as_bytes(), mntns));
         id
     }
 
@@ -290,13 +288,9 @@ impl Opens {
                 let path = target.as_os_str().as_bytes();
                 let unlinked = path.ends_with(b" (deleted)");
                 let open = Open {
-                    arg: path.strip_suffix(b" (deleted)").unwrap_or(path).to_vec(),
-                    base: 0,
-                    fallback_base: None,
-                    truncated: false,
-                    mntns,
                     file: Some((kernel_dev(m.dev()), m.ino(), m.is_file())),
                     unlinked,
+                    ..Open::seeded(path.strip_suffix(b" (deleted)").unwrap_or(path), mntns)
                 };
                 self.ids.insert(id, open);
             }
