@@ -144,24 +144,43 @@ struct {
 	__type(value, struct file_event);
 } path_buf SEC(".maps");
 
+/* bpf_get_current_task_btf() (5.11, 3ca1032ab7ab "bpf: Add
+ * bpf_get_current_task_btf() helper") returns a task the program may read
+ * directly: the loads below cost no helper call per pointer. Older kernels
+ * with BTF take the probe-read branch, the other one is dead code there. */
+#define DIRECT_TASK bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf)
+
 static __always_inline u64 file_ref(u32 fd)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct task_struct *task;
+	struct fdtable *fdt;
 	struct file **fds;
 	struct file *f = NULL;
 
-	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
-		return 0;
-	fds = BPF_CORE_READ(fdt, fd);
+	if (DIRECT_TASK) {
+		task = bpf_get_current_task_btf();
+		fdt = task->files->fdt;
+		if (!fdt || fd >= fdt->max_fds)
+			return 0;
+		fds = fdt->fd;
+	} else {
+		task = (struct task_struct *)bpf_get_current_task();
+		fdt = BPF_CORE_READ(task, files, fdt);
+		if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+			return 0;
+		fds = BPF_CORE_READ(fdt, fd);
+	}
 	probe_read_kernel(&f, sizeof(f), &fds[fd]);
 	return (u64)f;
 }
 
 static __always_inline u32 current_exec_id(void)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *task;
 
+	if (DIRECT_TASK)
+		return bpf_get_current_task_btf()->self_exec_id;
+	task = (struct task_struct *)bpf_get_current_task();
 	return BPF_CORE_READ(task, self_exec_id);
 }
 
@@ -530,6 +549,66 @@ int raw_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	if (nr == __NR_open || nr == __NR_openat || nr == __NR_creat || nr == __NR_openat2)
 		return opened(ctx->args[1]);
 	return 0;
+}
+
+/* ---------------------------------------------------------------- tp_btf */
+
+/* The same two raw tracepoints with BTF-typed arguments (5.5+): the user
+ * registers are read directly, not by a probe read each. */
+struct pt_regs {
+	unsigned long di, si, dx, r10, r8, r9, orig_ax;
+} __attribute__((preserve_access_index));
+
+static __always_inline void regs_args(const struct pt_regs *regs, u64 *a)
+{
+	a[0] = regs->di;
+	a[1] = regs->si;
+	a[2] = regs->dx;
+	a[3] = regs->r10;
+	a[4] = regs->r8;
+	a[5] = regs->r9;
+}
+
+/* sys_enter(struct pt_regs *regs, long id) */
+SEC("tp_btf/sys_enter")
+int tb_sys_enter(u64 *ctx)
+{
+	const struct pt_regs *regs = (void *)ctx[0];
+	int kind = kind_of(ctx[1]);
+	u64 a[6];
+
+	if (kind < 0 || !enter_wanted(kind))
+		return 0;
+	regs_args(regs, a);
+	return io_enter(kind, a);
+}
+
+/* sys_exit(struct pt_regs *regs, long ret) */
+SEC("tp_btf/sys_exit")
+int tb_sys_exit(u64 *ctx)
+{
+	const volatile struct record_config *cfg = get_config();
+	const struct pt_regs *regs = (void *)ctx[0];
+	long nr = regs->orig_ax;
+	int kind = kind_of(nr);
+	struct exit_view *view = NULL;
+	u32 zero = 0;
+
+	if (kind < 0) {
+		if (nr == __NR_open || nr == __NR_openat || nr == __NR_creat || nr == __NR_openat2)
+			return opened(ctx[1]);
+		return 0;
+	}
+	if (cfg->exit_args && !needs_entry(kind)) {
+		/* Every process's reads and writes pass here: filter first. */
+		if (!is_traced(bpf_get_current_pid_tgid() >> 32))
+			return 0;
+		view = bpf_map_lookup_elem(&exit_views, &zero);
+		if (!view)
+			return 0;
+		regs_args(regs, view->args);
+	}
+	return io_exit_from(ctx[1], kind, view);
 }
 
 /* ---------------------------------------------------------------- tracepoints */

@@ -48,12 +48,17 @@ static __always_inline void file_closed(u64 ref, struct open_file *of);
  * switches them to smaller preallocated maps (src/record/mod.rs:
  * size_result_maps, and probe.rs: runtime_alloc_maps). */
 
-/* Processes to trace (tgid -> 1), unless trace_all. */
+/* Processes to trace, unless trace_all: bit (tgid % 64) of word tgid / 64.
+ * An array, so that the filter every syscall of every process passes is an
+ * inlined address computation, not a hash lookup. User space sizes it to
+ * /proc/sys/kernel/pid_max and sets the first bits before attaching; after
+ * that only fork and exec set bits, each its own task's, so two updates of
+ * one bit never race and an atomic add sets a bit (atomic or is 5.12+). */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536); /* PID_MAX_LIMIT / 64 */
 	__type(key, u32);
-	__type(value, u8);
+	__type(value, u64);
 } traced SEC(".maps");
 
 #define INFL_POS 1    /* I/O at the file position: advance it */
@@ -78,12 +83,30 @@ struct {
 	__type(value, struct inflight);
 } inflight SEC(".maps");
 
+/*
+ * Histograms are kept inline in the values of file_stats and syscall_stats,
+ * so that a call costs two lookups. Not in the legacy object: before 4.18
+ * (d71962f3e627 "bpf: allow map helpers access to map values directly") a
+ * new value can only come from the stack, and 512 bytes of it are all there
+ * is. Its maps hold the counters in front of the inline histograms alone
+ * (user space reads the shorter values), and every histogram is sparse.
+ */
+#ifdef IOTRACE_LEGACY
+#define INLINE_HISTS 0
+#define VALUE_UP_TO(type, first_hist) __uint(value_size, __builtin_offsetof(type, first_hist))
+#else
+#define INLINE_HISTS 1
+#define VALUE_UP_TO(type, first_hist) __type(value, type)
+#endif
+/* An inline histogram where there are any, else NULL (the sparse map). */
+#define INLINE(slots) (INLINE_HISTS ? (slots) : NULL)
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 131072);
 	__type(key, struct file_key);
-	__type(value, struct file_stats);
+	VALUE_UP_TO(struct file_stats, seq_read);
 } file_stats SEC(".maps");
 
 struct {
@@ -91,7 +114,7 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 262144);
 	__type(key, struct stat_key);
-	__type(value, struct syscall_stats);
+	VALUE_UP_TO(struct syscall_stats, request);
 } syscall_stats SEC(".maps");
 
 /* Sparse histograms: only non-empty buckets exist. */
@@ -136,13 +159,44 @@ static __always_inline void drop(u32 why)
 static __always_inline bool is_traced(u32 tgid)
 {
 	const volatile struct record_config *cfg = get_config();
+	u32 word = tgid / 64;
+	u64 *bits;
 
 	if (!cfg || tgid == cfg->self_tgid)
 		return false;
-	return cfg->trace_all || bpf_map_lookup_elem(&traced, &tgid);
+	if (cfg->trace_all)
+		return true;
+	bits = bpf_map_lookup_elem(&traced, &word);
+	return bits && (*bits >> (tgid % 64)) & 1;
 }
 
-/* Find or create a zeroed value; NULL (and a counted drop) if the map is full. */
+static __always_inline void set_traced(u32 tgid)
+{
+	u32 word = tgid / 64;
+	u64 bit = 1ULL << (tgid % 64), *bits = bpf_map_lookup_elem(&traced, &word);
+
+	if (bits && !(*bits & bit))
+		__sync_fetch_and_add(bits, bit);
+}
+
+#if INLINE_HISTS
+/* Zeroed bytes to create values of file_stats and syscall_stats from: too
+ * big for the stack. Never written. */
+struct zeroes {
+	u8 bytes[sizeof(struct file_stats) > sizeof(struct syscall_stats) ? sizeof(struct file_stats)
+									    : sizeof(struct syscall_stats)];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct zeroes);
+} zero_values SEC(".maps");
+#endif
+
+/* Find or create a value from `zero`; NULL (and a counted drop) if the map
+ * is full. */
 static __always_inline void *lookup_or_init(void *map, const void *key, const void *zero)
 {
 	void *v = map_find_or_create(map, key, zero);
@@ -161,6 +215,20 @@ static __always_inline void hist_add(const struct file_key *file, u32 hist, u64 
 		__sync_fetch_and_add(n, 1);
 }
 
+/* Count value in an inline histogram (`slots`, RECORD_INLINE_SLOTS long),
+ * or, past its last slot or without one (INLINE), in the sparse one `hist`
+ * of `file`. A call: the verifier's states after it are alike whichever
+ * way it went, so they are pruned instead of doubling per histogram. */
+SUBPROG void hist_add_inline(u64 *slots, const struct file_key *file, u32 hist, u64 value)
+{
+	u32 slot = log2_slot(value);
+
+	if (slots && slot < RECORD_INLINE_SLOTS)
+		__sync_fetch_and_add(&slots[slot], 1);
+	else
+		hist_add(file, hist, value);
+}
+
 static __always_inline bool is_read(u32 kind)
 {
 	return kind <= IO_PREADV2 || kind == IO_SENDFILE_IN;
@@ -171,23 +239,31 @@ static __always_inline bool is_write(u32 kind)
 	return (kind >= IO_WRITE && kind <= IO_PWRITEV2) || kind == IO_SENDFILE_OUT;
 }
 
+/* The sequential runs of `of` end (its struct file is gone or reused). */
 static __always_inline void flush_runs(struct open_file *of)
 {
-	if (of->read_run)
-		hist_add(&of->key, HIST_SEQ_READ, of->read_run);
-	if (of->write_run)
-		hist_add(&of->key, HIST_SEQ_WRITE, of->write_run);
+	struct file_key fk = of->key; /* map keys live on the stack before 4.18 */
+	struct file_stats *fs;
+
+	if (!of->read_run && !of->write_run)
+		return;
+	fs = bpf_map_lookup_elem(&file_stats, &fk);
+	if (fs && of->read_run)
+		hist_add_inline(INLINE(fs->seq_read), &of->key, HIST_SEQ_READ, of->read_run);
+	if (fs && of->write_run)
+		hist_add_inline(INLINE(fs->seq_write), &of->key, HIST_SEQ_WRITE, of->write_run);
 	of->read_run = of->write_run = 0;
 }
 
-/* Extend or restart a sequential run. */
-static __always_inline void run_step(const struct file_key *key, u32 hist, u64 *next, u64 *run, u64 off, u64 n)
+/* Extend or restart a sequential run (its histogram: `slots`, `hist`). */
+static __always_inline void run_step(const struct file_key *key, u64 *slots, u32 hist, u64 *next, u64 *run, u64 off,
+				     u64 n)
 {
 	if (*run && off == *next) {
 		*run += n;
 	} else {
 		if (*run)
-			hist_add(key, hist, *run);
+			hist_add_inline(slots, key, hist, *run);
 		*run = n;
 	}
 	*next = off + n;
@@ -197,22 +273,34 @@ static __always_inline void run_step(const struct file_key *key, u32 hist, u64 *
 struct io_done {
 	u64 off;
 	u64 req;
-	u64 start;
+	u64 start; /* entry time; 0: seen at its exit alone, now */
 	s64 ret;
 	u32 kind;
 };
 
-/* Count one completed syscall on the file whose state is `of`. */
+/* Count one completed syscall on the file whose state is `of`: two map
+ * lookups, (file, syscall) and file, in the common case. */
 SUBPROG void account(struct open_file *of, const struct io_done *d)
 {
 	u32 kind = d->kind;
-	u64 off = d->off, start = d->start;
+	u64 off = d->off, now = bpf_ktime_get_ns();
+	u64 start = d->start ? d->start : now;
 	s64 ret = d->ret;
-	struct file_stats zs = {}, *fs;
-	struct syscall_stats zc = {}, *sc;
-	u64 now = bpf_ktime_get_ns();
+	struct file_stats *fs;
+	struct syscall_stats *sc;
 	u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	u64 zero = 0, *n;
+#if INLINE_HISTS
+	u32 z = 0;
+	const void *init = bpf_map_lookup_elem(&zero_values, &z);
+
+	/* Never NULL; checked once here, so that the verifier does not follow
+	 * a NULL and a non-NULL `init` through all that comes next. */
+	if (!init)
+		return;
+#else
+	u64 init[__builtin_offsetof(struct file_stats, seq_read) / 8] = {}; /* see INLINE_HISTS */
+#endif
 
 	u32 exec = current_exec_id();
 
@@ -227,12 +315,12 @@ SUBPROG void account(struct open_file *of, const struct io_done *d)
 	}
 
 	struct stat_key sk = { .file = of->key, .kind = kind };
-	sc = lookup_or_init(&syscall_stats, &sk, &zc);
+	sc = lookup_or_init(&syscall_stats, &sk, init);
 	if (!sc)
 		return;
 	__sync_fetch_and_add(&sc->calls, 1);
 	if (kind <= IO_SENDFILE_OUT)
-		hist_add(&of->key, HIST_REQUEST + kind * 2, d->req);
+		hist_add_inline(INLINE(sc->request), &of->key, HIST_REQUEST + kind * 2, d->req);
 	if (ret < 0) {
 		struct errno_key ek = { .file = of->key, .kind = kind, .err = -ret };
 
@@ -242,11 +330,11 @@ SUBPROG void account(struct open_file *of, const struct io_done *d)
 			__sync_fetch_and_add(n, 1);
 		return;
 	}
-	struct file_key fk = of->key; /* map keys live on the stack before 4.18 */
-	fs = lookup_or_init(&file_stats, &fk, &zs);
-	if (!fs)
-		return;
 	if (kind == IO_CLOSE)
+		return;
+	struct file_key fk = of->key; /* map keys live on the stack before 4.18 */
+	fs = lookup_or_init(&file_stats, &fk, init);
+	if (!fs)
 		return;
 	if (kind == IO_FSYNC || kind == IO_FDATASYNC) {
 		u64 unsynced = fs->unsynced_bytes;
@@ -260,14 +348,14 @@ SUBPROG void account(struct open_file *of, const struct io_done *d)
 		return;
 	}
 	__sync_fetch_and_add(&sc->bytes, ret);
-	hist_add(&of->key, HIST_COMPLETED + kind * 2, ret);
+	hist_add_inline(INLINE(sc->completed), &of->key, HIST_COMPLETED + kind * 2, ret);
 	if (is_read(kind)) {
 		__sync_fetch_and_add(&fs->read_bytes, ret);
 		if (!fs->first_read_ns)
 			fs->first_read_ns = start;
 		fs->last_read_ns = now;
 		if (ret > 0)
-			run_step(&of->key, HIST_SEQ_READ, &of->read_next, &of->read_run, off, ret);
+			run_step(&of->key, INLINE(fs->seq_read), HIST_SEQ_READ, &of->read_next, &of->read_run, off, ret);
 	} else if (is_write(kind)) {
 		__sync_fetch_and_add(&fs->write_bytes, ret);
 		__sync_fetch_and_add(&fs->unsynced_bytes, ret);
@@ -279,7 +367,7 @@ SUBPROG void account(struct open_file *of, const struct io_done *d)
 		of->wrote = 1;
 		of->last_write_off = off;
 		if (ret > 0)
-			run_step(&of->key, HIST_SEQ_WRITE, &of->write_next, &of->write_run, off, ret);
+			run_step(&of->key, INLINE(fs->seq_write), HIST_SEQ_WRITE, &of->write_next, &of->write_run, off, ret);
 	}
 }
 
@@ -431,8 +519,7 @@ static __always_inline int io_exit_from(s64 ret, u32 kind, struct exit_view *vie
 
 	if (view) {
 		in = &view->in;
-		__builtin_memset(in, 0, sizeof(*in));
-		in->ts = bpf_ktime_get_ns();
+		__builtin_memset(in, 0, sizeof(*in)); /* ts 0: account() takes the time once */
 		in->kind = kind;
 		io_args(in, kind, view->args, ret > 0 ? ret : 0);
 	} else {
@@ -517,7 +604,6 @@ static __always_inline int on_exec(void)
 	const volatile struct record_config *cfg = get_config();
 	u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	char comm[RECORD_COMM_LEN];
-	u8 one = 1;
 
 	if (!cfg || !cfg->n_comms)
 		return 0;
@@ -525,26 +611,30 @@ static __always_inline int on_exec(void)
 #pragma unroll
 	for (int i = 0; i < RECORD_MAX_COMMS; i++) {
 		if (i < cfg->n_comms && comm_eq(comm, cfg->comms[i])) {
-			bpf_map_update_elem(&traced, &tgid, &one, BPF_ANY);
+			set_traced(tgid);
 			break;
 		}
 	}
 	return 0;
 }
 
-/* At fork (current is the parent): children of traced processes are traced. */
+/* At fork (current is the parent): children of traced processes are
+ * traced, and so is the command iotrace starts (before its first syscall). */
 static __always_inline bool on_fork(u32 child_tgid)
 {
 	const volatile struct record_config *cfg = get_config();
 	u32 ptgid = bpf_get_current_pid_tgid() >> 32;
-	u8 one = 1;
 
-	if (!cfg || !cfg->follow_children || child_tgid == ptgid)
+	if (!cfg || child_tgid == ptgid)
 		return false;
-	if (!cfg->trace_all && !bpf_map_lookup_elem(&traced, &ptgid))
+	if (cfg->trace_command && ptgid == cfg->self_tgid) {
+		set_traced(child_tgid);
+		return true;
+	}
+	if (!cfg->follow_children || !is_traced(ptgid))
 		return false;
 	if (!cfg->trace_all)
-		bpf_map_update_elem(&traced, &child_tgid, &one, BPF_ANY);
+		set_traced(child_tgid);
 	return true;
 }
 

@@ -11,6 +11,11 @@
 #define RECORD_NAME_MAX 255
 /* Histogram slots: 0 holds zero, slot k >= 1 holds [2^(k-1), 2^k). */
 #define RECORD_HIST_SLOTS 65
+/* Slots kept inline in a map value, so that one lookup finds a call's
+ * counters and histograms: up to [2^31, 2^32), which holds every completed
+ * read or write (MAX_RW_COUNT < 2^31). Larger values (requests, runs) go to
+ * the sparse `hists` map, as fsync latencies always do. */
+#define RECORD_INLINE_SLOTS 33
 
 /* What one traced syscall is, for stats keys. Order is the profile's. */
 enum io_kind {
@@ -32,7 +37,8 @@ enum io_kind {
 	IO_NR_KINDS,
 };
 
-/* Histograms kept per file (besides request/completed per syscall). */
+/* Histograms of a file in the sparse `hists` map (the overflow of the
+ * inline ones, and fsync's). */
 enum file_hist {
 	HIST_REQUEST,      /* + io_kind * 2 */
 	HIST_COMPLETED,    /* + io_kind * 2 */
@@ -47,6 +53,7 @@ struct record_config {
 	__u32 self_tgid;   /* never traced */
 	__u8 trace_all;    /* no pid/comm filter and no command */
 	__u8 follow_children;
+	__u8 trace_command; /* the children self_tgid forks are traced: the command */
 	__u8 n_comms;
 	/* Reads and writes are accounted at their exit alone, from the syscall
 	 * arguments still in the user registers (raw_tp, fentry strategies). */
@@ -71,10 +78,13 @@ struct stat_key {
 	__u32 _pad;
 };
 
+/* One (file, syscall): everything a call updates but the per-file totals. */
 struct syscall_stats {
 	__u64 calls;
 	__u64 errors;
 	__u64 bytes; /* completed */
+	__u64 request[RECORD_INLINE_SLOTS];   /* bytes asked for */
+	__u64 completed[RECORD_INLINE_SLOTS]; /* bytes transferred (successful calls) */
 };
 
 struct hist_key {
@@ -104,6 +114,8 @@ struct file_stats {
 	__u64 unsynced_bytes; /* written since the last fsync */
 	__u32 flags;          /* FILE_* seen at close */
 	__u32 _pad;
+	__u64 seq_read[RECORD_INLINE_SLOTS];  /* lengths of sequential runs */
+	__u64 seq_write[RECORD_INLINE_SLOTS];
 };
 
 /* Per open file description (struct file), for sequential runs and rewrites. */

@@ -537,52 +537,90 @@ impl Map<'_> {
 
     /// All values present now, whatever their keys.
     pub fn values<V: Plain>(&self) -> Result<Vec<V>> {
-        let mut key = vec![0u8; self.key_size as usize];
-        let mut next = vec![0u8; self.key_size as usize];
+        if std::mem::size_of::<V>() != self.value_size as usize {
+            return Err(Error::msg(format!("map {}: value size mismatch", self.name)));
+        }
         let mut out = Vec::new();
-        let mut first = true;
-        loop {
-            let prev = if first { ptr::null() } else { key.as_ptr().cast() };
-            // SAFETY: prev (or NULL) and next are key_size bytes.
-            if unsafe { sys::bpf_map_get_next_key(self.fd, prev, next.as_mut_ptr().cast()) } < 0 {
-                return Ok(out);
-            }
-            first = false;
-            std::mem::swap(&mut key, &mut next);
-            if let Some(v) = self.lookup_raw(&key) {
-                if v.len() != std::mem::size_of::<V>() {
-                    return Err(Error::msg(format!("map {}: value size mismatch", self.name)));
-                }
-                out.push(from_bytes(&v));
-            }
-        }
-    }
-
-    /// All keys present now (hash maps may change underneath; good enough for draining).
-    pub fn keys<K: Plain>(&self) -> Result<Vec<K>> {
-        if std::mem::size_of::<K>() != self.key_size as usize {
-            return Err(Error::msg(format!("map {}: key size mismatch", self.name)));
-        }
-        let mut keys = Vec::new();
-        let mut next = K::default();
-        let mut prev: Option<K> = None;
-        loop {
-            let prev_ptr = prev.as_ref().map_or(ptr::null(), |k| (k as *const K).cast::<c_void>());
-            // SAFETY: prev (or NULL for the first key) and next are key-sized.
-            let ret = unsafe { sys::bpf_map_get_next_key(self.fd, prev_ptr, (&mut next as *mut K).cast()) };
-            if ret < 0 {
-                return Ok(keys);
-            }
-            keys.push(next);
-            prev = Some(next);
-        }
+        self.for_each_raw(|_, v| out.push(from_bytes(v)))?;
+        Ok(out)
     }
 
     /// All (key, value) pairs present now.
     pub fn entries<K: Plain, V: Plain>(&self) -> Result<Vec<(K, V)>> {
         self.check_sizes::<K, V>()?;
-        let keys = self.keys::<K>()?;
-        Ok(keys.into_iter().filter_map(|k| Some((k, from_bytes(&self.lookup_raw(bytes_of(&k))?)))).collect())
+        let mut out = Vec::new();
+        self.for_each_raw(|k, v| out.push((from_bytes(k), from_bytes(v))))?;
+        Ok(out)
+    }
+
+    /// Call `f` with every (key, value) present now, values that may be only
+    /// the first bytes of a V (the rest reads as zero): a map declared with a
+    /// shorter value for kernels that cannot hold all of it.
+    pub fn for_each_prefix<K: Plain, V: Plain>(&self, mut f: impl FnMut(K, V)) -> Result<()> {
+        if std::mem::size_of::<K>() != self.key_size as usize || self.value_size as usize > std::mem::size_of::<V>() {
+            return Err(Error::msg(format!("map {}: key/value size mismatch", self.name)));
+        }
+        self.for_each_raw(|k, v| f(from_bytes(k), from_prefix(v)))
+    }
+
+    /// Every (key, value) present now as bytes: many per syscall where the
+    /// kernel has BPF_MAP_LOOKUP_BATCH (5.6+), else key by key.
+    fn for_each_raw(&self, mut f: impl FnMut(&[u8], &[u8])) -> Result<()> {
+        let (ks, vs) = (self.key_size as usize, self.value_buf_len());
+        let mut count = 1024usize;
+        let (mut keys, mut vals) = (vec![0u8; ks * count], vec![0u8; vs * count]);
+        // The kernel's cursor between batches: a u32 for hash maps, a key for others.
+        let mut cursor = vec![0u8; ks.max(8)];
+        let mut first = true;
+        loop {
+            let mut n = count as u32;
+            let opts = sys::bpf_map_batch_opts { sz: std::mem::size_of::<sys::bpf_map_batch_opts>() as _, ..Default::default() };
+            let in_batch = if first { ptr::null_mut() } else { cursor.as_mut_ptr().cast() };
+            // SAFETY: the cursor has room for the kernel's token; keys and
+            // vals for `count` keys and (per-CPU) values.
+            let ret = unsafe {
+                sys::bpf_map_lookup_batch(
+                    self.fd,
+                    in_batch,
+                    cursor.as_mut_ptr().cast(),
+                    keys.as_mut_ptr().cast(),
+                    vals.as_mut_ptr().cast(),
+                    &mut n,
+                    &opts,
+                )
+            };
+            for i in 0..(n as usize).min(count) {
+                f(&keys[i * ks..(i + 1) * ks], &vals[i * vs..i * vs + self.value_size as usize]);
+            }
+            match -ret {
+                0 => first = false,
+                libc::ENOENT => return Ok(()),
+                // One hash bucket holds more than `count` entries: retry bigger.
+                libc::ENOSPC if n == 0 => {
+                    count *= 4;
+                    keys.resize(ks * count, 0);
+                    vals.resize(vs * count, 0);
+                }
+                // No batch operations on this kernel or map type.
+                libc::EINVAL | 524 /* ENOTSUPP */ | libc::EOPNOTSUPP if first => break,
+                e => return Err(Error::msg(format!("read map {}: {}", self.name, std::io::Error::from_raw_os_error(e)))),
+            }
+        }
+        let mut key = vec![0u8; ks];
+        let mut next = vec![0u8; ks];
+        let mut started = false;
+        loop {
+            let prev = if started { key.as_ptr().cast() } else { ptr::null() };
+            // SAFETY: prev (or NULL) and next are key_size bytes.
+            if unsafe { sys::bpf_map_get_next_key(self.fd, prev, next.as_mut_ptr().cast()) } < 0 {
+                return Ok(());
+            }
+            started = true;
+            std::mem::swap(&mut key, &mut next);
+            if let Some(v) = self.lookup_raw(&key) {
+                f(&key, &v[..self.value_size as usize]);
+            }
+        }
     }
 
     /// Remove key; false if it was not there.
@@ -609,8 +647,8 @@ impl Map<'_> {
 pub struct MapHandle(c_int);
 
 /// Make `cmd`'s child insert its own pid with the given values into these
-/// maps between fork and exec (the `traced` set, so that tracing covers it
-/// from its first syscall, and whatever else must be known of it by then).
+/// maps between fork and exec (what must be known of it from its first
+/// syscall on, such as legacy's working directory of the command).
 pub fn insert_self_before_exec(cmd: &mut std::process::Command, entries: Vec<(MapHandle, Vec<u8>)>) {
     use std::os::unix::process::CommandExt;
     let hook = move || {

@@ -122,6 +122,19 @@ pub static TOOL: Tool = Tool {
     name: "record",
     strategies: &[
         Strategy {
+            name: "tp_btf",
+            summary: "BTF-typed sys_enter/sys_exit (one program each), direct reads, CO-RE file identity",
+            needs: &[Feat::Btf, Feat::TpBtf, Feat::RawTp, Feat::RingBuf, Feat::GlobalData, Feat::BoundedLoops],
+            object: objects::RECORD,
+            probes: &[
+                ("tb_sys_enter", Attach::TpBtf { name: "sys_enter" }),
+                ("tb_sys_exit", Attach::TpBtf { name: "sys_exit" }),
+                RAW_FORK,
+                RAW_EXEC,
+            ],
+            optional: &[],
+        },
+        Strategy {
             name: "raw_tp",
             summary: "raw_tp sys_enter/sys_exit (one program each), CO-RE file identity",
             needs: MODERN,
@@ -255,6 +268,7 @@ fn config(o: &Opts) -> record_config {
         self_tgid: std::process::id(),
         trace_all: (o.pids.is_empty() && o.comms.is_empty() && o.command.is_empty()) as u8,
         follow_children: 1,
+        trace_command: !o.command.is_empty() as u8,
         n_comms: o.comms.len() as u8,
         ..Default::default()
     };
@@ -373,6 +387,18 @@ fn usable_probes(
             present && !other_fork
         })
         .collect()
+}
+
+/// Set the bit of `tgid` in the `traced` bitmap (bpf/record.bpf.h), before
+/// the programs that set bits too are attached.
+fn mark_traced(traced: &crate::bpf::Map, tgid: u32) -> Result<()> {
+    let word = tgid / 64;
+    let bits = traced.get::<u32, u64>(&word)?.ok_or_else(|| Error::msg(format!("pid {tgid} above PID_MAX_LIMIT")))?;
+    traced.set(&word, &(bits | 1 << (tgid % 64)))
+}
+
+fn is_traced(traced: &crate::bpf::Map, tgid: u32) -> bool {
+    traced.get::<u32, u64>(&(tgid / 64)).ok().flatten().is_some_and(|bits| bits >> (tgid % 64) & 1 != 0)
 }
 
 /// Every process, for seeding fds when tracing them all.
@@ -495,7 +521,12 @@ pub fn main(args: Args) -> Result<ExitCode> {
     cfg.exit_args = strategy
         .probes
         .iter()
-        .any(|(_, how)| matches!(how, Attach::RawTracepoint { name: "sys_exit" } | Attach::Fentry { .. }))
+        .any(|(_, how)| {
+            matches!(
+                how,
+                Attach::RawTracepoint { name: "sys_exit" } | Attach::TpBtf { name: "sys_exit" } | Attach::Fentry { .. }
+            )
+        })
         as u8;
     let (mut naming, fork_prog) = if is_legacy(strategy) {
         (Naming::Opens(legacy::Opens::default()), Some(legacy::fork_program(&features.tracefs)?))
@@ -513,7 +544,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
     {
         let traced = obj.map("traced")?;
         for p in &initial {
-            traced.set(p, &1u8)?;
+            mark_traced(&traced, *p)?;
         }
     }
     if let Naming::Opens(opens) = &mut naming {
@@ -553,13 +584,12 @@ pub fn main(args: Args) -> Result<ExitCode> {
         } else {
             let mut cmd = Command::new(&o.command[0]);
             cmd.args(&o.command[1..]);
-            // The child marks itself traced before exec, so not one of its
-            // syscalls is missed; legacy also tells it its working directory.
-            let mut marks = vec![(obj.map("traced")?.handle(), vec![1u8])];
+            // The fork marks the child traced (cfg.trace_command), so not one
+            // of its syscalls is missed; legacy also tells it its working
+            // directory before exec.
             if let Some(id) = command_cwd {
-                marks.push((obj.map("cwds")?.handle(), id.to_le_bytes().to_vec()));
+                crate::bpf::insert_self_before_exec(&mut cmd, vec![(obj.map("cwds")?.handle(), id.to_le_bytes().to_vec())]);
             }
-            crate::bpf::insert_self_before_exec(&mut cmd, marks);
             Some(cmd.spawn().map_err(|e| Error::msg(format!("cannot run {}: {e}", o.command[0])))?)
         };
         let deadline = o.duration.map(|d| Instant::now() + d);
@@ -586,8 +616,8 @@ pub fn main(args: Args) -> Result<ExitCode> {
             }
             if until_gone && Instant::now() >= next_liveness {
                 next_liveness = Instant::now() + Duration::from_secs(1);
-                let traced = obj.map("traced")?.keys::<u32>()?;
-                if !traced.iter().any(|p| alive(*p)) {
+                let traced = obj.map("traced")?;
+                if !all_pids().into_iter().any(|p| is_traced(&traced, p) && alive(p)) {
                     cli::note(format_args!("the traced processes have exited"));
                     break;
                 }

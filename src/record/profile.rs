@@ -42,12 +42,67 @@ pub const KIND_NAMES: [&str; io_kind::IO_NR_KINDS as usize] = [
 pub const READ_KINDS: [&str; 6] = ["read", "readv", "pread64", "preadv", "preadv2", "sendfile_in"];
 pub const WRITE_KINDS: [&str; 6] = ["write", "writev", "pwrite64", "pwritev", "pwritev2", "sendfile_out"];
 
+/// A file's counters of file_stats, without its inline histograms (those
+/// go to `FileRecord::hists`).
+#[derive(Default, Clone, Copy)]
+struct Totals {
+    read_bytes: u64,
+    write_bytes: u64,
+    first_read_ns: u64,
+    last_read_ns: u64,
+    first_write_ns: u64,
+    last_write_ns: u64,
+    rewrites: u64,
+    fsync_calls: u64,
+    fsync_bytes: u64,
+    last_fsync_ns: u64,
+    unsynced_bytes: u64,
+    flags: u32,
+}
+
+impl From<&file_stats> for Totals {
+    fn from(v: &file_stats) -> Totals {
+        Totals {
+            read_bytes: v.read_bytes,
+            write_bytes: v.write_bytes,
+            first_read_ns: v.first_read_ns,
+            last_read_ns: v.last_read_ns,
+            first_write_ns: v.first_write_ns,
+            last_write_ns: v.last_write_ns,
+            rewrites: v.rewrites,
+            fsync_calls: v.fsync_calls,
+            fsync_bytes: v.fsync_bytes,
+            last_fsync_ns: v.last_fsync_ns,
+            unsynced_bytes: v.unsynced_bytes,
+            flags: v.flags,
+        }
+    }
+}
+
+/// One syscall on one file: calls, errors, bytes, errnos, request and completed sizes.
+#[derive(Default)]
+struct Calls {
+    calls: u64,
+    errors: u64,
+    bytes: u64,
+    errnos: BTreeMap<i32, u64>,
+    request: Hist,
+    completed: Hist,
+}
+
 #[derive(Default)]
 struct FileRecord {
     comms: BTreeSet<String>,
-    stats: file_stats,
-    syscalls: BTreeMap<usize, (syscall_stats, BTreeMap<i32, u64>, Hist, Hist)>,
+    stats: Totals,
+    syscalls: BTreeMap<usize, Calls>,
     hists: BTreeMap<u16, Hist>,
+}
+
+/// Add the non-zero slots of an inline histogram (bpf/record.h).
+fn add_slots(h: &mut Hist, slots: &[u64]) {
+    for (slot, n) in slots.iter().enumerate().filter(|(_, n)| **n > 0) {
+        h.add(slot as u32, *n);
+    }
 }
 
 fn min_nonzero(a: u64, b: u64) -> u64 {
@@ -74,16 +129,16 @@ impl FileRecord {
         a.last_fsync_ns = a.last_fsync_ns.max(b.last_fsync_ns);
         a.unsynced_bytes += b.unsynced_bytes;
         a.flags |= b.flags;
-        for (kind, (st, errs, req, done)) in o.syscalls {
+        for (kind, c) in o.syscalls {
             let e = self.syscalls.entry(kind).or_default();
-            e.0.calls += st.calls;
-            e.0.errors += st.errors;
-            e.0.bytes += st.bytes;
-            for (err, n) in errs {
-                *e.1.entry(err).or_default() += n;
+            e.calls += c.calls;
+            e.errors += c.errors;
+            e.bytes += c.bytes;
+            for (err, n) in c.errnos {
+                *e.errnos.entry(err).or_default() += n;
             }
-            e.2.merge(&req);
-            e.3.merge(&done);
+            e.request.merge(&c.request);
+            e.completed.merge(&c.completed);
         }
         for (h, hist) in o.hists {
             self.hists.entry(h).or_default().merge(&hist);
@@ -188,29 +243,23 @@ impl Collected {
 /// open at the end are closed here): `files` or, legacy, `opens`.
 pub fn collect(obj: &Object, open_map: &str) -> Result<Collected> {
     let mut files: BTreeMap<Key, FileRecord> = BTreeMap::new();
-    let sc = obj.map("syscall_stats")?;
-    for k in sc.keys::<stat_key>()? {
-        if let Some(v) = sc.get::<stat_key, syscall_stats>(&k)? {
-            files.entry(key(&k.file)).or_default().syscalls.entry(k.kind as usize).or_default().0 = v;
-        }
+    obj.map("syscall_stats")?.for_each_prefix(|k: stat_key, v: syscall_stats| {
+        let c = files.entry(key(&k.file)).or_default().syscalls.entry(k.kind as usize).or_default();
+        (c.calls, c.errors, c.bytes) = (v.calls, v.errors, v.bytes);
+        add_slots(&mut c.request, &v.request);
+        add_slots(&mut c.completed, &v.completed);
+    })?;
+    for (k, n) in obj.map("errnos")?.entries::<errno_key, u64>()? {
+        let f = files.entry(key(&k.file)).or_default();
+        *f.syscalls.entry(k.kind as usize).or_default().errnos.entry(k.err).or_default() += n;
     }
-    let er = obj.map("errnos")?;
-    for k in er.keys::<errno_key>()? {
-        if let Some(n) = er.get::<errno_key, u64>(&k)? {
-            let f = files.entry(key(&k.file)).or_default();
-            *f.syscalls.entry(k.kind as usize).or_default().1.entry(k.err).or_default() += n;
-        }
-    }
-    let hs = obj.map("hists")?;
-    for k in hs.keys::<hist_key>()? {
-        let Some(n) = hs.get::<hist_key, u64>(&k)? else {
-            continue;
-        };
+    for (k, n) in obj.map("hists")?.entries::<hist_key, u64>()? {
         let f = files.entry(key(&k.file)).or_default();
         let seq = file_hist::HIST_SEQ_READ as u16;
         if k.hist < seq {
-            let s = f.syscalls.entry(k.hist as usize / 2).or_default();
-            if k.hist % 2 == file_hist::HIST_REQUEST as u16 { &mut s.2 } else { &mut s.3 }.add(k.slot as u32, n);
+            let c = f.syscalls.entry(k.hist as usize / 2).or_default();
+            if k.hist % 2 == file_hist::HIST_REQUEST as u16 { &mut c.request } else { &mut c.completed }
+                .add(k.slot as u32, n);
         } else {
             f.hists.entry(k.hist).or_default().add(k.slot as u32, n);
         }
@@ -228,17 +277,17 @@ pub fn collect(obj: &Object, open_map: &str) -> Result<Collected> {
             }
         }
     }
-    let fs = obj.map("file_stats")?;
-    for k in fs.keys::<file_key>()? {
-        if let Some(v) = fs.get::<file_key, file_stats>(&k)? {
-            files.entry(key(&k)).or_default().stats = v;
+    obj.map("file_stats")?.for_each_prefix(|k: file_key, v: file_stats| {
+        let f = files.entry(key(&k)).or_default();
+        f.stats = Totals::from(&v);
+        for (h, slots) in [(file_hist::HIST_SEQ_READ, &v.seq_read), (file_hist::HIST_SEQ_WRITE, &v.seq_write)] {
+            if slots.iter().any(|n| *n > 0) {
+                add_slots(f.hists.entry(h as u16).or_default(), slots);
+            }
         }
-    }
-    let us = obj.map("users")?;
-    for k in us.keys::<crate::shared::user_key>()? {
-        if let Some(u) = us.get::<crate::shared::user_key, file_user>(&k)? {
-            files.entry(key(&k.file)).or_default().comms.insert(comm_str(&u.comm));
-        }
+    })?;
+    for (k, u) in obj.map("users")?.entries::<crate::shared::user_key, file_user>()? {
+        files.entry(key(&k.file)).or_default().comms.insert(comm_str(&u.comm));
     }
     let mut drops = [0u64; record_drop::DROP_NR as usize];
     let dm = obj.map("drops")?;
@@ -259,13 +308,14 @@ fn opt_ns(v: u64) -> Value {
 fn file_json(row: &Row) -> Value {
     let (name, f) = (row.name.as_ref(), &row.rec);
     let mut syscalls = JsonMap::new();
-    for (kind, (st, errs, req, done)) in &f.syscalls {
-        let errnos: JsonMap<String, Value> = errs.iter().map(|(e, n)| (crate::errnames::name(*e), json!(n))).collect();
+    for (kind, c) in &f.syscalls {
+        let errnos: JsonMap<String, Value> =
+            c.errnos.iter().map(|(e, n)| (crate::errnames::name(*e), json!(n))).collect();
         syscalls.insert(
             KIND_NAMES[*kind].to_string(),
             json!({
-                "calls": st.calls, "errors": st.errors, "bytes": st.bytes, "errnos": errnos,
-                "request_hist": req.to_json(), "completed_hist": done.to_json(),
+                "calls": c.calls, "errors": c.errors, "bytes": c.bytes, "errnos": errnos,
+                "request_hist": c.request.to_json(), "completed_hist": c.completed.to_json(),
             }),
         );
     }
@@ -338,16 +388,16 @@ impl Snapshots {
     /// then one record per changed key.
     pub fn take(&mut self, obj: &Object, now_ns: u64) -> Result<()> {
         let mut now: HashMap<Key, Counters> = HashMap::new();
-        for (k, v) in obj.map("syscall_stats")?.entries::<stat_key, syscall_stats>()? {
+        obj.map("syscall_stats")?.for_each_prefix(|k: stat_key, v: syscall_stats| {
             if let Some(slot) = counter_slot(k.kind) {
                 now.entry(key(&k.file)).or_default()[2 + slot] += v.calls;
             }
-        }
-        for (k, v) in obj.map("file_stats")?.entries::<file_key, file_stats>()? {
+        })?;
+        obj.map("file_stats")?.for_each_prefix(|k: file_key, v: file_stats| {
             let c = now.entry(key(&k)).or_default();
             c[0] = v.read_bytes;
             c[1] = v.write_bytes;
-        }
+        })?;
         now.retain(|k, c| self.last.get(k) != Some(c));
         let io = |e: std::io::Error| crate::error::Error::msg(format!("cannot keep snapshots: {e}"));
         self.file.write_all(&now_ns.to_le_bytes()).map_err(io)?;
