@@ -408,14 +408,14 @@ static __always_inline void file_closed(u64 ref, struct open_file *of)
 {
 	struct file *f = (struct file *)ref;
 	struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
-	struct file_stats *fs;
+	struct file_stats zs = {}, *fs;
 	u32 flags = 0;
 
 	if ((u64)BPF_CORE_READ(d, d_parent) != of->parent || BPF_CORE_READ(d, d_name.hash_len) != of->name_hash)
 		flags |= FILE_RENAMED;
 	if (BPF_CORE_READ(f, f_inode, i_nlink) == 0)
 		flags |= FILE_UNLINKED;
-	if (flags && (fs = bpf_map_lookup_elem(&file_stats, &of->key)))
+	if (flags && (fs = lookup_or_init(&file_stats, &of->key, &zs)))
 		fs->flags |= flags;
 }
 

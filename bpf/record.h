@@ -38,7 +38,7 @@ enum io_kind {
 };
 
 /* Histograms of a file in the sparse `hists` map (the overflow of the
- * inline ones, and fsync's). */
+ * inline ones, and fsync's); in user space, a file's histograms. */
 enum file_hist {
 	HIST_REQUEST,      /* + io_kind * 2 */
 	HIST_COMPLETED,    /* + io_kind * 2 */
@@ -78,13 +78,19 @@ struct stat_key {
 	__u32 _pad;
 };
 
-/* One (file, syscall): everything a call updates but the per-file totals. */
+/* One (file, syscall): everything a read or write updates, so that it costs
+ * one lookup besides its struct file's. A file's totals are sums over its
+ * syscalls (user space). */
 struct syscall_stats {
 	__u64 calls;
 	__u64 errors;
-	__u64 bytes; /* completed */
+	__u64 bytes;    /* completed */
+	__u64 first_ns; /* entry of the first successful call */
+	__u64 last_ns;  /* return of the last successful call */
+	__u64 rewrites; /* writes at the offset of the open's previous write */
 	__u64 request[RECORD_INLINE_SLOTS];   /* bytes asked for */
 	__u64 completed[RECORD_INLINE_SLOTS]; /* bytes transferred (successful calls) */
+	__u64 seq[RECORD_INLINE_SLOTS];       /* lengths of the sequential runs it ended */
 };
 
 struct hist_key {
@@ -100,22 +106,14 @@ struct errno_key {
 	__s32 err;
 };
 
+/* Per file: what fsync and close see. */
 struct file_stats {
-	__u64 read_bytes;
-	__u64 write_bytes;
-	__u64 first_read_ns;  /* syscall entry */
-	__u64 last_read_ns;   /* return of the last successful read */
-	__u64 first_write_ns;
-	__u64 last_write_ns;
-	__u64 rewrites;
 	__u64 fsync_calls;
-	__u64 fsync_bytes;    /* bytes written before each fsync, summed */
+	__u64 fsync_bytes;   /* bytes written before each fsync, summed */
 	__u64 last_fsync_ns;
-	__u64 unsynced_bytes; /* written since the last fsync */
-	__u32 flags;          /* FILE_* seen at close */
+	__u64 synced_bytes;  /* bytes the file had been written at its last fsync */
+	__u32 flags;         /* FILE_* seen at close */
 	__u32 _pad;
-	__u64 seq_read[RECORD_INLINE_SLOTS];  /* lengths of sequential runs */
-	__u64 seq_write[RECORD_INLINE_SLOTS];
 };
 
 /* Per open file description (struct file), for sequential runs and rewrites. */
@@ -135,7 +133,9 @@ struct open_file {
 	__u8 regular;       /* 0: not a named regular file, ignored */
 	__u8 wrote;         /* last_write_off is valid */
 	__u8 append;        /* legacy: opened O_APPEND */
-	__u8 _pad;
+	__u8 read_kind;     /* the io_kind of the last read, and of the last */
+	__u8 write_kind;    /* write: where a run still open at a reuse ends */
+	__u8 _pad[3];
 };
 
 struct user_key {

@@ -42,8 +42,8 @@ pub const KIND_NAMES: [&str; io_kind::IO_NR_KINDS as usize] = [
 pub const READ_KINDS: [&str; 6] = ["read", "readv", "pread64", "preadv", "preadv2", "sendfile_in"];
 pub const WRITE_KINDS: [&str; 6] = ["write", "writev", "pwrite64", "pwritev", "pwritev2", "sendfile_out"];
 
-/// A file's counters of file_stats, without its inline histograms (those
-/// go to `FileRecord::hists`).
+/// A file's totals: sums over its syscalls' counters (bpf/record.h:
+/// syscall_stats) and its file_stats.
 #[derive(Default, Clone, Copy)]
 struct Totals {
     read_bytes: u64,
@@ -56,25 +56,73 @@ struct Totals {
     fsync_calls: u64,
     fsync_bytes: u64,
     last_fsync_ns: u64,
-    unsynced_bytes: u64,
     flags: u32,
 }
 
-impl From<&file_stats> for Totals {
-    fn from(v: &file_stats) -> Totals {
-        Totals {
-            read_bytes: v.read_bytes,
-            write_bytes: v.write_bytes,
-            first_read_ns: v.first_read_ns,
-            last_read_ns: v.last_read_ns,
-            first_write_ns: v.first_write_ns,
-            last_write_ns: v.last_write_ns,
-            rewrites: v.rewrites,
-            fsync_calls: v.fsync_calls,
-            fsync_bytes: v.fsync_bytes,
-            last_fsync_ns: v.last_fsync_ns,
-            unsynced_bytes: v.unsynced_bytes,
-            flags: v.flags,
+impl Totals {
+    /// Add the counters of one syscall (`kind`) on the file.
+    fn add_calls(&mut self, kind: u32, v: &syscall_stats) {
+        let (bytes, first, last) = match Class::of(kind) {
+            Some(Class::Read) => (&mut self.read_bytes, &mut self.first_read_ns, &mut self.last_read_ns),
+            Some(Class::Write) => (&mut self.write_bytes, &mut self.first_write_ns, &mut self.last_write_ns),
+            _ => return,
+        };
+        *bytes += v.bytes;
+        *first = min_nonzero(*first, v.first_ns);
+        *last = (*last).max(v.last_ns);
+        self.rewrites += v.rewrites;
+    }
+
+    fn add_file(&mut self, v: &file_stats) {
+        self.fsync_calls += v.fsync_calls;
+        self.fsync_bytes += v.fsync_bytes;
+        self.last_fsync_ns = self.last_fsync_ns.max(v.last_fsync_ns);
+        self.flags |= v.flags;
+    }
+
+    fn merge(&mut self, b: &Totals) {
+        self.read_bytes += b.read_bytes;
+        self.write_bytes += b.write_bytes;
+        self.first_read_ns = min_nonzero(self.first_read_ns, b.first_read_ns);
+        self.last_read_ns = self.last_read_ns.max(b.last_read_ns);
+        self.first_write_ns = min_nonzero(self.first_write_ns, b.first_write_ns);
+        self.last_write_ns = self.last_write_ns.max(b.last_write_ns);
+        self.rewrites += b.rewrites;
+        self.fsync_calls += b.fsync_calls;
+        self.fsync_bytes += b.fsync_bytes;
+        self.last_fsync_ns = self.last_fsync_ns.max(b.last_fsync_ns);
+        self.flags |= b.flags;
+    }
+}
+
+/// What a syscall does to a file's data.
+#[derive(Clone, Copy, PartialEq)]
+enum Class {
+    Read,
+    Write,
+    Sync,
+}
+
+impl Class {
+    fn of(kind: u32) -> Option<Class> {
+        let name = KIND_NAMES.get(kind as usize)?;
+        if READ_KINDS.contains(name) {
+            Some(Class::Read)
+        } else if WRITE_KINDS.contains(name) {
+            Some(Class::Write)
+        } else if ["fsync", "fdatasync"].contains(name) {
+            Some(Class::Sync)
+        } else {
+            None
+        }
+    }
+
+    /// The file histogram of the sequential runs of this class.
+    fn seq_hist(self) -> Option<u16> {
+        match self {
+            Class::Read => Some(file_hist::HIST_SEQ_READ as u16),
+            Class::Write => Some(file_hist::HIST_SEQ_WRITE as u16),
+            Class::Sync => None,
         }
     }
 }
@@ -116,19 +164,7 @@ impl FileRecord {
     /// Add another record of the same file (legacy: one record per open).
     fn merge(&mut self, o: FileRecord) {
         self.comms.extend(o.comms);
-        let (a, b) = (&mut self.stats, &o.stats);
-        a.read_bytes += b.read_bytes;
-        a.write_bytes += b.write_bytes;
-        a.first_read_ns = min_nonzero(a.first_read_ns, b.first_read_ns);
-        a.last_read_ns = a.last_read_ns.max(b.last_read_ns);
-        a.first_write_ns = min_nonzero(a.first_write_ns, b.first_write_ns);
-        a.last_write_ns = a.last_write_ns.max(b.last_write_ns);
-        a.rewrites += b.rewrites;
-        a.fsync_calls += b.fsync_calls;
-        a.fsync_bytes += b.fsync_bytes;
-        a.last_fsync_ns = a.last_fsync_ns.max(b.last_fsync_ns);
-        a.unsynced_bytes += b.unsynced_bytes;
-        a.flags |= b.flags;
+        self.stats.merge(&o.stats);
         for (kind, c) in o.syscalls {
             let e = self.syscalls.entry(kind).or_default();
             e.calls += c.calls;
@@ -244,7 +280,12 @@ impl Collected {
 pub fn collect(obj: &Object, open_map: &str) -> Result<Collected> {
     let mut files: BTreeMap<Key, FileRecord> = BTreeMap::new();
     obj.map("syscall_stats")?.for_each_prefix(|k: stat_key, v: syscall_stats| {
-        let c = files.entry(key(&k.file)).or_default().syscalls.entry(k.kind as usize).or_default();
+        let f = files.entry(key(&k.file)).or_default();
+        f.stats.add_calls(k.kind, &v);
+        if let Some(h) = Class::of(k.kind).and_then(Class::seq_hist).filter(|_| v.seq.iter().any(|n| *n > 0)) {
+            add_slots(f.hists.entry(h).or_default(), &v.seq);
+        }
+        let c = f.syscalls.entry(k.kind as usize).or_default();
         (c.calls, c.errors, c.bytes) = (v.calls, v.errors, v.bytes);
         add_slots(&mut c.request, &v.request);
         add_slots(&mut c.completed, &v.completed);
@@ -277,15 +318,9 @@ pub fn collect(obj: &Object, open_map: &str) -> Result<Collected> {
             }
         }
     }
-    obj.map("file_stats")?.for_each_prefix(|k: file_key, v: file_stats| {
-        let f = files.entry(key(&k)).or_default();
-        f.stats = Totals::from(&v);
-        for (h, slots) in [(file_hist::HIST_SEQ_READ, &v.seq_read), (file_hist::HIST_SEQ_WRITE, &v.seq_write)] {
-            if slots.iter().any(|n| *n > 0) {
-                add_slots(f.hists.entry(h as u16).or_default(), slots);
-            }
-        }
-    })?;
+    for (k, v) in obj.map("file_stats")?.entries::<file_key, file_stats>()? {
+        files.entry(key(&k)).or_default().stats.add_file(&v);
+    }
     for (k, u) in obj.map("users")?.entries::<crate::shared::user_key, file_user>()? {
         files.entry(key(&k.file)).or_default().comms.insert(comm_str(&u.comm));
     }
@@ -389,14 +424,13 @@ impl Snapshots {
     pub fn take(&mut self, obj: &Object, now_ns: u64) -> Result<()> {
         let mut now: HashMap<Key, Counters> = HashMap::new();
         obj.map("syscall_stats")?.for_each_prefix(|k: stat_key, v: syscall_stats| {
-            if let Some(slot) = counter_slot(k.kind) {
-                now.entry(key(&k.file)).or_default()[2 + slot] += v.calls;
-            }
-        })?;
-        obj.map("file_stats")?.for_each_prefix(|k: file_key, v: file_stats| {
-            let c = now.entry(key(&k)).or_default();
-            c[0] = v.read_bytes;
-            c[1] = v.write_bytes;
+            let c = now.entry(key(&k.file)).or_default();
+            match Class::of(k.kind) {
+                Some(Class::Read) => (c[0] += v.bytes, c[2] += v.calls),
+                Some(Class::Write) => (c[1] += v.bytes, c[3] += v.calls),
+                Some(Class::Sync) => ((), c[4] += v.calls),
+                None => ((), ()),
+            };
         })?;
         now.retain(|k, c| self.last.get(k) != Some(c));
         let io = |e: std::io::Error| crate::error::Error::msg(format!("cannot keep snapshots: {e}"));
@@ -462,20 +496,6 @@ impl Snapshots {
             serde_json::to_writer(&mut *w, &json!({"t_ns": t_ns, "files": files}))?;
         }
         w.write_all(b"]")
-    }
-}
-
-/// Which snapshot counter a syscall kind adds to: reads, writes, fsyncs (close: none).
-fn counter_slot(kind: u32) -> Option<usize> {
-    let name = KIND_NAMES.get(kind as usize)?;
-    if READ_KINDS.contains(name) {
-        Some(0)
-    } else if WRITE_KINDS.contains(name) {
-        Some(1)
-    } else if ["fsync", "fdatasync"].contains(name) {
-        Some(2)
-    } else {
-        None
     }
 }
 
