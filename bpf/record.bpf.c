@@ -150,7 +150,10 @@ struct {
  * with BTF take the probe-read branch, the other one is dead code there. */
 #define DIRECT_TASK bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf)
 
-static __always_inline u64 file_ref(u32 fd)
+/* The struct file behind fd in the current task, 0 if none. Global
+ * functions, verified once rather than at every call site and state: each
+ * direct load from a task costs the verifier a search of the kernel's BTF. */
+__noinline u64 fd_file(u32 fd)
 {
 	struct task_struct *task;
 	struct fdtable *fdt;
@@ -174,7 +177,7 @@ static __always_inline u64 file_ref(u32 fd)
 	return (u64)f;
 }
 
-static __always_inline u32 current_exec_id(void)
+__noinline u32 exec_id(void)
 {
 	struct task_struct *task;
 
@@ -182,6 +185,16 @@ static __always_inline u32 current_exec_id(void)
 		return bpf_get_current_task_btf()->self_exec_id;
 	task = (struct task_struct *)bpf_get_current_task();
 	return BPF_CORE_READ(task, self_exec_id);
+}
+
+static __always_inline u64 file_ref(u32 fd)
+{
+	return fd_file(fd);
+}
+
+static __always_inline u32 current_exec_id(void)
+{
+	return exec_id();
 }
 
 static __always_inline bool file_appends(u64 ref)

@@ -85,6 +85,13 @@ unsafe extern "C" fn libbpf_print(
     fmt: *const c_char,
     ap: *mut sys::__va_list_tag,
 ) -> c_int {
+    static DEBUG: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let debug = *DEBUG.get_or_init(|| std::env::var_os("IOTRACE_DEBUG").is_some());
+    // Debug lines (thousands per load: every CO-RE relocation) are neither
+    // shown nor kept: formatting them was a fifth of the time to attach.
+    if level == sys::LIBBPF_DEBUG && !debug {
+        return 0;
+    }
     // Verifier logs arrive as one message: keep enough of them to see the reason.
     let mut buf = vec![0 as c_char; 1 << 20];
     // SAFETY: buf is writable for its length; fmt/ap come from libbpf as a pair.
@@ -92,7 +99,7 @@ unsafe extern "C" fn libbpf_print(
     // SAFETY: vsnprintf NUL-terminates within buf.
     let line = unsafe { CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().trim_end().to_string();
     let line = line.strip_prefix("libbpf: ").unwrap_or(&line).to_string();
-    if std::env::var_os("IOTRACE_DEBUG").is_some() {
+    if debug {
         eprintln!("libbpf: {line}");
     }
     if level != sys::LIBBPF_DEBUG {

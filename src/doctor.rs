@@ -62,7 +62,7 @@ fn print_table(f: &Features, tools: &[&Tool], forced: Option<&str>) {
     );
     println!();
     println!("{:<22} {:<4} DETAIL", "FEATURE", "OK");
-    for (feat, p) in f.iter() {
+    for (feat, p) in f.all() {
         println!("{:<22} {:<4} {}", feat.name(), if p.ok { "yes" } else { "no" }, p.detail);
     }
     println!();
@@ -75,7 +75,7 @@ fn print_table(f: &Features, tools: &[&Tool], forced: Option<&str>) {
 
 fn to_json(f: &Features, tools: &[&Tool], forced: Option<&str>) -> Value {
     let mut features = Map::new();
-    for (feat, p) in f.iter() {
+    for (feat, p) in f.all() {
         features.insert(feat.name().into(), json!({"ok": p.ok, "detail": p.detail, "about": feat.about()}));
     }
     let mut strategies = Map::new();

@@ -102,11 +102,13 @@ pub struct Probed {
     pub detail: String,
 }
 
-/// The result of probing the running kernel.
+/// What the running kernel can do, each feature probed when first asked
+/// about: a tool pays only for the probes of the strategies it considers
+/// (each attach probe ends in a detach that waits for an RCU grace period).
 pub struct Features {
     pub kernel: String,
     pub tracefs: Tracefs,
-    results: Vec<(Feat, Probed)>,
+    results: std::cell::RefCell<Vec<(Feat, Probed)>>,
 }
 
 impl Features {
@@ -114,12 +116,67 @@ impl Features {
         self.get(f).ok
     }
 
-    pub fn get(&self, f: Feat) -> &Probed {
-        &self.results.iter().find(|(g, _)| *g == f).expect("every feature is probed").1
+    pub fn get(&self, f: Feat) -> Probed {
+        if let Some((_, p)) = self.results.borrow().iter().find(|(g, _)| *g == f) {
+            return p.clone();
+        }
+        let p = self.probe(f);
+        self.results.borrow_mut().push((f, p.clone()));
+        p
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (Feat, &Probed)> {
-        self.results.iter().map(|(f, p)| (*f, p))
+    /// Every feature, probed (doctor).
+    pub fn all(&self) -> Vec<(Feat, Probed)> {
+        Feat::ALL.iter().map(|f| (*f, self.get(*f))).collect()
+    }
+
+    fn probe(&self, f: Feat) -> Probed {
+        let attach = |prog, slot, how, needs_btf| probe_attach(prog, slot, how, needs_btf, self.has(Feat::Btf));
+        match f {
+            Feat::Btf => probe_btf(),
+            Feat::RingBuf if bpf::map_type_supported(MapType::RingBuf) => yes("BPF_MAP_TYPE_RINGBUF"),
+            Feat::RingBuf => no("no BPF_MAP_TYPE_RINGBUF: events use the perf buffer"),
+            Feat::PerfBuffer if bpf::map_type_supported(MapType::PerfEventArray) => {
+                yes("BPF_MAP_TYPE_PERF_EVENT_ARRAY")
+            }
+            Feat::PerfBuffer => no("no BPF_MAP_TYPE_PERF_EVENT_ARRAY"),
+            Feat::GlobalData => probe_global_data(),
+            Feat::BoundedLoops => probe_bounded_loops(),
+            Feat::ProbeReadKernel if bpf::helper_supported(bpf::Helper::ProbeReadKernel) => yes("helper accepted"),
+            Feat::ProbeReadKernel => no("falls back to bpf_probe_read"),
+            Feat::Tracepoint => attach(
+                "probe_tracepoint",
+                probe_slot::PROBE_TRACEPOINT,
+                Attach::Tracepoint { category: "syscalls", name: "sys_enter_getpid" },
+                false,
+            ),
+            Feat::RawTp => {
+                attach("probe_raw_tp", probe_slot::PROBE_RAW_TP, Attach::RawTracepoint { name: "sys_enter" }, false)
+            }
+            Feat::TpBtf => attach("probe_tp_btf", probe_slot::PROBE_TP_BTF, Attach::TpBtf { name: "sys_enter" }, true),
+            Feat::Fentry => attach("probe_fentry", probe_slot::PROBE_FENTRY, Attach::Fentry { func: "vfs_read" }, true),
+            Feat::Kprobe => attach(
+                "probe_kprobe",
+                probe_slot::PROBE_KPROBE,
+                Attach::Kprobe { func: "vfs_read", ret: false },
+                false,
+            ),
+            Feat::SyscallTracepoints => {
+                let names: Vec<String> =
+                    SYSCALLS.iter().flat_map(|s| [format!("sys_enter_{s}"), format!("sys_exit_{s}")]).collect();
+                probe_events(&self.tracefs, "syscalls", &names)
+            }
+            Feat::BlockTracepoints => {
+                probe_events(&self.tracefs, "block", &["block_rq_issue", "block_rq_complete"].map(String::from))
+            }
+            Feat::IoUringTracepoints => probe_events(
+                &self.tracefs,
+                "io_uring",
+                &["io_uring_submit_req", "io_uring_complete"].map(String::from),
+            ),
+            Feat::RuntimeAllocMaps => probe_runtime_alloc(&self.kernel),
+            Feat::Jit => probe_jit(),
+        }
     }
 }
 
@@ -298,75 +355,11 @@ fn check_bpf_syscall() -> Result<()> {
     }
 }
 
-/// Probe everything. Requires privileges and tracefs; an error means BPF is
+/// Ready to probe: requires privileges and tracefs; an error means BPF is
 /// unusable on this host at all.
 pub fn probe(tracefs: Tracefs) -> Result<Features> {
     check_bpf_syscall()?;
-    let btf = probe_btf();
-    let has_btf = btf.ok;
-    let sys_events: Vec<String> =
-        SYSCALLS.iter().flat_map(|s| [format!("sys_enter_{s}"), format!("sys_exit_{s}")]).collect();
-    let block_events = ["block_rq_issue", "block_rq_complete"].map(String::from);
-    let io_uring_events = ["io_uring_submit_req", "io_uring_complete"].map(String::from);
-    let kernel = kernel_release();
-    let mut results = Vec::new();
-    for f in Feat::ALL {
-        let p = match f {
-            Feat::Btf => btf.clone(),
-            Feat::RingBuf if bpf::map_type_supported(MapType::RingBuf) => yes("BPF_MAP_TYPE_RINGBUF"),
-            Feat::RingBuf => no("no BPF_MAP_TYPE_RINGBUF: events use the perf buffer"),
-            Feat::PerfBuffer if bpf::map_type_supported(MapType::PerfEventArray) => {
-                yes("BPF_MAP_TYPE_PERF_EVENT_ARRAY")
-            }
-            Feat::PerfBuffer => no("no BPF_MAP_TYPE_PERF_EVENT_ARRAY"),
-            Feat::GlobalData => probe_global_data(),
-            Feat::BoundedLoops => probe_bounded_loops(),
-            Feat::ProbeReadKernel if bpf::helper_supported(bpf::Helper::ProbeReadKernel) => yes("helper accepted"),
-            Feat::ProbeReadKernel => no("falls back to bpf_probe_read"),
-            Feat::Tracepoint => probe_attach(
-                "probe_tracepoint",
-                probe_slot::PROBE_TRACEPOINT,
-                Attach::Tracepoint { category: "syscalls", name: "sys_enter_getpid" },
-                false,
-                has_btf,
-            ),
-            Feat::RawTp => probe_attach(
-                "probe_raw_tp",
-                probe_slot::PROBE_RAW_TP,
-                Attach::RawTracepoint { name: "sys_enter" },
-                false,
-                has_btf,
-            ),
-            Feat::TpBtf => probe_attach(
-                "probe_tp_btf",
-                probe_slot::PROBE_TP_BTF,
-                Attach::TpBtf { name: "sys_enter" },
-                true,
-                has_btf,
-            ),
-            Feat::Fentry => probe_attach(
-                "probe_fentry",
-                probe_slot::PROBE_FENTRY,
-                Attach::Fentry { func: "vfs_read" },
-                true,
-                has_btf,
-            ),
-            Feat::Kprobe => probe_attach(
-                "probe_kprobe",
-                probe_slot::PROBE_KPROBE,
-                Attach::Kprobe { func: "vfs_read", ret: false },
-                false,
-                has_btf,
-            ),
-            Feat::SyscallTracepoints => probe_events(&tracefs, "syscalls", &sys_events),
-            Feat::BlockTracepoints => probe_events(&tracefs, "block", &block_events),
-            Feat::IoUringTracepoints => probe_events(&tracefs, "io_uring", &io_uring_events),
-            Feat::RuntimeAllocMaps => probe_runtime_alloc(&kernel),
-            Feat::Jit => probe_jit(),
-        };
-        results.push((f, p));
-    }
-    Ok(Features { kernel, tracefs, results })
+    Ok(Features { kernel: kernel_release(), tracefs, results: Default::default() })
 }
 
 #[cfg(test)]

@@ -405,6 +405,11 @@ fn churn_all_bases(strategy: &str) {
 }
 
 #[test]
+fn churn_tp_btf() {
+    churn_all_bases("tp_btf");
+}
+
+#[test]
 fn churn_raw_tp() {
     churn_all_bases("raw_tp");
 }
@@ -938,6 +943,11 @@ fn program_test(prog: &Program, strategy: &str) {
 }
 
 #[test]
+fn sqlite_wal_tp_btf() {
+    program_test(&SQLITE_WAL, "tp_btf");
+}
+
+#[test]
 fn sqlite_wal_raw_tp() {
     program_test(&SQLITE_WAL, "raw_tp");
 }
@@ -965,6 +975,11 @@ fn sqlite_journal_tracepoint() {
 #[test]
 fn sqlite_journal_legacy() {
     program_test(&SQLITE_JOURNAL, "legacy");
+}
+
+#[test]
+fn git_tp_btf() {
+    program_test(&GIT, "tp_btf");
 }
 
 #[test]

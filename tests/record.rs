@@ -29,7 +29,7 @@ fn bucket(lo: u64, hi: u64, count: u64) -> Value {
 }
 
 /// Every attach strategy that works on the host kernel (legacy works everywhere).
-const STRATEGIES: [&str; 3] = ["raw_tp", "tracepoint", "legacy"];
+const STRATEGIES: [&str; 4] = ["tp_btf", "raw_tp", "tracepoint", "legacy"];
 
 #[test]
 fn dd_sequential_writes_are_exact() {

@@ -632,6 +632,11 @@ fn exerciser_is_exact(strategy: &str) {
 }
 
 #[test]
+fn exerciser_is_exact_tp_btf() {
+    exerciser_is_exact("tp_btf");
+}
+
+#[test]
 fn exerciser_is_exact_raw_tp() {
     exerciser_is_exact("raw_tp");
 }

@@ -12,8 +12,8 @@
 # or just return: 0 = PASS, 77 = SKIP, anything else = FAIL. Use `iot ARGS` to run iotrace with
 # a timeout and the command echoed into the test log.
 # Record tests are written once as r_<name> STRATEGY and listed in RECORD_TESTS; each runs once
-# per strategy in STRATEGIES (default: the binary's default strategy, then --strategy legacy,
-# fentry and kprobe) and is reported as <name>.<strategy>; a strategy the kernel lacks a feature
+# per strategy in STRATEGIES (default: the binary's default strategy (tp_btf with BTF), then
+# --strategy raw_tp, legacy, fentry and kprobe) and is reported as <name>.<strategy>; a strategy the kernel lacks a feature
 # for is a SKIP (doctor_json checks the features themselves).
 #
 # Kernel command line knobs (set by vm-tests/run):
@@ -29,7 +29,7 @@ WORKLOADS=${WORKLOADS:-/vm-tests/bin}
 # timeout's SIGTERM exits 0 with a partial profile (as Ctrl-C would), so a short limit
 # shows up as missing I/O, not as a timeout.
 CMD_TIMEOUT=${CMD_TIMEOUT:-600}
-STRATEGIES="default legacy fentry kprobe"
+STRATEGIES="default raw_tp legacy fentry kprobe"
 FILTER=""
 VERBOSE=0                                 # 1: print every test's log, not only failing ones
 W=/tmp/iotvm                              # scratch: logs, outputs shared between tests
