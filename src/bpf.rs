@@ -542,32 +542,63 @@ impl Map<'_> {
         self.update_raw(bytes_of(key), bytes_of(val))
     }
 
-    /// All values present now, whatever their keys.
-    pub fn values<V: Plain>(&self) -> Result<Vec<V>> {
+    /// Call `f` with every value present now, whatever its key.
+    pub fn for_each_value<V: Plain>(&self, mut f: impl FnMut(V)) -> Result<()> {
         if std::mem::size_of::<V>() != self.value_size as usize {
             return Err(Error::msg(format!("map {}: value size mismatch", self.name)));
         }
-        let mut out = Vec::new();
-        self.for_each_raw(|_, v| out.push(from_bytes(v)))?;
-        Ok(out)
+        self.for_each_raw(|_, v| f(from_bytes(v)))
+    }
+
+    /// Call `f` with every key present now (the values are not copied out).
+    pub fn for_each_key<K: Plain>(&self, mut f: impl FnMut(K)) -> Result<()> {
+        if std::mem::size_of::<K>() != self.key_size as usize {
+            return Err(Error::msg(format!("map {}: key size mismatch", self.name)));
+        }
+        self.for_each_raw(|k, _| f(from_bytes(k)))
     }
 
     /// All (key, value) pairs present now.
     pub fn entries<K: Plain, V: Plain>(&self) -> Result<Vec<(K, V)>> {
-        self.check_sizes::<K, V>()?;
         let mut out = Vec::new();
-        self.for_each_raw(|k, v| out.push((from_bytes(k), from_bytes(v))))?;
+        self.for_each(|k, v| out.push((k, v)))?;
         Ok(out)
+    }
+
+    /// Call `f` with every (key, value) present now, without collecting them.
+    pub fn for_each<K: Plain, V: Plain>(&self, mut f: impl FnMut(K, V)) -> Result<()> {
+        self.check_sizes::<K, V>()?;
+        self.for_each_raw(|k, v| f(from_bytes(k), from_bytes(v)))
     }
 
     /// Call `f` with every (key, value) present now, values that may be only
     /// the first bytes of a V (the rest reads as zero): a map declared with a
     /// shorter value for kernels that cannot hold all of it.
     pub fn for_each_prefix<K: Plain, V: Plain>(&self, mut f: impl FnMut(K, V)) -> Result<()> {
+        self.check_prefix_sizes::<K, V>()?;
+        self.for_each_raw(|k, v| f(from_bytes(k), from_prefix(v)))
+    }
+
+    /// Lookup of a value that may be only the first bytes of a V, as in
+    /// [`Map::for_each_prefix`], copied by the kernel straight into the V.
+    pub fn get_prefix<K: Plain, V: Plain>(&self, key: &K) -> Result<Option<V>> {
+        self.check_prefix_sizes::<K, V>()?;
+        if self.percpu {
+            return Err(Error::msg(format!("map {}: per-CPU values are read with get_percpu", self.name)));
+        }
+        let mut val = V::default();
+        // SAFETY: key has key_size bytes; val has room for value_size bytes
+        // (checked above), the rest of it stays as it was.
+        let ret =
+            unsafe { sys::bpf_map_lookup_elem(self.fd, bytes_of(key).as_ptr().cast(), (&mut val as *mut V).cast()) };
+        Ok((ret == 0).then_some(val))
+    }
+
+    fn check_prefix_sizes<K: Plain, V: Plain>(&self) -> Result<()> {
         if std::mem::size_of::<K>() != self.key_size as usize || self.value_size as usize > std::mem::size_of::<V>() {
             return Err(Error::msg(format!("map {}: key/value size mismatch", self.name)));
         }
-        self.for_each_raw(|k, v| f(from_bytes(k), from_prefix(v)))
+        Ok(())
     }
 
     /// Every (key, value) present now as bytes: many per syscall where the
@@ -581,7 +612,10 @@ impl Map<'_> {
         let mut first = true;
         loop {
             let mut n = count as u32;
-            let opts = sys::bpf_map_batch_opts { sz: std::mem::size_of::<sys::bpf_map_batch_opts>() as _, ..Default::default() };
+            let opts = sys::bpf_map_batch_opts {
+                sz: std::mem::size_of::<sys::bpf_map_batch_opts>() as _,
+                ..Default::default()
+            };
             let in_batch = if first { ptr::null_mut() } else { cursor.as_mut_ptr().cast() };
             // SAFETY: the cursor has room for the kernel's token; keys and
             // vals for `count` keys and (per-CPU) values.

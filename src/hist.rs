@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{json, Value};
+use serde::ser::{Serialize, SerializeStruct, Serializer};
+use serde_json::Value;
 
 /// Inclusive value range of a slot.
 pub fn slot_range(slot: u32) -> (u64, u64) {
@@ -49,16 +50,7 @@ impl Hist {
     }
 
     pub fn to_json(&self) -> Value {
-        Value::Array(
-            self.0
-                .iter()
-                .filter(|(_, c)| **c > 0)
-                .map(|(s, c)| {
-                    let (lo, hi) = slot_range(*s);
-                    json!({"lo": lo, "hi": hi, "count": c})
-                })
-                .collect(),
-        )
+        serde_json::to_value(self).expect("a histogram is plain JSON")
     }
 
     /// BCC's log2 histogram display: one row per slot from the lowest to the
@@ -107,8 +99,34 @@ impl Hist {
     }
 }
 
+/// The profile form, written without building a JSON tree.
+impl Serialize for Hist {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().filter(|(_, c)| **c > 0).map(|(slot, count)| Bucket { slot: *slot, count: *count }))
+    }
+}
+
+struct Bucket {
+    slot: u32,
+    count: u64,
+}
+
+impl Serialize for Bucket {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (lo, hi) = slot_range(self.slot);
+        // Sorted members, as serde_json's maps have always written them.
+        let mut m = s.serialize_struct("bucket", 3)?;
+        m.serialize_field("count", &self.count)?;
+        m.serialize_field("hi", &hi)?;
+        m.serialize_field("lo", &lo)?;
+        m.end()
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]

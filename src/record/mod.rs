@@ -6,7 +6,6 @@ mod profile;
 
 pub use profile::{FORMAT_VERSION, READ_KINDS, WRITE_KINDS};
 
-use std::collections::btree_map::{BTreeMap, Entry};
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
@@ -292,30 +291,19 @@ fn event<T: Plain>(data: &[u8]) -> Option<T> {
 /// Who names the files: the kernel (path events, CO-RE strategies) or user
 /// space from the opens it is told about (legacy).
 enum Naming {
-    Kernel { names: BTreeMap<naming::Key, naming::FileName>, collisions: u64 },
+    Kernel(naming::Names),
     Opens(legacy::Opens),
 }
 
 impl Naming {
     fn on_event(&mut self, data: &[u8]) {
         match self {
-            Naming::Kernel { names, collisions } => {
+            Naming::Kernel(names) => {
                 // Only the used part of the path is sent.
                 if data.len() >= std::mem::offset_of!(file_event, path) {
                     let mut e: file_event = crate::bpf::from_prefix(data);
                     e.path_len = e.path_len.min((data.len() - std::mem::offset_of!(file_event, path)) as u16);
-                    let (k, name) = naming::FileName::from_event(&e);
-                    match names.entry(k) {
-                        Entry::Vacant(v) => {
-                            v.insert(name);
-                        }
-                        // Another inode under the same path; a different path is
-                        // a 64-bit hash collision, which merged two rows.
-                        Entry::Occupied(mut o) => {
-                            *collisions += (o.get().path != name.path) as u64;
-                            o.get_mut().inodes.extend(name.inodes);
-                        }
-                    }
+                    names.add(&e);
                 }
             }
             Naming::Opens(opens) => {
@@ -326,11 +314,18 @@ impl Naming {
         }
     }
 
+    /// All events are in: returns how many paths shared a 64-bit path hash
+    /// with another (their rows are merged).
+    fn finish(&mut self) -> u64 {
+        match self {
+            Naming::Kernel(names) => names.finish(),
+            Naming::Opens(_) => 0,
+        }
+    }
+
     fn identify(&self, k: naming::Key) -> profile::Identity {
         match self {
-            Naming::Kernel { names, .. } => {
-                names.get(&k).map_or(profile::Identity::Unknown, |n| profile::Identity::Named(n.clone()))
-            }
+            Naming::Kernel(names) => names.get(k).map_or(profile::Identity::Unknown, profile::Identity::Named),
             Naming::Opens(opens) => opens.identify(k),
         }
     }
@@ -518,20 +513,16 @@ pub fn main(args: Args) -> Result<ExitCode> {
     let mut cfg = config(&o);
     // Exit programs that see the syscall's arguments (raw_tp sys_exit, fexit)
     // account reads and writes there alone (bpf/record.bpf.h: io_exit_args).
-    cfg.exit_args = strategy
-        .probes
-        .iter()
-        .any(|(_, how)| {
-            matches!(
-                how,
-                Attach::RawTracepoint { name: "sys_exit" } | Attach::TpBtf { name: "sys_exit" } | Attach::Fentry { .. }
-            )
-        })
-        as u8;
+    cfg.exit_args = strategy.probes.iter().any(|(_, how)| {
+        matches!(
+            how,
+            Attach::RawTracepoint { name: "sys_exit" } | Attach::TpBtf { name: "sys_exit" } | Attach::Fentry { .. }
+        )
+    }) as u8;
     let (mut naming, fork_prog) = if is_legacy(strategy) {
         (Naming::Opens(legacy::Opens::default()), Some(legacy::fork_program(&features.tracefs)?))
     } else {
-        (Naming::Kernel { names: BTreeMap::new(), collisions: 0 }, None)
+        (Naming::Kernel(naming::Names::default()), None)
     };
 
     let mut open = crate::bpf::OpenObject::open("record", strategy.object)?;
@@ -588,7 +579,10 @@ pub fn main(args: Args) -> Result<ExitCode> {
             // of its syscalls is missed; legacy also tells it its working
             // directory before exec.
             if let Some(id) = command_cwd {
-                crate::bpf::insert_self_before_exec(&mut cmd, vec![(obj.map("cwds")?.handle(), id.to_le_bytes().to_vec())]);
+                crate::bpf::insert_self_before_exec(
+                    &mut cmd,
+                    vec![(obj.map("cwds")?.handle(), id.to_le_bytes().to_vec())],
+                );
             }
             Some(cmd.spawn().map_err(|e| Error::msg(format!("cannot run {}: {e}", o.command[0])))?)
         };
@@ -628,6 +622,10 @@ pub fn main(args: Args) -> Result<ExitCode> {
         events_lost = reader.lost();
     }
     let (end_mono, _) = clocks();
+    if let Some(s) = snapshots.as_mut() {
+        s.stop();
+    }
+    let collisions = naming.finish();
     let open_map = if is_legacy(strategy) { "opens" } else { "files" };
     let rows = profile::collect(&obj, open_map)?.into_rows(|k| naming.identify(k));
     let header = profile::Header {
@@ -645,8 +643,8 @@ pub fn main(args: Args) -> Result<ExitCode> {
     if lost > 0 {
         cli::note(format_args!("warning: {lost} updates were dropped (see \"lost\" in the profile)"));
     }
-    if let Naming::Kernel { collisions: n @ 1.., .. } = naming {
-        cli::note(format_args!("warning: {n} paths shared a 64-bit path hash: their rows are merged"));
+    if collisions > 0 {
+        cli::note(format_args!("warning: {collisions} paths shared a 64-bit path hash: their rows are merged"));
     }
     cli::note(format_args!("{} files, profile written to {shown}", rows.len()));
     match child_status {

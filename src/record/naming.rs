@@ -2,7 +2,7 @@
 //! the kernel gave, and how those bytes are written into the profile
 //! (docs/profile-format.md: "Paths").
 
-use std::collections::BTreeSet;
+use std::ops::Range;
 
 use crate::shared::{file_event, file_key, FILE_TRUNCATED, FILE_UNLINKED};
 
@@ -12,6 +12,12 @@ pub type Key = (u32, u64);
 
 pub fn key(k: &file_key) -> Key {
     (k.mntns, k.id)
+}
+
+/// The kernel's form of a key (its padding is zero there too: the BPF side
+/// builds keys with initializers and copies).
+pub fn kernel_key(k: Key) -> file_key {
+    file_key { mntns: k.0, id: k.1, ..Default::default() }
 }
 
 /// The name of a file as it was opened.
@@ -25,39 +31,88 @@ pub struct FileName {
     /// It had no name left when first seen (unlinked, O_TMPFILE): its path
     /// is somebody else's next, so it is a row of its own.
     pub unlinked: bool,
-    /// (dev as the kernel's s_dev, inode number)
-    pub inodes: BTreeSet<(u32, u64)>,
+    /// (dev as the kernel's s_dev, inode number), sorted, each once.
+    pub inodes: Vec<(u32, u64)>,
 }
 
-impl FileName {
-    /// Decode a file_event: components leaf first, NUL-terminated each.
-    pub fn from_event(e: &file_event) -> (Key, FileName) {
+/// One path event (file_event), its path in [`Names::bytes`].
+struct Named {
+    key: Key,
+    ino: u64,
+    dev: u32,
+    path: Range<u32>,
+    truncated: bool,
+    unlinked: bool,
+}
+
+/// The names the kernel sent (CO-RE strategies): one entry per event and
+/// the paths' bytes back to back, a few MB for 100k files. A key's events
+/// are brought together by [`Names::finish`].
+#[derive(Default)]
+pub struct Names {
+    events: Vec<Named>,
+    bytes: Vec<u8>,
+}
+
+impl Names {
+    /// Add a file_event: the path's components come leaf first, NUL-terminated each.
+    pub fn add(&mut self, e: &file_event) {
         let len = (e.path_len as usize).min(e.path.len());
-        let raw: Vec<u8> = e.path[..len].iter().map(|c| *c as u8).collect();
+        let raw = &e.path[..len];
         let truncated = e.flags as u32 & FILE_TRUNCATED != 0;
-        let mut path = Vec::with_capacity(len + 1);
-        for (i, comp) in raw.split(|b| *b == 0).filter(|c| !c.is_empty()).rev().enumerate() {
+        let start = self.bytes.len();
+        for (i, comp) in raw.split(|c| *c == 0).filter(|c| !c.is_empty()).rev().enumerate() {
             if i > 0 || !truncated {
-                path.push(b'/');
+                self.bytes.push(b'/');
             }
-            path.extend_from_slice(comp);
+            self.bytes.extend(comp.iter().map(|c| *c as u8));
         }
-        if path.is_empty() {
-            path.push(b'/');
+        if self.bytes.len() == start {
+            self.bytes.push(b'/');
         }
-        let name = FileName {
-            mntns: e.key.mntns,
-            path,
+        self.events.push(Named {
+            key: key(&e.key),
+            ino: e.ino,
+            dev: e.dev,
+            path: start as u32..self.bytes.len() as u32,
             truncated,
             unlinked: e.flags as u32 & FILE_UNLINKED != 0,
-            inodes: [(e.dev, e.ino)].into(),
-        };
-        (key(&e.key), name)
+        });
     }
 
-    /// The path as the profile writes it.
-    pub fn display(&self) -> String {
-        encode(&self.path)
+    /// Bring each key's events together, in arrival order: the first names
+    /// the file, the others add inodes. Returns how many events had another
+    /// path than the first of their key: 64-bit hash collisions, which
+    /// merged two rows.
+    pub fn finish(&mut self) -> u64 {
+        // By arrival within a key: the paths' bytes were appended in that order.
+        self.events.sort_unstable_by_key(|n| (n.key, n.path.start));
+        let mut collisions = 0;
+        for run in self.events.chunk_by(|a, b| a.key == b.key) {
+            collisions += run.iter().filter(|n| self.path(n) != self.path(&run[0])).count() as u64;
+        }
+        collisions
+    }
+
+    fn path(&self, n: &Named) -> &[u8] {
+        &self.bytes[n.path.start as usize..n.path.end as usize]
+    }
+
+    /// The name of `k` (after [`Names::finish`]).
+    pub fn get(&self, k: Key) -> Option<FileName> {
+        let at = self.events.partition_point(|n| n.key < k);
+        let run = &self.events[at..at + self.events[at..].partition_point(|n| n.key == k)];
+        let first = run.first()?;
+        let mut inodes: Vec<(u32, u64)> = run.iter().map(|n| (n.dev, n.ino)).collect();
+        inodes.sort_unstable();
+        inodes.dedup();
+        Some(FileName {
+            mntns: k.0,
+            path: self.path(first).to_vec(),
+            truncated: first.truncated,
+            unlinked: first.unlinked,
+            inodes,
+        })
     }
 }
 
@@ -93,6 +148,8 @@ pub fn encode(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
 
     /// The inverse of [`encode`]; None for text `encode` cannot produce.

@@ -1,18 +1,26 @@
 //! Turning record.bpf.c's maps into the profile document
 //! (docs/profile-format.md), and writing it atomically.
+//!
+//! The maps of 100k files hold ~170 MB of values (~850 bytes per file and
+//! syscall), and the document is ~70 MB: neither is ever held. One pass over
+//! each map finds which keys hold data (and the few entries keyed by more
+//! than a file), the keys are put in row order by their names, and each row
+//! is looked up in the maps and written as JSON on its own.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{BufReader, BufWriter, Read, Seek, Write};
+use std::ops::Range;
 
-use serde_json::{json, Map as JsonMap, Value};
+use serde::ser::{Serialize, SerializeStruct, Serializer};
+use serde_json::{json, Value};
 
-use super::naming::{key, FileName, Key};
-use crate::bpf::Object;
+use super::naming::{self, kernel_key, key, FileName, Key};
+use crate::bpf::{Map, Object};
 use crate::error::Result;
 use crate::hist::Hist;
 use crate::shared::{
     errno_key, file_hist, file_key, file_stats, file_user, hist_key, io_kind, open_file, record_drop, stat_key,
-    syscall_stats, FILE_RENAMED, FILE_UNLINKED,
+    syscall_stats, user_key, FILE_RENAMED, FILE_UNLINKED, RECORD_COMM_LEN,
 };
 
 /// 2: rows keyed by mount namespace + path (1: by inode), paths encoded
@@ -138,6 +146,7 @@ struct Calls {
     completed: Hist,
 }
 
+/// Everything counted under one key, or one row.
 #[derive(Default)]
 struct FileRecord {
     comms: BTreeSet<String>,
@@ -160,8 +169,11 @@ fn min_nonzero(a: u64, b: u64) -> u64 {
     }
 }
 
+/// What a histogram nothing was counted in reads as.
+static NO_HIST: Hist = Hist(BTreeMap::new());
+
 impl FileRecord {
-    /// Add another record of the same file (legacy: one record per open).
+    /// Add another record of the same row (legacy: one record per open).
     fn merge(&mut self, o: FileRecord) {
         self.comms.extend(o.comms);
         self.stats.merge(&o.stats);
@@ -180,6 +192,10 @@ impl FileRecord {
             self.hists.entry(h).or_default().merge(&hist);
         }
     }
+
+    fn hist(&self, id: file_hist) -> &Hist {
+        self.hists.get(&(id as u16)).unwrap_or(&NO_HIST)
+    }
 }
 
 fn comm_str(c: &[std::ffi::c_char]) -> String {
@@ -187,10 +203,111 @@ fn comm_str(c: &[std::ffi::c_char]) -> String {
     String::from_utf8_lossy(&b).into_owned()
 }
 
-/// Everything the BPF maps hold at the end of a recording.
-pub struct Collected {
-    files: BTreeMap<Key, FileRecord>,
-    pub drops: [u64; record_drop::DROP_NR as usize],
+type Comm = [std::ffi::c_char; RECORD_COMM_LEN as usize];
+
+/// Process names, each kept once: the users map repeats them per file.
+#[derive(Default)]
+struct Comms {
+    names: Vec<String>,
+    ids: HashMap<Comm, u32>,
+}
+
+impl Comms {
+    fn id(&mut self, comm: &Comm) -> u32 {
+        *self.ids.entry(*comm).or_insert_with(|| {
+            self.names.push(comm_str(comm));
+            self.names.len() as u32 - 1
+        })
+    }
+}
+
+/// Which entries a key has in the maps its values are looked up in.
+#[derive(Default, Clone, Copy)]
+struct Present {
+    /// Bits 1 << io_kind: syscall_stats.
+    kinds: u16,
+    file_stats: bool,
+}
+
+/// The entries of the maps keyed by more than a file (errno, histogram
+/// slot, process), each sorted by file.
+struct Sparse {
+    errnos: Vec<(errno_key, u64)>,
+    hists: Vec<(hist_key, u64)>,
+    users: Vec<(Key, u32)>,
+    comms: Comms,
+}
+
+/// The entries of `v` (sorted by key) for key `k`.
+fn entries_of<T>(v: &[T], k: Key, key_of: impl Fn(&T) -> Key) -> &[T] {
+    let start = v.partition_point(|e| key_of(e) < k);
+    let len = v[start..].partition_point(|e| key_of(e) == k);
+    &v[start..start + len]
+}
+
+impl Sparse {
+    fn add_to(&self, f: &mut FileRecord, k: Key) {
+        for (e, n) in entries_of(&self.errnos, k, |(e, _)| key(&e.file)) {
+            *f.syscalls.entry(e.kind as usize).or_default().errnos.entry(e.err).or_default() += n;
+        }
+        for (h, n) in entries_of(&self.hists, k, |(h, _)| key(&h.file)) {
+            let seq = file_hist::HIST_SEQ_READ as u16;
+            if h.hist < seq {
+                let c = f.syscalls.entry(h.hist as usize / 2).or_default();
+                if h.hist % 2 == file_hist::HIST_REQUEST as u16 { &mut c.request } else { &mut c.completed }
+                    .add(h.slot as u32, *n);
+            } else {
+                f.hists.entry(h.hist).or_default().add(h.slot as u32, *n);
+            }
+        }
+        for (_, comm) in entries_of(&self.users, k, |(k, _)| *k) {
+            f.comms.insert(self.comms.names[*comm as usize].clone());
+        }
+    }
+}
+
+/// The maps whose values are looked up key by key while the rows are written.
+struct Values<'a> {
+    file_stats: Map<'a>,
+    syscall_stats: Map<'a>,
+}
+
+impl Values<'_> {
+    /// The per-file and per-syscall values of key `k`.
+    fn add_to(&self, f: &mut FileRecord, k: Key, present: Present) -> Result<()> {
+        let file = kernel_key(k);
+        if present.file_stats {
+            if let Some(v) = self.file_stats.get::<file_key, file_stats>(&file)? {
+                f.stats.add_file(&v);
+            }
+        }
+        for kind in (0..io_kind::IO_NR_KINDS as u32).filter(|kind| present.kinds & 1 << kind != 0) {
+            let Some(v) =
+                self.syscall_stats.get_prefix::<stat_key, syscall_stats>(&stat_key { file, kind, _pad: 0 })?
+            else {
+                continue;
+            };
+            f.stats.add_calls(kind, &v);
+            if let Some(h) = Class::of(kind).and_then(Class::seq_hist) {
+                add_slots(f.hists.entry(h).or_default(), &v.seq);
+            }
+            let c = f.syscalls.entry(kind as usize).or_default();
+            (c.calls, c.errors, c.bytes) = (v.calls, v.errors, v.bytes);
+            add_slots(&mut c.request, &v.request);
+            add_slots(&mut c.completed, &v.completed);
+        }
+        Ok(())
+    }
+}
+
+/// What one pass over each map finds, without the per-file and per-syscall
+/// values: those are looked up row by row while the profile is written.
+pub struct Collected<'a> {
+    /// Every key with data in any map.
+    keys: BTreeMap<Key, Present>,
+    sparse: Sparse,
+    values: Values<'a>,
+    drops: [u64; record_drop::DROP_NR as usize],
 }
 
 /// What a kernel key turned out to be.
@@ -205,29 +322,80 @@ pub enum Identity {
 
 /// A row is keyed by mount namespace + path; a file without a usable name
 /// (none when first seen, or lost) is a row of its own.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum RowKey {
-    Path { mntns: u32, path: Vec<u8>, truncated: bool },
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+enum RowKey<'a> {
+    Path { mntns: u32, path: &'a [u8], truncated: bool },
     Own(Key),
 }
 
-/// One row of the profile: a file's name and everything counted under it.
-struct Row {
+/// Names kept back to back: their paths in one buffer, their inodes in
+/// another (a FileName each would take three times the memory).
+struct NameTable {
+    paths: Vec<u8>,
+    inodes: Vec<(u32, u64)>,
+}
+
+/// A [`FileName`] kept in a [`NameTable`].
+struct NameAt {
     mntns: u32,
-    name: Option<FileName>,
-    rec: FileRecord,
+    path: Range<u32>,
+    inodes: Range<u32>,
+    truncated: bool,
+    unlinked: bool,
+}
+
+impl NameTable {
+    fn add(&mut self, n: FileName) -> NameAt {
+        let (path, inodes) = (self.paths.len() as u32, self.inodes.len() as u32);
+        self.paths.extend(n.path);
+        self.inodes.extend(n.inodes);
+        NameAt {
+            mntns: n.mntns,
+            path: path..self.paths.len() as u32,
+            inodes: inodes..self.inodes.len() as u32,
+            truncated: n.truncated,
+            unlinked: n.unlinked,
+        }
+    }
+
+    fn path(&self, n: &NameAt) -> &[u8] {
+        &self.paths[n.path.start as usize..n.path.end as usize]
+    }
+
+    fn inodes(&self, n: &NameAt) -> &[(u32, u64)] {
+        &self.inodes[n.inodes.start as usize..n.inodes.end as usize]
+    }
+
+    /// The row key `k` adds up in.
+    fn row_key<'a>(&'a self, k: &KeyRow) -> RowKey<'a> {
+        match &k.name {
+            Some(n) if !n.unlinked => RowKey::Path { mntns: n.mntns, path: self.path(n), truncated: n.truncated },
+            _ => RowKey::Own(k.key),
+        }
+    }
+}
+
+/// A kernel key that counted for a file, and the file's name.
+struct KeyRow {
+    key: Key,
+    present: Present,
+    name: Option<NameAt>,
 }
 
 /// The profile's rows, in output order, and which row each kernel key went to.
-pub struct Rows {
-    rows: Vec<Row>,
-    index: HashMap<Key, usize>,
+pub struct Rows<'a> {
+    /// The keys in row order (a row's keys are adjacent, in key order).
+    keys: Vec<KeyRow>,
+    names: NameTable,
+    len: usize,
+    sparse: Sparse,
+    values: Values<'a>,
     drops: [u64; record_drop::DROP_NR as usize],
 }
 
-impl Rows {
+impl Rows<'_> {
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.len
     }
 
     /// Updates the BPF side could not make, by cause (the profile's "lost").
@@ -238,153 +406,225 @@ impl Rows {
             path_events: self.drops[record_drop::DROP_EVENTS as usize] + events_lost,
         }
     }
+
+    /// Each row's keys, in output order.
+    fn rows(&self) -> impl Iterator<Item = &[KeyRow]> {
+        self.keys.chunk_by(|a, b| self.names.row_key(a) == self.names.row_key(b))
+    }
+
+    /// (key, row) for every key, sorted by key.
+    fn index(&self) -> Vec<(Key, u32)> {
+        let mut index = Vec::with_capacity(self.keys.len());
+        for (row, keys) in self.rows().enumerate() {
+            index.extend(keys.iter().map(|k| (k.key, row as u32)));
+        }
+        index.sort_unstable();
+        index
+    }
+
+    /// Everything counted under one row's keys, read from the maps now.
+    fn record(&self, keys: &[KeyRow]) -> Result<FileRecord> {
+        let mut row = self.key_record(&keys[0])?;
+        for k in &keys[1..] {
+            row.merge(self.key_record(k)?);
+        }
+        Ok(row)
+    }
+
+    fn key_record(&self, k: &KeyRow) -> Result<FileRecord> {
+        let mut f = FileRecord::default();
+        self.values.add_to(&mut f, k.key, k.present)?;
+        self.sparse.add_to(&mut f, k.key);
+        Ok(f)
+    }
 }
 
-impl Collected {
-    /// Group the kernel's records into rows: every key named with the same
+impl<'a> Collected<'a> {
+    /// Order the kernel's keys into rows: every key named with the same
     /// (mount namespace, path) adds up in one row.
-    pub fn into_rows(self, identify: impl Fn(Key) -> Identity) -> Rows {
-        let mut by_key: BTreeMap<RowKey, (u32, Option<FileName>, FileRecord, Vec<Key>)> = BTreeMap::new();
-        for (k, rec) in self.files {
-            let (rk, name) = match identify(k) {
+    pub fn into_rows(self, identify: impl Fn(Key) -> Identity) -> Rows<'a> {
+        // Sized up front: grown by doubling, they would leave their old copies behind as free heap.
+        let mut keys = Vec::with_capacity(self.keys.len());
+        let mut names = NameTable { paths: Vec::new(), inodes: Vec::with_capacity(self.keys.len()) };
+        for (key, present) in self.keys {
+            let name = match identify(key) {
                 Identity::NotAFile => continue,
-                Identity::Unknown => (RowKey::Own(k), None),
-                Identity::Named(n) if n.unlinked => (RowKey::Own(k), Some(n)),
-                Identity::Named(n) => {
-                    (RowKey::Path { mntns: n.mntns, path: n.path.clone(), truncated: n.truncated }, Some(n))
-                }
+                Identity::Unknown => None,
+                Identity::Named(n) => Some(names.add(n)),
             };
-            let mntns = name.as_ref().map_or(k.0, |n| n.mntns);
-            let e = by_key.entry(rk).or_insert_with(|| (mntns, None, FileRecord::default(), vec![]));
-            match (&mut e.1, name) {
-                (Some(have), Some(n)) => have.inodes.extend(n.inodes),
-                (slot, n) => *slot = slot.take().or(n),
-            }
-            e.2.merge(rec);
-            e.3.push(k);
+            keys.push(KeyRow { key, present, name });
         }
-        let mut rows = Vec::with_capacity(by_key.len());
-        let mut index = HashMap::new();
-        for (_, (mntns, name, rec, keys)) in by_key {
-            for k in keys {
-                index.insert(k, rows.len());
-            }
-            rows.push(Row { mntns, name, rec });
-        }
-        Rows { rows, index, drops: self.drops }
+        // By key within a row: the first key names it.
+        keys.sort_unstable_by(|a, b| (names.row_key(a), a.key).cmp(&(names.row_key(b), b.key)));
+        let mut rows = Rows { keys, names, len: 0, sparse: self.sparse, values: self.values, drops: self.drops };
+        rows.len = rows.rows().count();
+        rows
     }
 }
 
-/// Read every map; `open_map` holds the per-open state (sequential runs still
-/// open at the end are closed here): `files` or, legacy, `opens`.
-pub fn collect(obj: &Object, open_map: &str) -> Result<Collected> {
-    let mut files: BTreeMap<Key, FileRecord> = BTreeMap::new();
-    obj.map("syscall_stats")?.for_each_prefix(|k: stat_key, v: syscall_stats| {
-        let f = files.entry(key(&k.file)).or_default();
-        f.stats.add_calls(k.kind, &v);
-        if let Some(h) = Class::of(k.kind).and_then(Class::seq_hist).filter(|_| v.seq.iter().any(|n| *n > 0)) {
-            add_slots(f.hists.entry(h).or_default(), &v.seq);
-        }
-        let c = f.syscalls.entry(k.kind as usize).or_default();
-        (c.calls, c.errors, c.bytes) = (v.calls, v.errors, v.bytes);
-        add_slots(&mut c.request, &v.request);
-        add_slots(&mut c.completed, &v.completed);
-    })?;
-    for (k, n) in obj.map("errnos")?.entries::<errno_key, u64>()? {
-        let f = files.entry(key(&k.file)).or_default();
-        *f.syscalls.entry(k.kind as usize).or_default().errnos.entry(k.err).or_default() += n;
-    }
-    for (k, n) in obj.map("hists")?.entries::<hist_key, u64>()? {
-        let f = files.entry(key(&k.file)).or_default();
-        let seq = file_hist::HIST_SEQ_READ as u16;
-        if k.hist < seq {
-            let c = f.syscalls.entry(k.hist as usize / 2).or_default();
-            if k.hist % 2 == file_hist::HIST_REQUEST as u16 { &mut c.request } else { &mut c.completed }
-                .add(k.slot as u32, n);
-        } else {
-            f.hists.entry(k.hist).or_default().add(k.slot as u32, n);
-        }
-    }
+/// Read every map once; `open_map` holds the per-open state (sequential
+/// runs still open at the end are closed here): `files` or, legacy, `opens`.
+pub fn collect<'a>(obj: &'a Object, open_map: &str) -> Result<Collected<'a>> {
+    let values = Values { file_stats: obj.map("file_stats")?, syscall_stats: obj.map("syscall_stats")? };
+    let mut keys: BTreeMap<Key, Present> = BTreeMap::new();
+    values.syscall_stats.for_each_key(|k: stat_key| keys.entry(key(&k.file)).or_default().kinds |= 1 << k.kind)?;
+    values.file_stats.for_each_key(|k: file_key| keys.entry(key(&k)).or_default().file_stats = true)?;
+    let mut errnos = obj.map("errnos")?.entries::<errno_key, u64>()?;
+    let mut hists = obj.map("hists")?.entries::<hist_key, u64>()?;
     // Sequential runs still open when recording stopped end here.
-    let of = obj.map(open_map)?;
-    for o in of.values::<open_file>()? {
+    obj.map(open_map)?.for_each_value(|o: open_file| {
         if o.regular == 0 {
-            continue;
+            return;
         }
-        let f = files.entry(key(&o.key)).or_default();
+        keys.entry(key(&o.key)).or_default();
         for (run, h) in [(o.read_run, file_hist::HIST_SEQ_READ), (o.write_run, file_hist::HIST_SEQ_WRITE)] {
             if run > 0 {
-                f.hists.entry(h as u16).or_default().add(crate::hist::slot_of(run), 1);
+                let slot = crate::hist::slot_of(run) as u16;
+                hists.push((hist_key { file: o.key, hist: h as u16, slot, _pad: 0 }, 1));
             }
         }
-    }
-    for (k, v) in obj.map("file_stats")?.entries::<file_key, file_stats>()? {
-        files.entry(key(&k)).or_default().stats.add_file(&v);
-    }
-    for (k, u) in obj.map("users")?.entries::<crate::shared::user_key, file_user>()? {
-        files.entry(key(&k.file)).or_default().comms.insert(comm_str(&u.comm));
+    })?;
+    let mut comms = Comms::default();
+    let mut users = Vec::new();
+    obj.map("users")?.for_each(|k: user_key, u: file_user| users.push((key(&k.file), comms.id(&u.comm))))?;
+    errnos.sort_unstable_by_key(|(e, _)| key(&e.file));
+    hists.sort_unstable_by_key(|(h, _)| key(&h.file));
+    users.sort_unstable();
+    // A key found only there makes a row too.
+    let files = errnos.iter().map(|(e, _)| key(&e.file)).chain(hists.iter().map(|(h, _)| key(&h.file)));
+    for k in files.chain(users.iter().map(|(k, _)| *k)) {
+        keys.entry(k).or_default();
     }
     let mut drops = [0u64; record_drop::DROP_NR as usize];
     let dm = obj.map("drops")?;
     for (i, d) in drops.iter_mut().enumerate() {
         *d = dm.get_percpu::<u32, u64>(&(i as u32))?.unwrap_or_default().iter().sum();
     }
-    Ok(Collected { files, drops })
+    Ok(Collected { keys, sparse: Sparse { errnos, hists, users, comms }, values, drops })
 }
 
-fn opt_ns(v: u64) -> Value {
-    if v == 0 {
-        Value::Null
-    } else {
-        json!(v)
+fn opt_ns(v: u64) -> Option<u64> {
+    (v != 0).then_some(v)
+}
+
+type SerResult<S> = std::result::Result<<S as Serializer>::Ok, <S as Serializer>::Error>;
+
+/// A row as the profile writes it. Members are in alphabetical order, as
+/// serde_json's sorted maps wrote them before rows were streamed.
+struct FileJson<'a> {
+    mntns: u32,
+    name: Option<&'a NameAt>,
+    path: Option<String>,
+    inodes: Vec<(u32, u64)>,
+    rec: &'a FileRecord,
+}
+
+impl<'a> FileJson<'a> {
+    /// A row of these keys: named by its first key, with every key's inodes.
+    fn new(rows: &'a Rows, keys: &'a [KeyRow], rec: &'a FileRecord) -> FileJson<'a> {
+        let name = keys[0].name.as_ref();
+        let mut inodes: Vec<(u32, u64)> =
+            keys.iter().flat_map(|k| &k.name).flat_map(|n| rows.names.inodes(n)).copied().collect();
+        inodes.sort_unstable();
+        inodes.dedup();
+        FileJson {
+            mntns: name.map_or(keys[0].key.0, |n| n.mntns),
+            name,
+            path: name.map(|n| naming::encode(rows.names.path(n))),
+            inodes,
+            rec,
+        }
     }
 }
 
-fn file_json(row: &Row) -> Value {
-    let (name, f) = (row.name.as_ref(), &row.rec);
-    let mut syscalls = JsonMap::new();
-    for (kind, c) in &f.syscalls {
-        let errnos: JsonMap<String, Value> =
-            c.errnos.iter().map(|(e, n)| (crate::errnames::name(*e), json!(n))).collect();
-        syscalls.insert(
-            KIND_NAMES[*kind].to_string(),
-            json!({
-                "calls": c.calls, "errors": c.errors, "bytes": c.bytes, "errnos": errnos,
-                "request_hist": c.request.to_json(), "completed_hist": c.completed.to_json(),
-            }),
-        );
+impl Serialize for FileJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> SerResult<S> {
+        let (name, f, st) = (self.name, self.rec, &self.rec.stats);
+        let unnamed = name.is_some_and(|n| n.unlinked);
+        let mut m = s.serialize_struct("file", 19)?;
+        m.serialize_field("comms", &f.comms)?;
+        m.serialize_field("first_read_ns", &opt_ns(st.first_read_ns))?;
+        m.serialize_field("first_write_ns", &opt_ns(st.first_write_ns))?;
+        m.serialize_field("fsync", &FsyncJson(f))?;
+        m.serialize_field("inodes", &InodesJson(&self.inodes))?;
+        m.serialize_field("last_read_ns", &opt_ns(st.last_read_ns))?;
+        m.serialize_field("last_write_ns", &opt_ns(st.last_write_ns))?;
+        m.serialize_field("mntns", &self.mntns)?;
+        m.serialize_field("path", &self.path)?;
+        m.serialize_field("path_truncated", &name.is_some_and(|n| n.truncated))?;
+        m.serialize_field("read_bytes", &st.read_bytes)?;
+        m.serialize_field("renamed", &(st.flags & FILE_RENAMED != 0))?;
+        m.serialize_field("rewrites", &st.rewrites)?;
+        m.serialize_field("seq_read_hist", f.hist(file_hist::HIST_SEQ_READ))?;
+        m.serialize_field("seq_write_hist", f.hist(file_hist::HIST_SEQ_WRITE))?;
+        m.serialize_field("syscalls", &SyscallsJson(&f.syscalls))?;
+        m.serialize_field("unlinked", &(unnamed || st.flags & FILE_UNLINKED != 0))?;
+        m.serialize_field("unnamed", &unnamed)?;
+        m.serialize_field("write_bytes", &st.write_bytes)?;
+        m.end()
     }
-    let h = |id: file_hist| f.hists.get(&(id as u16)).cloned().unwrap_or_default().to_json();
-    let s = &f.stats;
-    let inodes: Vec<Value> =
-        name.iter().flat_map(|n| &n.inodes).map(|(dev, ino)| json!({"dev": dev_string(*dev), "ino": ino})).collect();
-    json!({
-        "mntns": row.mntns,
-        "path": name.map(|n| n.display()),
-        "path_truncated": name.is_some_and(|n| n.truncated),
-        "unnamed": name.is_some_and(|n| n.unlinked),
-        "unlinked": name.is_some_and(|n| n.unlinked) || s.flags & FILE_UNLINKED != 0,
-        "renamed": s.flags & FILE_RENAMED != 0,
-        "inodes": inodes,
-        "comms": f.comms,
-        "read_bytes": s.read_bytes,
-        "write_bytes": s.write_bytes,
-        "first_read_ns": opt_ns(s.first_read_ns),
-        "last_read_ns": opt_ns(s.last_read_ns),
-        "first_write_ns": opt_ns(s.first_write_ns),
-        "last_write_ns": opt_ns(s.last_write_ns),
-        "rewrites": s.rewrites,
-        "syscalls": syscalls,
-        "seq_read_hist": h(file_hist::HIST_SEQ_READ),
-        "seq_write_hist": h(file_hist::HIST_SEQ_WRITE),
-        "fsync": {
-            "calls": s.fsync_calls,
-            "bytes": s.fsync_bytes,
-            "last_ns": opt_ns(s.last_fsync_ns),
-            "latency_hist": h(file_hist::HIST_FSYNC_LATENCY),
-            "bytes_between_hist": h(file_hist::HIST_FSYNC_BETWEEN),
-        },
-    })
+}
+
+struct FsyncJson<'a>(&'a FileRecord);
+
+impl Serialize for FsyncJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> SerResult<S> {
+        let (f, st) = (self.0, &self.0.stats);
+        let mut m = s.serialize_struct("fsync", 5)?;
+        m.serialize_field("bytes", &st.fsync_bytes)?;
+        m.serialize_field("bytes_between_hist", f.hist(file_hist::HIST_FSYNC_BETWEEN))?;
+        m.serialize_field("calls", &st.fsync_calls)?;
+        m.serialize_field("last_ns", &opt_ns(st.last_fsync_ns))?;
+        m.serialize_field("latency_hist", f.hist(file_hist::HIST_FSYNC_LATENCY))?;
+        m.end()
+    }
+}
+
+struct InodesJson<'a>(&'a [(u32, u64)]);
+
+impl Serialize for InodesJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> SerResult<S> {
+        s.collect_seq(self.0.iter().map(|&(dev, ino)| InodeJson { dev, ino }))
+    }
+}
+
+struct InodeJson {
+    dev: u32,
+    ino: u64,
+}
+
+impl Serialize for InodeJson {
+    fn serialize<S: Serializer>(&self, s: S) -> SerResult<S> {
+        let mut m = s.serialize_struct("inode", 2)?;
+        m.serialize_field("dev", &dev_string(self.dev))?;
+        m.serialize_field("ino", &self.ino)?;
+        m.end()
+    }
+}
+
+/// Syscalls by name, in name order.
+struct SyscallsJson<'a>(&'a BTreeMap<usize, Calls>);
+
+impl Serialize for SyscallsJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> SerResult<S> {
+        let mut by_name: Vec<(&str, &Calls)> = self.0.iter().map(|(kind, c)| (KIND_NAMES[*kind], c)).collect();
+        by_name.sort_unstable_by_key(|(name, _)| *name);
+        s.collect_map(by_name)
+    }
+}
+
+impl Serialize for Calls {
+    fn serialize<S: Serializer>(&self, s: S) -> SerResult<S> {
+        let errnos: BTreeMap<String, u64> = self.errnos.iter().map(|(e, n)| (crate::errnames::name(*e), *n)).collect();
+        let mut m = s.serialize_struct("syscall", 6)?;
+        m.serialize_field("bytes", &self.bytes)?;
+        m.serialize_field("calls", &self.calls)?;
+        m.serialize_field("completed_hist", &self.completed)?;
+        m.serialize_field("errnos", &errnos)?;
+        m.serialize_field("errors", &self.errors)?;
+        m.serialize_field("request_hist", &self.request)?;
+        m.end()
+    }
 }
 
 /// What the document says about the recording besides the files.
@@ -403,49 +643,69 @@ pub struct Header {
 type Counters = [u64; 5];
 
 /// The `--interval` time series, kept out of memory: each snapshot appends
-/// the kernel keys whose counters changed since the one before to an
-/// unlinked scratch file, so that a long recording of many files costs disk,
-/// not RSS.
+/// the kernel keys whose counters changed since the one before, and by how
+/// much, to an unlinked scratch file, so that a long recording of many files
+/// costs disk, not RSS.
 pub struct Snapshots {
     file: BufWriter<std::fs::File>,
-    last: HashMap<Key, Counters>,
+    /// Every key's counters at the last snapshot, sorted by key.
+    last: Vec<(Key, Counters)>,
     count: usize,
 }
 
+/// A snapshot record: the key (mntns, id), then how much each counter grew.
 const SNAPSHOT_RECORD: usize = 4 + 8 + 5 * 8;
+
+/// Every key's counters now.
+fn counters_now(obj: &Object) -> Result<BTreeMap<Key, Counters>> {
+    let mut now: BTreeMap<Key, Counters> = BTreeMap::new();
+    obj.map("syscall_stats")?.for_each_prefix(|k: stat_key, v: syscall_stats| {
+        let c = now.entry(key(&k.file)).or_default();
+        match Class::of(k.kind) {
+            Some(Class::Read) => (c[0] += v.bytes, c[2] += v.calls),
+            Some(Class::Write) => (c[1] += v.bytes, c[3] += v.calls),
+            Some(Class::Sync) => ((), c[4] += v.calls),
+            None => ((), ()),
+        };
+    })?;
+    Ok(now)
+}
 
 impl Snapshots {
     pub fn new(scratch: std::fs::File) -> Snapshots {
-        Snapshots { file: BufWriter::new(scratch), last: HashMap::new(), count: 0 }
+        Snapshots { file: BufWriter::new(scratch), last: Vec::new(), count: 0 }
     }
 
     /// Append the counters at `now_ns`: a header (time, number of records),
-    /// then one record per changed key.
+    /// then one record (key, growth since the snapshot before) per new or
+    /// changed key.
     pub fn take(&mut self, obj: &Object, now_ns: u64) -> Result<()> {
-        let mut now: HashMap<Key, Counters> = HashMap::new();
-        obj.map("syscall_stats")?.for_each_prefix(|k: stat_key, v: syscall_stats| {
-            let c = now.entry(key(&k.file)).or_default();
-            match Class::of(k.kind) {
-                Some(Class::Read) => (c[0] += v.bytes, c[2] += v.calls),
-                Some(Class::Write) => (c[1] += v.bytes, c[3] += v.calls),
-                Some(Class::Sync) => ((), c[4] += v.calls),
-                None => ((), ()),
-            };
-        })?;
-        now.retain(|k, c| self.last.get(k) != Some(c));
+        let now = counters_now(obj)?;
+        let before = |k: &Key| self.last.binary_search_by_key(k, |(k, _)| *k).ok().map(|at| self.last[at].1);
+        let changed = || now.iter().filter(|(k, c)| before(k) != Some(**c));
         let io = |e: std::io::Error| crate::error::Error::msg(format!("cannot keep snapshots: {e}"));
         self.file.write_all(&now_ns.to_le_bytes()).map_err(io)?;
-        self.file.write_all(&(now.len() as u64).to_le_bytes()).map_err(io)?;
-        for (k, c) in now {
-            let mut rec = Vec::with_capacity(SNAPSHOT_RECORD);
-            rec.extend(k.0.to_le_bytes());
-            rec.extend(k.1.to_le_bytes());
-            c.iter().for_each(|v| rec.extend(v.to_le_bytes()));
+        self.file.write_all(&(changed().count() as u64).to_le_bytes()).map_err(io)?;
+        for (k, c) in changed() {
+            let before = before(k).unwrap_or_default();
+            let mut rec = [0u8; SNAPSHOT_RECORD];
+            rec[..4].copy_from_slice(&k.0.to_le_bytes());
+            rec[4..12].copy_from_slice(&k.1.to_le_bytes());
+            for (j, field) in rec[12..].chunks_mut(8).enumerate() {
+                field.copy_from_slice(&(c[j] - before[j]).to_le_bytes());
+            }
             self.file.write_all(&rec).map_err(io)?;
-            self.last.insert(k, c);
         }
+        // The old counters freed before the new ones are laid out (sorted, as `now` iterates).
+        self.last = Vec::new();
+        self.last = now.into_iter().collect();
         self.count += 1;
         Ok(())
+    }
+
+    /// The last snapshot is taken: free the counters kept to compare with.
+    pub fn stop(&mut self) {
+        self.last = Vec::new();
     }
 
     /// Write the snapshots as JSON: per snapshot, the rows whose counters
@@ -460,42 +720,80 @@ impl Snapshots {
             r.read_exact(&mut b)?;
             Ok(u64::from_le_bytes(b))
         };
-        let mut per_key: HashMap<Key, Counters> = HashMap::new();
-        let mut per_row: Vec<Counters> = vec![[0; 5]; rows.rows.len()];
+        let index = rows.index();
+        let row_of = |k: Key| index.binary_search_by_key(&k, |(k, _)| *k).ok().map(|at| index[at].1 as usize);
+        let mut per_row: Vec<Counters> = vec![[0; 5]; rows.len()];
         w.write_all(b"[")?;
         for i in 0..self.count {
             let t_ns = u64_at(&mut r)?;
             let n = u64_at(&mut r)?;
-            let mut changed = BTreeSet::new();
+            let mut changed = Vec::new();
             for _ in 0..n {
                 let mut rec = [0u8; SNAPSHOT_RECORD];
                 r.read_exact(&mut rec)?;
                 let word = |at: usize| u64::from_le_bytes(rec[at..at + 8].try_into().unwrap());
                 let k: Key = (u32::from_le_bytes(rec[..4].try_into().unwrap()), word(4));
-                let c: Counters = std::array::from_fn(|j| word(12 + 8 * j));
-                let old = per_key.insert(k, c).unwrap_or_default();
-                if let Some(&row) = rows.index.get(&k) {
-                    for j in 0..5 {
-                        per_row[row][j] = per_row[row][j] + c[j] - old[j];
-                    }
-                    changed.insert(row);
+                if let Some(row) = row_of(k) {
+                    per_row[row].iter_mut().enumerate().for_each(|(j, c)| *c += word(12 + 8 * j));
+                    changed.push(row);
                 }
             }
-            let files: Vec<Value> = changed
-                .into_iter()
-                .map(|row| {
-                    let c = per_row[row];
-                    json!({"file": row, "read_bytes": c[0], "write_bytes": c[1],
-                           "read_calls": c[2], "write_calls": c[3], "fsync_calls": c[4]})
-                })
-                .collect();
+            changed.sort_unstable();
+            changed.dedup();
             if i > 0 {
                 w.write_all(b",")?;
             }
             w.write_all(b"\n")?;
-            serde_json::to_writer(&mut *w, &json!({"t_ns": t_ns, "files": files}))?;
+            let files = ChangedJson { rows: &changed, per_row: &per_row };
+            serde_json::to_writer(&mut *w, &SnapshotJson { t_ns, files })?;
         }
         w.write_all(b"]")
+    }
+}
+
+/// One snapshot as the profile writes it.
+struct SnapshotJson<'a> {
+    t_ns: u64,
+    files: ChangedJson<'a>,
+}
+
+impl Serialize for SnapshotJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> SerResult<S> {
+        let mut m = s.serialize_struct("snapshot", 2)?;
+        m.serialize_field("files", &self.files)?;
+        m.serialize_field("t_ns", &self.t_ns)?;
+        m.end()
+    }
+}
+
+/// The rows that changed in a snapshot, with their counters.
+struct ChangedJson<'a> {
+    rows: &'a [usize],
+    per_row: &'a [Counters],
+}
+
+impl Serialize for ChangedJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> SerResult<S> {
+        s.collect_seq(self.rows.iter().map(|&row| RowCountersJson { row, c: self.per_row[row] }))
+    }
+}
+
+struct RowCountersJson {
+    row: usize,
+    c: Counters,
+}
+
+impl Serialize for RowCountersJson {
+    fn serialize<S: Serializer>(&self, s: S) -> SerResult<S> {
+        let c = self.c;
+        let mut m = s.serialize_struct("file", 6)?;
+        m.serialize_field("file", &self.row)?;
+        m.serialize_field("fsync_calls", &c[4])?;
+        m.serialize_field("read_bytes", &c[0])?;
+        m.serialize_field("read_calls", &c[2])?;
+        m.serialize_field("write_bytes", &c[1])?;
+        m.serialize_field("write_calls", &c[3])?;
+        m.end()
     }
 }
 
@@ -521,8 +819,8 @@ impl Lost {
     }
 }
 
-/// Write the profile document (docs/profile-format.md), one file at a time:
-/// a JSON tree of 100k files would take gigabytes.
+/// Write the profile document (docs/profile-format.md), one file at a time,
+/// each read from the maps as it is written.
 pub fn write_document(
     w: &mut dyn Write,
     h: &Header,
@@ -546,12 +844,14 @@ pub fn write_document(
     let head = head.to_string();
     w.write_all(&head.as_bytes()[..head.len() - 1])?;
     w.write_all(b",\n\"files\":[")?;
-    for (i, row) in rows.rows.iter().enumerate() {
-        if i > 0 {
-            w.write_all(b",")?;
-        }
-        w.write_all(b"\n")?;
-        serde_json::to_writer(&mut *w, &file_json(row))?;
+    // Each row serialized in memory, then written in one call: not field by field through `dyn Write`.
+    let mut line = Vec::new();
+    for (i, keys) in rows.rows().enumerate() {
+        line.clear();
+        line.extend_from_slice(if i > 0 { b",\n" } else { b"\n" });
+        let rec = rows.record(keys).map_err(|e| std::io::Error::other(e.to_string()))?;
+        serde_json::to_writer(&mut line, &FileJson::new(rows, keys, &rec))?;
+        w.write_all(&line)?;
     }
     w.write_all(b"\n],\n\"snapshots\":")?;
     match snapshots {
