@@ -75,6 +75,70 @@ fn main() {
         builder = builder.header(bpf_dir.join(h).to_str().unwrap());
     }
     builder.generate().expect("bindgen on the shared headers").write_to_file(out.join("shared.rs")).unwrap();
+    record_lists(&clang, &bpf_dir, &multiarch_inc, &out);
+}
+
+/// Expand bpf/record.h's lists (RECORD_KINDS, RECORD_SYSCALLS, RECORD_OPENS)
+/// with the preprocessor into `$OUT_DIR/record_lists.rs`: the names, classes
+/// and syscalls user space needs, from the same list as the BPF programs.
+fn record_lists(clang: &str, bpf_dir: &Path, multiarch_inc: &str, out: &Path) {
+    let src = out.join("record_lists.c");
+    std::fs::write(
+        &src,
+        "#include \"record.h\"\n#define K(kind, name, class) name class ;\n#define S(sys, kind) sys ;\n#define O(sys) sys ;\n\
+         @KINDS RECORD_KINDS(K) @SYSCALLS RECORD_SYSCALLS(S) @OPENS RECORD_OPENS(O) @END\n",
+    )
+    .unwrap();
+    let pp = Command::new(clang)
+        .args(["-E", "-P", "-target", "bpf"])
+        .arg(format!("-I{}", bpf_dir.display()))
+        .arg(multiarch_inc)
+        .arg(&src)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {clang}: {e}"));
+    assert!(pp.status.success(), "{clang} -E record_lists.c: {}", String::from_utf8_lossy(&pp.stderr));
+    let text = String::from_utf8(pp.stdout).unwrap();
+    let section = |from: &str, to: &str| -> Vec<Vec<String>> {
+        let body = &text[text.find(from).expect(from) + from.len()..text.find(to).expect(to)];
+        body.split(';')
+            .map(|r| r.split_whitespace().map(String::from).collect::<Vec<_>>())
+            .filter(|r| !r.is_empty())
+            .collect()
+    };
+    let (kinds, syscalls, opens) =
+        (section("@KINDS", "@SYSCALLS"), section("@SYSCALLS", "@OPENS"), section("@OPENS", "@END"));
+    let quoted = |v: &[Vec<String>]| v.iter().map(|r| format!("{:?}", r[0])).collect::<Vec<_>>().join(", ");
+    let classes = kinds
+        .iter()
+        .map(|r| match r[1].as_str() {
+            "READ" => "Class::Read",
+            "WRITE" => "Class::Write",
+            "SYNC" => "Class::Sync",
+            "CLOSE" => "Class::Close",
+            c => panic!("bpf/record.h: unknown class {c}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rust = format!(
+        "/// Profile names of the io_kind values, in enum order (RECORD_KINDS).\n\
+         pub const KIND_NAMES: [&str; {nk}] = [{names}];\n\
+         /// What each io_kind does to a file (RECORD_KINDS).\n\
+         pub const KIND_CLASSES: [Class; {nk}] = [{classes}];\n\
+         /// Syscalls traced at entry and exit (RECORD_SYSCALLS).\n\
+         pub const IO_SYSCALLS: [&str; {ns}] = [{sys}];\n\
+         /// Opens whose exit names a new struct file (RECORD_OPENS).\n\
+         pub const OPENS: [&str; {no}] = [{opens}];\n\
+         /// Hand RECORD_SYSCALLS (`both`) and RECORD_OPENS (`exit`) to a probe-list macro.\n\
+         macro_rules! io_syscalls {{\n    ($m:ident!($($pre:tt)*) $($post:tt)*) => {{\n        \
+         $m!($($pre)* both: [{sys}], exit: [{opens}] $($post)*)\n    }};\n}}\n",
+        nk = kinds.len(),
+        names = quoted(&kinds),
+        ns = syscalls.len(),
+        sys = quoted(&syscalls),
+        no = opens.len(),
+        opens = quoted(&opens),
+    );
+    std::fs::write(out.join("record_lists.rs"), rust).unwrap();
 }
 
 fn run(cmd: &mut Command, what: &Path) {

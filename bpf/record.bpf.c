@@ -464,22 +464,16 @@ static __always_inline int opened(s64 fd)
  * not a switch: the verifier cannot know its values, so it cannot prune
  * account()'s branches by them, which on 6.1 miscounted pwrite64 as a read
  * when the exit's kind came from a switch (found by vm-tests). */
-static volatile u8 syscall_kinds[NR_SYSCALLS_MAX] = {
-	[__NR_read] = IO_READ + 1,
-	[__NR_readv] = IO_READV + 1,
-	[__NR_pread64] = IO_PREAD64 + 1,
-	[__NR_preadv] = IO_PREADV + 1,
-	[__NR_preadv2] = IO_PREADV2 + 1,
-	[__NR_write] = IO_WRITE + 1,
-	[__NR_writev] = IO_WRITEV + 1,
-	[__NR_pwrite64] = IO_PWRITE64 + 1,
-	[__NR_pwritev] = IO_PWRITEV + 1,
-	[__NR_pwritev2] = IO_PWRITEV2 + 1,
-	[__NR_sendfile] = IO_SENDFILE_OUT + 1,
-	[__NR_fsync] = IO_FSYNC + 1,
-	[__NR_fdatasync] = IO_FDATASYNC + 1,
-	[__NR_close] = IO_CLOSE + 1,
-};
+/* x86-64 has one sendfile, 64-bit: its tracepoints and function are named
+ * sendfile64 (SYSCALL_DEFINE4(sendfile64, ...)), its number __NR_sendfile. */
+#define __NR_sendfile64 __NR_sendfile
+#define KIND_OF_NR(sys, kind) [__NR_##sys] = kind + 1,
+
+static volatile u8 syscall_kinds[NR_SYSCALLS_MAX] = { RECORD_SYSCALLS(KIND_OF_NR) };
+
+/* Is nr one of RECORD_OPENS? */
+#define IS_NR(sys) || nr == __NR_##sys
+#define IS_OPEN(nr) (0 RECORD_OPENS(IS_NR))
 
 /* The io_kind of syscall nr, or -1. */
 static __always_inline int kind_of(long nr)
@@ -559,7 +553,7 @@ int raw_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	kind = kind_of(nr);
 	if (kind >= 0)
 		return exit_regs(kind, r, ctx->args[1]);
-	if (nr == __NR_open || nr == __NR_openat || nr == __NR_creat || nr == __NR_openat2)
+	if (IS_OPEN(nr))
 		return opened(ctx->args[1]);
 	return 0;
 }
@@ -608,7 +602,7 @@ int tb_sys_exit(u64 *ctx)
 	u32 zero = 0;
 
 	if (kind < 0) {
-		if (nr == __NR_open || nr == __NR_openat || nr == __NR_creat || nr == __NR_openat2)
+		if (IS_OPEN(nr))
 			return opened(ctx[1]);
 		return 0;
 	}
@@ -635,10 +629,7 @@ ALL_SYSCALL_TPS
 		return opened(ctx->ret);                                \
 	}
 
-OPEN_TP(open)
-OPEN_TP(openat)
-OPEN_TP(openat2)
-OPEN_TP(creat)
+RECORD_OPENS(OPEN_TP)
 
 /* ------------------------------------------------ fentry/fexit and kprobes */
 
@@ -683,24 +674,8 @@ OPEN_TP(creat)
 		return opened(ctx->ax);                                 \
 	}
 
-SYSCALL_FN(read, IO_READ)
-SYSCALL_FN(readv, IO_READV)
-SYSCALL_FN(pread64, IO_PREAD64)
-SYSCALL_FN(preadv, IO_PREADV)
-SYSCALL_FN(preadv2, IO_PREADV2)
-SYSCALL_FN(write, IO_WRITE)
-SYSCALL_FN(writev, IO_WRITEV)
-SYSCALL_FN(pwrite64, IO_PWRITE64)
-SYSCALL_FN(pwritev, IO_PWRITEV)
-SYSCALL_FN(pwritev2, IO_PWRITEV2)
-SYSCALL_FN(sendfile64, IO_SENDFILE_OUT)
-SYSCALL_FN(fsync, IO_FSYNC)
-SYSCALL_FN(fdatasync, IO_FDATASYNC)
-SYSCALL_FN(close, IO_CLOSE)
-OPEN_FN(open)
-OPEN_FN(openat)
-OPEN_FN(openat2)
-OPEN_FN(creat)
+RECORD_SYSCALLS(SYSCALL_FN)
+RECORD_OPENS(OPEN_FN)
 
 /* ---------------------------------------------------------------- processes */
 

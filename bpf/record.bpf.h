@@ -239,14 +239,22 @@ SUBPROG void hist_add_inline(u64 *slots, const struct file_key *file, u32 hist, 
 		hist_add(file, hist, value);
 }
 
+/* The io_kinds of a class (record.h: RECORD_KINDS) as a bit mask. */
+#define KIND_CLASS_READ 1
+#define KIND_CLASS_WRITE 2
+#define KIND_CLASS_SYNC 3
+#define KIND_CLASS_CLOSE 4
+#define KIND_IF_READ(kind, name, class) | (KIND_CLASS_##class == KIND_CLASS_READ ? 1u << kind : 0)
+#define KIND_IF_WRITE(kind, name, class) | (KIND_CLASS_##class == KIND_CLASS_WRITE ? 1u << kind : 0)
+
 static __always_inline bool is_read(u32 kind)
 {
-	return kind <= IO_PREADV2 || kind == IO_SENDFILE_IN;
+	return kind < IO_NR_KINDS && ((0 RECORD_KINDS(KIND_IF_READ)) >> kind) & 1;
 }
 
 static __always_inline bool is_write(u32 kind)
 {
-	return (kind >= IO_WRITE && kind <= IO_PWRITEV2) || kind == IO_SENDFILE_OUT;
+	return kind < IO_NR_KINDS && ((0 RECORD_KINDS(KIND_IF_WRITE)) >> kind) & 1;
 }
 
 /* A sequential run of `len` bytes ended, last extended by a call of
@@ -612,21 +620,7 @@ struct sys_exit_args {
 		return io_exit(ctx->ret, kind);                                \
 	}
 
-#define ALL_SYSCALL_TPS                                                        \
-	SYSCALL_TP(read, IO_READ)                                              \
-	SYSCALL_TP(readv, IO_READV)                                            \
-	SYSCALL_TP(pread64, IO_PREAD64)                                        \
-	SYSCALL_TP(preadv, IO_PREADV)                                          \
-	SYSCALL_TP(preadv2, IO_PREADV2)                                        \
-	SYSCALL_TP(write, IO_WRITE)                                            \
-	SYSCALL_TP(writev, IO_WRITEV)                                          \
-	SYSCALL_TP(pwrite64, IO_PWRITE64)                                      \
-	SYSCALL_TP(pwritev, IO_PWRITEV)                                        \
-	SYSCALL_TP(pwritev2, IO_PWRITEV2)                                      \
-	SYSCALL_TP(sendfile64, IO_SENDFILE_OUT)                                \
-	SYSCALL_TP(fsync, IO_FSYNC)                                            \
-	SYSCALL_TP(fdatasync, IO_FDATASYNC)                                    \
-	SYSCALL_TP(close, IO_CLOSE)
+#define ALL_SYSCALL_TPS RECORD_SYSCALLS(SYSCALL_TP)
 
 /* ---------------------------------------------------------------- processes */
 

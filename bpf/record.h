@@ -17,23 +17,58 @@
  * the sparse `hists` map, as fsync latencies always do. */
 #define RECORD_INLINE_SLOTS 33
 
-/* What one traced syscall is, for stats keys. Order is the profile's. */
+/*
+ * The one list of what record counts, expanded into the io_kind enum, the
+ * programs and the syscall-number table (record.bpf.c, record.bpf.h) and,
+ * by build.rs, into the names, classes and tracepoints user space uses.
+ *
+ * RECORD_KINDS: X(KIND, profile name, class), in the profile's order. The
+ * class is READ or WRITE (the file's data), SYNC or CLOSE.
+ * RECORD_SYSCALLS: X(syscall, KIND): the syscalls traced at entry and exit
+ * (tracepoints syscalls:sys_{enter,exit}_SYSCALL, __x64_sys_SYSCALL,
+ * __NR_SYSCALL); sendfile is counted twice, as its out-file's write and as
+ * its in-file's read (IO_SENDFILE_IN, no syscall of its own).
+ * RECORD_OPENS: X(syscall): the opens whose exit names a new struct file.
+ */
+#define RECORD_KINDS(X)                                                        \
+	X(IO_READ, read, READ)                                                 \
+	X(IO_READV, readv, READ)                                               \
+	X(IO_PREAD64, pread64, READ)                                           \
+	X(IO_PREADV, preadv, READ)                                             \
+	X(IO_PREADV2, preadv2, READ)                                           \
+	X(IO_WRITE, write, WRITE)                                              \
+	X(IO_WRITEV, writev, WRITE)                                            \
+	X(IO_PWRITE64, pwrite64, WRITE)                                        \
+	X(IO_PWRITEV, pwritev, WRITE)                                          \
+	X(IO_PWRITEV2, pwritev2, WRITE)                                        \
+	X(IO_SENDFILE_IN, sendfile_in, READ)                                   \
+	X(IO_SENDFILE_OUT, sendfile_out, WRITE)                                \
+	X(IO_FSYNC, fsync, SYNC)                                               \
+	X(IO_FDATASYNC, fdatasync, SYNC)                                       \
+	X(IO_CLOSE, close, CLOSE)
+
+#define RECORD_SYSCALLS(X)                                                     \
+	X(read, IO_READ)                                                       \
+	X(readv, IO_READV)                                                     \
+	X(pread64, IO_PREAD64)                                                 \
+	X(preadv, IO_PREADV)                                                   \
+	X(preadv2, IO_PREADV2)                                                 \
+	X(write, IO_WRITE)                                                     \
+	X(writev, IO_WRITEV)                                                   \
+	X(pwrite64, IO_PWRITE64)                                               \
+	X(pwritev, IO_PWRITEV)                                                 \
+	X(pwritev2, IO_PWRITEV2)                                               \
+	X(sendfile64, IO_SENDFILE_OUT)                                         \
+	X(fsync, IO_FSYNC)                                                     \
+	X(fdatasync, IO_FDATASYNC)                                             \
+	X(close, IO_CLOSE)
+
+#define RECORD_OPENS(X) X(open) X(openat) X(openat2) X(creat)
+
+#define RECORD_KIND_ENUM(kind, name, class) kind,
+/* What one counted syscall is, for stats keys. */
 enum io_kind {
-	IO_READ,
-	IO_READV,
-	IO_PREAD64,
-	IO_PREADV,
-	IO_PREADV2,
-	IO_WRITE,
-	IO_WRITEV,
-	IO_PWRITE64,
-	IO_PWRITEV,
-	IO_PWRITEV2,
-	IO_SENDFILE_IN,  /* sendfile, as seen by its in-file */
-	IO_SENDFILE_OUT, /* sendfile, as seen by its out-file */
-	IO_FSYNC,
-	IO_FDATASYNC,
-	IO_CLOSE,
+	RECORD_KINDS(RECORD_KIND_ENUM)
 	IO_NR_KINDS,
 };
 

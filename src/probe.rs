@@ -155,60 +155,33 @@ impl Features {
             }
             Feat::TpBtf => attach("probe_tp_btf", probe_slot::PROBE_TP_BTF, Attach::TpBtf { name: "sys_enter" }, true),
             Feat::Fentry => attach("probe_fentry", probe_slot::PROBE_FENTRY, Attach::Fentry { func: "vfs_read" }, true),
-            Feat::Kprobe => attach(
-                "probe_kprobe",
-                probe_slot::PROBE_KPROBE,
-                Attach::Kprobe { func: "vfs_read", ret: false },
-                false,
-            ),
+            Feat::Kprobe => {
+                attach("probe_kprobe", probe_slot::PROBE_KPROBE, Attach::Kprobe { func: "vfs_read", ret: false }, false)
+            }
             Feat::SyscallTracepoints => {
-                let names: Vec<String> =
-                    SYSCALLS.iter().flat_map(|s| [format!("sys_enter_{s}"), format!("sys_exit_{s}")]).collect();
+                let names: Vec<String> = crate::record::IO_SYSCALLS
+                    .iter()
+                    .chain(&crate::record::OPENS)
+                    .chain(MORE_SYSCALLS)
+                    .flat_map(|s| [format!("sys_enter_{s}"), format!("sys_exit_{s}")])
+                    .collect();
                 probe_events(&self.tracefs, "syscalls", &names)
             }
             Feat::BlockTracepoints => {
                 probe_events(&self.tracefs, "block", &["block_rq_issue", "block_rq_complete"].map(String::from))
             }
-            Feat::IoUringTracepoints => probe_events(
-                &self.tracefs,
-                "io_uring",
-                &["io_uring_submit_req", "io_uring_complete"].map(String::from),
-            ),
+            Feat::IoUringTracepoints => {
+                probe_events(&self.tracefs, "io_uring", &["io_uring_submit_req", "io_uring_complete"].map(String::from))
+            }
             Feat::RuntimeAllocMaps => probe_runtime_alloc(&self.kernel),
             Feat::Jit => probe_jit(),
         }
     }
 }
 
-/// Syscall tracepoints `record` may use; kernels lacking some (openat2 < 5.6)
-/// are still fine, the detail lists what is missing.
-pub const SYSCALLS: &[&str] = &[
-    "read",
-    "readv",
-    "pread64",
-    "preadv",
-    "preadv2",
-    "write",
-    "writev",
-    "pwrite64",
-    "pwritev",
-    "pwritev2",
-    "sendfile64",
-    "fsync",
-    "fdatasync",
-    "close",
-    "open",
-    "openat",
-    "openat2",
-    "creat",
-    "dup",
-    "dup2",
-    "dup3",
-    "fcntl",
-    "lseek",
-    "io_submit",
-    "io_uring_enter",
-];
+/// Syscall tracepoints used besides record's own (RECORD_SYSCALLS and
+/// RECORD_OPENS): legacy's fd tracking and the async interfaces.
+const MORE_SYSCALLS: &[&str] = &["dup", "dup2", "dup3", "fcntl", "lseek", "io_submit", "io_uring_enter"];
 
 pub fn kernel_release() -> String {
     // SAFETY: utsname is plain data filled by the kernel.

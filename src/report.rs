@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use crate::cli::{self, Arg, Args};
 use crate::error::{Error, Result};
 use crate::hist::{slot_range, Hist};
-use crate::record::{READ_KINDS, WRITE_KINDS};
+use crate::record::Class;
 
 pub const HELP: &str = "\
 Usage: iotrace report PROFILE... [--by file|dir] [--depth N] [--top N] [--sort KEY] [--csv|--json]
@@ -228,14 +228,18 @@ fn parse_file(f: &Value, src: &str, n: usize) -> Result<FileRow> {
         let done = hist_field(&s["completed_hist"], src)?;
         let req = hist_field(&s["request_hist"], src)?;
         let moving = done.total() - done.0.get(&0).copied().unwrap_or(0);
-        if READ_KINDS.contains(&name.as_str()) {
-            m.read_ops += done.total();
-            m.read_moving += moving;
-            m.read_req.merge(&req);
-        } else if WRITE_KINDS.contains(&name.as_str()) {
-            m.write_ops += done.total();
-            m.write_moving += moving;
-            m.write_req.merge(&req);
+        match Class::of_name(name) {
+            Some(Class::Read) => {
+                m.read_ops += done.total();
+                m.read_moving += moving;
+                m.read_req.merge(&req);
+            }
+            Some(Class::Write) => {
+                m.write_ops += done.total();
+                m.write_moving += moving;
+                m.write_req.merge(&req);
+            }
+            _ => {}
         }
     }
     m.read_runs = hist_field(&f["seq_read_hist"], src)?.total();

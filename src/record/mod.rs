@@ -1,10 +1,13 @@
 //! `iotrace record`: exact per-file I/O profiles of chosen processes.
 
+#[macro_use]
+mod kinds;
 mod legacy;
 mod naming;
 mod profile;
 
-pub use profile::{FORMAT_VERSION, READ_KINDS, WRITE_KINDS};
+pub use kinds::{Class, IO_SYSCALLS, OPENS};
+pub use profile::FORMAT_VERSION;
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -101,15 +104,6 @@ macro_rules! syscall_fns {
             RAW_FORK,
             RAW_EXEC,
         ]
-    };
-}
-
-/// The syscalls the CO-RE strategies trace (`both`) and the opens whose exit
-/// they watch (`exit`), handed to one of the macros above.
-macro_rules! io_syscalls {
-    ($m:ident!($($pre:tt)*) $($post:tt)*) => {
-        $m!($($pre)* both: ["read", "readv", "pread64", "preadv", "preadv2", "write", "writev", "pwrite64", "pwritev",
-            "pwritev2", "sendfile64", "fsync", "fdatasync", "close"], exit: ["open", "openat", "openat2", "creat"] $($post)*)
     };
 }
 
@@ -662,5 +656,49 @@ pub fn main(args: Args) -> Result<ExitCode> {
             Ok(exit_code(status))
         }
         _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The syscall of a per-syscall probe and whether it is the exit one.
+    fn syscall_of(how: &Attach) -> Option<(&str, bool)> {
+        match how {
+            Attach::Tracepoint { category: "syscalls", name } => name
+                .strip_prefix("sys_enter_")
+                .map(|s| (s, false))
+                .or_else(|| name.strip_prefix("sys_exit_").map(|s| (s, true))),
+            Attach::Fentry { func } => func.strip_prefix("__x64_sys_").map(|s| (s, false)),
+            Attach::Kprobe { func, ret } => func.strip_prefix("__x64_sys_").map(|s| (s, *ret)),
+            _ => None,
+        }
+    }
+
+    /// Strategies with a probe per syscall trace all of bpf/record.h's: the
+    /// legacy list is written out by hand (it traces more), the others come
+    /// from io_syscalls!. fentry's exit programs are fexit, on the same function.
+    #[test]
+    fn per_syscall_strategies_trace_the_one_list() {
+        for s in TOOL.strategies {
+            let probes: Vec<(&str, &str, bool)> = s
+                .probes
+                .iter()
+                .filter_map(|(prog, how)| syscall_of(how).map(|(sys, exit)| (*prog, sys, exit)))
+                .collect();
+            if probes.is_empty() {
+                continue; // one program for every syscall (raw_tp, tp_btf)
+            }
+            let has = |sys: &str, exit: bool| {
+                probes.iter().any(|(prog, p, e)| *p == sys && (*e == exit || prog.starts_with("fx_") == exit))
+            };
+            for sys in IO_SYSCALLS {
+                assert!(has(sys, false) && has(sys, true), "{}: {sys} not traced at entry and exit", s.name);
+            }
+            for sys in OPENS {
+                assert!(has(sys, true), "{}: exit of {sys} not traced", s.name);
+            }
+        }
     }
 }

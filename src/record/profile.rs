@@ -14,41 +14,19 @@ use std::ops::Range;
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 use serde_json::{json, Value};
 
+use super::kinds::{Class, KIND_NAMES};
 use super::naming::{self, kernel_key, key, FileName, Key};
 use crate::bpf::{Map, Object};
 use crate::error::Result;
 use crate::hist::Hist;
 use crate::shared::{
-    errno_key, file_hist, file_key, file_stats, file_user, hist_key, io_kind, open_file, record_drop, stat_key,
-    syscall_stats, user_key, FILE_RENAMED, FILE_UNLINKED, RECORD_COMM_LEN,
+    errno_key, file_hist, file_key, file_stats, file_user, hist_key, open_file, record_drop, stat_key, syscall_stats,
+    user_key, FILE_RENAMED, FILE_UNLINKED, RECORD_COMM_LEN,
 };
 
 /// 2: rows keyed by mount namespace + path (1: by inode), paths encoded
 /// losslessly, `inodes`, `renamed`, snapshots by row index and as changes.
 pub const FORMAT_VERSION: u64 = 2;
-
-/// Profile names of the io_kind values, in enum order.
-pub const KIND_NAMES: [&str; io_kind::IO_NR_KINDS as usize] = [
-    "read",
-    "readv",
-    "pread64",
-    "preadv",
-    "preadv2",
-    "write",
-    "writev",
-    "pwrite64",
-    "pwritev",
-    "pwritev2",
-    "sendfile_in",
-    "sendfile_out",
-    "fsync",
-    "fdatasync",
-    "close",
-];
-
-/// The syscalls (by profile name) that read and that write a file's data.
-pub const READ_KINDS: [&str; 6] = ["read", "readv", "pread64", "preadv", "preadv2", "sendfile_in"];
-pub const WRITE_KINDS: [&str; 6] = ["write", "writev", "pwrite64", "pwritev", "pwritev2", "sendfile_out"];
 
 /// A file's totals: sums over its syscalls' counters (bpf/record.h:
 /// syscall_stats) and its file_stats.
@@ -70,7 +48,7 @@ struct Totals {
 impl Totals {
     /// Add the counters of one syscall (`kind`) on the file.
     fn add_calls(&mut self, kind: u32, v: &syscall_stats) {
-        let (bytes, first, last) = match Class::of(kind) {
+        let (bytes, first, last) = match Class::of_kind(kind) {
             Some(Class::Read) => (&mut self.read_bytes, &mut self.first_read_ns, &mut self.last_read_ns),
             Some(Class::Write) => (&mut self.write_bytes, &mut self.first_write_ns, &mut self.last_write_ns),
             _ => return,
@@ -103,34 +81,13 @@ impl Totals {
     }
 }
 
-/// What a syscall does to a file's data.
-#[derive(Clone, Copy, PartialEq)]
-enum Class {
-    Read,
-    Write,
-    Sync,
-}
-
 impl Class {
-    fn of(kind: u32) -> Option<Class> {
-        let name = KIND_NAMES.get(kind as usize)?;
-        if READ_KINDS.contains(name) {
-            Some(Class::Read)
-        } else if WRITE_KINDS.contains(name) {
-            Some(Class::Write)
-        } else if ["fsync", "fdatasync"].contains(name) {
-            Some(Class::Sync)
-        } else {
-            None
-        }
-    }
-
     /// The file histogram of the sequential runs of this class.
     fn seq_hist(self) -> Option<u16> {
         match self {
             Class::Read => Some(file_hist::HIST_SEQ_READ as u16),
             Class::Write => Some(file_hist::HIST_SEQ_WRITE as u16),
-            Class::Sync => None,
+            Class::Sync | Class::Close => None,
         }
     }
 }
@@ -281,14 +238,14 @@ impl Values<'_> {
                 f.stats.add_file(&v);
             }
         }
-        for kind in (0..io_kind::IO_NR_KINDS as u32).filter(|kind| present.kinds & 1 << kind != 0) {
+        for kind in (0..KIND_NAMES.len() as u32).filter(|kind| present.kinds & 1 << kind != 0) {
             let Some(v) =
                 self.syscall_stats.get_prefix::<stat_key, syscall_stats>(&stat_key { file, kind, _pad: 0 })?
             else {
                 continue;
             };
             f.stats.add_calls(kind, &v);
-            if let Some(h) = Class::of(kind).and_then(Class::seq_hist) {
+            if let Some(h) = Class::of_kind(kind).and_then(Class::seq_hist) {
                 add_slots(f.hists.entry(h).or_default(), &v.seq);
             }
             let c = f.syscalls.entry(kind as usize).or_default();
@@ -661,11 +618,11 @@ fn counters_now(obj: &Object) -> Result<BTreeMap<Key, Counters>> {
     let mut now: BTreeMap<Key, Counters> = BTreeMap::new();
     obj.map("syscall_stats")?.for_each_prefix(|k: stat_key, v: syscall_stats| {
         let c = now.entry(key(&k.file)).or_default();
-        match Class::of(k.kind) {
+        match Class::of_kind(k.kind) {
             Some(Class::Read) => (c[0] += v.bytes, c[2] += v.calls),
             Some(Class::Write) => (c[1] += v.bytes, c[3] += v.calls),
             Some(Class::Sync) => ((), c[4] += v.calls),
-            None => ((), ()),
+            Some(Class::Close) | None => ((), ()),
         };
     })?;
     Ok(now)

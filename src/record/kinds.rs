@@ -1,0 +1,25 @@
+//! What `record` counts, from the one list in bpf/record.h (RECORD_KINDS,
+//! RECORD_SYSCALLS, RECORD_OPENS), expanded by build.rs.
+
+/// What a syscall does to a file.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Class {
+    Read,
+    Write,
+    Sync,
+    Close,
+}
+
+include!(concat!(env!("OUT_DIR"), "/record_lists.rs"));
+
+impl Class {
+    /// The class of an io_kind (bpf/record.h), None for an unknown one.
+    pub fn of_kind(kind: u32) -> Option<Class> {
+        KIND_CLASSES.get(kind as usize).copied()
+    }
+
+    /// The class of a syscall by its profile name.
+    pub fn of_name(name: &str) -> Option<Class> {
+        KIND_NAMES.iter().position(|n| *n == name).map(|i| KIND_CLASSES[i])
+    }
+}
