@@ -197,19 +197,39 @@ static __always_inline u32 current_exec_id(void)
 	return exec_id();
 }
 
+/* bpf_rdonly_cast() (6.2, "bpf: Add a kfunc for generic type cast") lets
+ * the program read a struct file directly, not by a probe read per field.
+ * A weak kfunc: kernels without it take the probe-read branch. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+#define DIRECT_FILE bpf_ksym_exists(bpf_rdonly_cast)
+
+static __always_inline struct inode *file_inode_of(u64 ref)
+{
+	if (DIRECT_FILE)
+		return bpf_core_cast((void *)ref, struct file)->f_inode;
+	return BPF_CORE_READ((struct file *)ref, f_inode);
+}
+
 static __always_inline bool file_appends(u64 ref)
 {
-	struct file *f = (struct file *)ref;
-
-	return f && (BPF_CORE_READ(f, f_flags) & O_APPEND);
+	if (!ref)
+		return false;
+	if (DIRECT_FILE)
+		return bpf_core_cast((void *)ref, struct file)->f_flags & O_APPEND;
+	return BPF_CORE_READ((struct file *)ref, f_flags) & O_APPEND;
 }
 
 static __always_inline u64 file_pos(u64 ref, bool append)
 {
-	struct file *f = (struct file *)ref;
+	struct file *f;
 
-	if (!f)
+	if (!ref)
 		return 0;
+	if (DIRECT_FILE) {
+		f = bpf_core_cast((void *)ref, struct file);
+		return append ? f->f_inode->i_size : f->f_pos;
+	}
+	f = (struct file *)ref;
 	return append ? BPF_CORE_READ(f, f_inode, i_size) : BPF_CORE_READ(f, f_pos);
 }
 
@@ -399,8 +419,7 @@ static __noinline void resolve_file(u64 ref, struct inode *inode)
 /* The state of the struct file `ref`, its identity resolved on first sight. */
 static __always_inline struct open_file *file_state(u64 ref)
 {
-	struct file *f = (struct file *)ref;
-	struct inode *inode = BPF_CORE_READ(f, f_inode);
+	struct inode *inode = file_inode_of(ref);
 	struct open_file *of = bpf_map_lookup_elem(&files, &ref);
 
 	/* A struct file freed and reused for another inode must not inherit
