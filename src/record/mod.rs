@@ -337,12 +337,6 @@ const RESULT_MAPS: &[(&str, u32, u32)] = &[
     ("seen", 1 << 17, 1 << 15),
 ];
 
-/// Bytes of the ring buffer of path events (CO-RE strategies): ~100k events
-/// of ordinary paths, more than new files send while user space is busy (a
-/// snapshot of 100k files takes ~0.2 s). User space maps its pages twice (to
-/// read records across the wrap): RSS counts it twice.
-const EVENTS_RING_BYTES: u32 = 1 << 23;
-
 fn size_result_maps(open: &mut crate::bpf::OpenObject, f: &crate::probe::Features, legacy: bool) -> Result<()> {
     let runtime = f.has(Feat::RuntimeAllocMaps);
     for (map, big, small) in RESULT_MAPS {
@@ -530,9 +524,6 @@ pub fn main(args: Args) -> Result<ExitCode> {
     let progs: Vec<&str> = probes.iter().map(|(p, _)| *p).collect();
     open.autoload_only(&progs)?;
     size_result_maps(&mut open, &features, is_legacy(strategy))?;
-    if !is_legacy(strategy) {
-        open.size_map("events", EVENTS_RING_BYTES, true)?; // true: a ring buffer takes no BPF_F_NO_PREALLOC
-    }
     open.configure(&cfg)?;
     let obj = open.load()?;
     {
