@@ -48,6 +48,7 @@ typedef __s64 s64;
 /* BPF-to-BPF calls arrived in 4.16 (cc8b0b92a169 "bpf: introduce function
  * calls"): before it everything is inlined. */
 #define SUBPROG static __always_inline
+#define GLOBAL_FN static __always_inline
 #else
 /* The user-space loader writes the section before load (src/bpf.rs:
  * Object::configure), so the verifier sees constants and prunes dead filters. */
@@ -63,6 +64,31 @@ typedef __s64 s64;
 #define probe_read_user_str bpf_probe_read_user_str
 /* A real call: verified once per call site instead of inlined everywhere. */
 #define SUBPROG static __noinline
+/* A global function: verified once, on its own, whatever its callers (5.6+,
+ * 51c39bb1d5d1 "bpf: Introduce function-by-function verification"). Its
+ * arguments must be scalars: pointers to memory are 5.12+ (e5069b9c23b3). */
+#define GLOBAL_FN __noinline
+/* Open-coded number iterators (6.4, 06accc8779c1 "bpf: add support for
+ * open-coded iterator loops"): the verifier checks a loop body until its
+ * states converge, not once per iteration as for a bounded loop. No
+ * callback, unlike bpf_loop, whose callbacks kernels before 5.13 cannot load
+ * even as dead code. Declared here in a flavour (libbpf matches kernel names
+ * up to the ___ suffix): the uapi headers iotrace is built with may predate
+ * the struct, and libbpf does not resolve a kfunc whose argument is only a
+ * forward declaration. Asked of the kernel's BTF by CO-RE, which the
+ * verifier sees as a constant; it does not prune a branch on
+ * bpf_ksym_exists() of a kfunc, an address. */
+struct bpf_iter_num___iotrace {
+	u64 __opaque[1];
+} __attribute__((aligned(8)));
+extern int bpf_iter_num_new___iotrace(struct bpf_iter_num___iotrace *it, int start, int end) __weak __ksym;
+extern int *bpf_iter_num_next___iotrace(struct bpf_iter_num___iotrace *it) __weak __ksym;
+extern void bpf_iter_num_destroy___iotrace(struct bpf_iter_num___iotrace *it) __weak __ksym;
+#define HAVE_NUM_ITER bpf_core_type_exists(struct bpf_iter_num___iotrace)
+#define num_iter bpf_iter_num___iotrace
+#define num_iter_new bpf_iter_num_new___iotrace
+#define num_iter_next bpf_iter_num_next___iotrace
+#define num_iter_destroy bpf_iter_num_destroy___iotrace
 #endif
 
 #endif /* IOTRACE_COMPAT_BPF_H */

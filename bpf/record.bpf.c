@@ -239,29 +239,49 @@ static __always_inline u64 file_pos(u64 ref, bool append)
 
 #define PATH_WORDS (sizeof(((struct file_event *)0)->path) / 8)
 
+/* FNV-style mixing of the path's 8-byte words; bytes past its end are
+ * stale and masked. */
+static __always_inline u64 hash_word(u64 h, const struct file_event *e, u32 i, u32 len)
+{
+	u64 w = *(u64 *)&e->path[i * 8], left = len - i * 8;
+
+	if (left < 8)
+		w &= (1ULL << (left * 8)) - 1;
+	h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 29);
+}
+
 /* The row key of the path in path_buf: a 64-bit hash of its bytes or, for a
  * file without a name, an id of its own. A global function of its own, so
- * that the loop is verified once, not once per way out of the walk. */
+ * that the loop is verified once, not once per way out of the walk; with
+ * an iterator (HAVE_NUM_ITER), its body once, not once per word. */
 __noinline int hash_path(void)
 {
 	u32 zero = 0;
 	struct file_event *e = bpf_map_lookup_elem(&path_buf, &zero);
 	u64 h = 0xcbf29ce484222325ULL;
-	u32 len;
+	u32 len, words;
+	int *i;
 
 	if (!e)
 		return 0;
 	len = e->path_len;
-	for (u32 i = 0; i < PATH_WORDS; i++) {
-		u64 w, left = len - i * 8;
-
-		if (i * 8 >= len)
-			break;
-		w = *(u64 *)&e->path[i * 8];
-		if (left < 8)
-			w &= (1ULL << (left * 8)) - 1; /* bytes past the path are stale */
-		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
-		h ^= h >> 29;
+	words = (len + 7) / 8;
+	if (HAVE_NUM_ITER) {
+		struct num_iter it = {};
+		num_iter_new(&it, 0, words < PATH_WORDS ? words : PATH_WORDS);
+		while ((i = num_iter_next(&it))) {
+			if (*i < 0 || *i >= PATH_WORDS)
+				break;
+			h = hash_word(h, e, *i, len);
+		}
+		num_iter_destroy(&it);
+	} else {
+		for (u32 w = 0; w < PATH_WORDS; w++) {
+			if (w >= words)
+				break;
+			h = hash_word(h, e, w, len);
+		}
 	}
 	h ^= len | (u64)(e->flags & FILE_TRUNCATED) << 32;
 	if (e->flags & FILE_UNLINKED)
@@ -543,18 +563,17 @@ static __always_inline int enter_regs(u32 kind, const struct regs *user)
 static __always_inline int exit_regs(u32 kind, const struct regs *user, s64 ret)
 {
 	const volatile struct record_config *cfg = get_config();
-	struct exit_view *view = NULL;
+	bool from_args = cfg->exit_args && !needs_entry(kind);
+	struct call_view *v;
 	u32 zero = 0;
 
-	if (cfg->exit_args && !needs_entry(kind)) {
-		/* Every process's reads and writes pass here: filter first. */
-		if (!is_traced(bpf_get_current_pid_tgid() >> 32))
-			return 0;
-		view = bpf_map_lookup_elem(&exit_views, &zero);
-		if (!view || !user_args(user, view->args))
-			return 0;
-	}
-	return io_exit_from(ret, kind, view);
+	/* Every process's reads and writes pass here: filter first. */
+	if (from_args && !is_traced(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	v = bpf_map_lookup_elem(&call_views, &zero);
+	if (!v || (from_args && !user_args(user, v->args)))
+		return 0;
+	return io_exit_from(ret, kind, v, from_args);
 }
 
 SEC("raw_tp/sys_enter")
@@ -621,7 +640,8 @@ int tb_sys_exit(u64 *ctx)
 	const struct pt_regs *regs = (void *)ctx[0];
 	long nr = regs->orig_ax;
 	int kind = kind_of(nr);
-	struct exit_view *view = NULL;
+	bool from_args;
+	struct call_view *v;
 	u32 zero = 0;
 
 	if (kind < 0) {
@@ -629,16 +649,16 @@ int tb_sys_exit(u64 *ctx)
 			return opened(ctx[1]);
 		return 0;
 	}
-	if (cfg->exit_args && !needs_entry(kind)) {
-		/* Every process's reads and writes pass here: filter first. */
-		if (!is_traced(bpf_get_current_pid_tgid() >> 32))
-			return 0;
-		view = bpf_map_lookup_elem(&exit_views, &zero);
-		if (!view)
-			return 0;
-		regs_args(regs, view->args);
-	}
-	return io_exit_from(ctx[1], kind, view);
+	from_args = cfg->exit_args && !needs_entry(kind);
+	/* Every process's reads and writes pass here: filter first. */
+	if (from_args && !is_traced(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	v = bpf_map_lookup_elem(&call_views, &zero);
+	if (!v)
+		return 0;
+	if (from_args)
+		regs_args(regs, v->args);
+	return io_exit_from(ctx[1], kind, v, from_args);
 }
 
 /* ---------------------------------------------------------------- tracepoints */

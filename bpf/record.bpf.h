@@ -417,7 +417,7 @@ struct iovec_user {
 };
 
 /* Bytes an iovec array asks for; the first MAX_IOVECS entries are summed. */
-static __always_inline u64 iov_total(u64 uiov, u64 cnt)
+static __always_inline u64 iov_total_loop(u64 uiov, u64 cnt)
 {
 	struct iovec_user iov;
 	u64 total = 0;
@@ -435,6 +435,29 @@ static __always_inline u64 iov_total(u64 uiov, u64 cnt)
 	return total;
 }
 
+#ifdef IOTRACE_LEGACY
+#define iov_total iov_total_loop
+#else
+static __always_inline u64 iov_total(u64 uiov, u64 cnt)
+{
+	struct iovec_user iov;
+	u64 total = 0;
+	int *i;
+
+	if (!HAVE_NUM_ITER)
+		return iov_total_loop(uiov, cnt);
+	struct num_iter it = {};
+	num_iter_new(&it, 0, cnt < MAX_IOVECS ? cnt : MAX_IOVECS);
+	while ((i = num_iter_next(&it))) {
+		if (probe_read_user(&iov, sizeof(iov), (void *)(uiov + *i * sizeof(iov))))
+			break;
+		total += iov.len;
+	}
+	num_iter_destroy(&it);
+	return total;
+}
+#endif
+
 /* ---------------------------------------------------------------- syscalls */
 
 /* close (its fd is gone at the exit) and fsync/fdatasync (their latency)
@@ -444,12 +467,40 @@ static __always_inline bool needs_entry(u32 kind)
 	return kind == IO_CLOSE || kind == IO_FSYNC || kind == IO_FDATASYNC;
 }
 
-/* Fill `in` from a syscall's arguments (read, write, their p*, *v, p*v and
- * p*v2 forms, sendfile; fsync and close only have the fd). `done`: bytes already transferred,
+/* The syscall being recorded or accounted, per CPU: its arguments and what
+ * they say. In a map, not on the stack: view_args() and account_done() are
+ * global functions, which cannot take pointers before 5.12, and the stack is
+ * 512 bytes for the whole call chain. Programs on sys_enter/sys_exit never
+ * nest on one CPU. */
+struct call_view {
+	struct inflight in;
+	u64 args[6];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct call_view);
+} call_views SEC(".maps");
+
+/* Fill this CPU's view's record from its arguments (read, write, their p*,
+ * *v, p*v and p*v2 forms, sendfile; fsync and close only have the fd). A
+ * global function: verified once, not for every kind and state of its
+ * callers. `done`: bytes already transferred,
  * for a call seen at its exit, where file positions (and sendfile's
  * *offset) have moved past them; 0 at entry. */
-SUBPROG void io_args(struct inflight *in, u32 kind, const u64 *a, u64 done)
+GLOBAL_FN int view_args(u32 kind, u64 done)
 {
+	u32 zero = 0;
+	struct call_view *v = bpf_map_lookup_elem(&call_views, &zero);
+	struct inflight *in;
+	const u64 *a;
+
+	if (!v)
+		return 0;
+	in = &v->in;
+	a = v->args;
 	bool vectored = kind == IO_READV || kind == IO_WRITEV || kind == IO_PREADV || kind == IO_PWRITEV ||
 			kind == IO_PREADV2 || kind == IO_PWRITEV2;
 	bool at_pos = kind == IO_READ || kind == IO_WRITE || kind == IO_READV || kind == IO_WRITEV ||
@@ -490,6 +541,7 @@ SUBPROG void io_args(struct inflight *in, u32 kind, const u64 *a, u64 done)
 		in->off = file_pos(in->ref, true) - done;
 		in->flags = INFL_POS;
 	}
+	return 0;
 }
 
 /* Is this entry recorded? Asked before the arguments are read: every
@@ -504,10 +556,18 @@ static __always_inline bool enter_wanted(u32 kind)
 /* Record an entry that enter_wanted(). */
 static __always_inline int io_enter(u32 kind, const u64 *a)
 {
-	u32 tid = (u32)bpf_get_current_pid_tgid();
-	struct inflight in = { .ts = bpf_ktime_get_ns(), .kind = kind };
+	u32 tid = (u32)bpf_get_current_pid_tgid(), zero = 0;
+	struct call_view *v = bpf_map_lookup_elem(&call_views, &zero);
+	struct inflight in;
 
-	io_args(&in, kind, a, 0);
+	if (!v)
+		return 0;
+	__builtin_memcpy(v->args, a, sizeof(v->args));
+	__builtin_memset(&v->in, 0, sizeof(v->in));
+	v->in.ts = bpf_ktime_get_ns();
+	v->in.kind = kind;
+	view_args(kind, 0);
+	in = v->in; /* map values come from the stack before 4.18 (d71962f3e627) */
 	if (bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY))
 		drop(DROP_INFLIGHT);
 	return 0;
@@ -531,54 +591,60 @@ static __always_inline void io_done_on(u64 ref, u32 kind, u64 off, bool at_pos, 
 /* `kind` is a constant in the per-syscall programs, so that the compiler
  * drops every branch of other syscalls from them: the legacy object inlines
  * all of account() and must stay within 4.14's limits. */
-/* A syscall seen at its exit alone (cfg->exit_args): its record and its
- * arguments, per CPU (too big for the stack next to account()'s: 512 bytes
- * for the whole call chain). */
-struct exit_view {
-	struct inflight in;
-	u64 args[6];
-};
+/* Account the side `kind` of this CPU's finished syscall: its own kind, or
+ * IO_SENDFILE_IN for sendfile's in-file. A global function, so that the
+ * verifier checks account() once rather than for every kind and state the
+ * exit programs reach it with. */
+GLOBAL_FN int account_done(u32 kind, s64 ret)
+{
+	u32 zero = 0;
+	struct call_view *v = bpf_map_lookup_elem(&call_views, &zero);
+	struct inflight *in;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, u32);
-	__type(value, struct exit_view);
-} exit_views SEC(".maps");
+	if (!v)
+		return 0;
+	in = &v->in;
+	if (kind == IO_SENDFILE_IN)
+		io_done_on(in->ref_in, kind, in->off_in, in->flags & INFL_POS_IN, in, ret);
+	else
+		io_done_on(in->ref, kind, in->off, in->flags & INFL_POS, in, ret);
+	return 0;
+}
 
 /* Account a finished syscall: from what its entry recorded, or, for a read
- * or write seen at its exit alone (`view`, arguments filled in), from its
- * arguments. The latter needs no entry program work and no inflight entry,
- * the costliest part of tracing the short syscalls of a page-cache loop;
- * its time is the exit's. Only for objects whose file_pos() reads the
- * kernel's file position (not the legacy one, which tracks positions). */
-static __always_inline int io_exit_from(s64 ret, u32 kind, struct exit_view *view)
+ * or write seen at its exit alone (`args`), from its arguments. The latter
+ * needs no entry program work and no inflight entry, the costliest part of
+ * tracing the short syscalls of a page-cache loop; its time is the exit's.
+ * Only for objects whose file_pos() reads the kernel's file position (not
+ * the legacy one, which tracks positions). */
+static __always_inline int io_exit_from(s64 ret, u32 kind, struct call_view *v, bool from_args)
 {
 	u32 tid = (u32)bpf_get_current_pid_tgid();
 	struct inflight *in;
 
-	if (view) {
-		in = &view->in;
-		__builtin_memset(in, 0, sizeof(*in)); /* ts 0: account() takes the time once */
-		in->kind = kind;
-		io_args(in, kind, view->args, ret > 0 ? ret : 0);
+	if (from_args) {
+		__builtin_memset(&v->in, 0, sizeof(v->in)); /* ts 0: account() takes the time once */
+		v->in.kind = kind;
+		view_args(kind, ret > 0 ? ret : 0);
 	} else {
-		/* Used in place and deleted last: a copy would cost stack. */
 		in = bpf_map_lookup_elem(&inflight, &tid);
 		if (!in)
 			return 0;
+		v->in = *in;
+		bpf_map_delete_elem(&inflight, &tid);
 	}
 	if (kind == IO_SENDFILE_OUT)
-		io_done_on(in->ref_in, IO_SENDFILE_IN, in->off_in, in->flags & INFL_POS_IN, in, ret);
-	io_done_on(in->ref, kind, in->off, in->flags & INFL_POS, in, ret);
-	if (!view)
-		bpf_map_delete_elem(&inflight, &tid);
+		account_done(IO_SENDFILE_IN, ret);
+	account_done(kind, ret);
 	return 0;
 }
 
 static __always_inline int io_exit(s64 ret, u32 kind)
 {
-	return io_exit_from(ret, kind, NULL);
+	u32 zero = 0;
+	struct call_view *v = bpf_map_lookup_elem(&call_views, &zero);
+
+	return v ? io_exit_from(ret, kind, v, false) : 0;
 }
 
 /* ---------------------------------------------------------------- tracepoints */

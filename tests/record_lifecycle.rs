@@ -155,6 +155,16 @@ fn comm_waits_for_its_process() {
     assert_eq!(write_bytes_of(&profile(&out), &f), Some(300));
 }
 
+/// Has `pid` a handler for SIGINT (bit 2 of SigCgt in /proc/PID/status)?
+fn catches_sigint(pid: u32) -> bool {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigCgt:"))
+        .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+        .is_some_and(|m| m & (1 << (libc::SIGINT - 1)) != 0)
+}
+
 #[test]
 fn ctrl_c_while_attaching_starts_nothing() {
     let dir = TempDir::new("lifecycle-early");
@@ -170,10 +180,18 @@ fn ctrl_c_while_attaching_starts_nothing() {
             .spawn()
             .unwrap(),
     );
-    std::thread::sleep(Duration::from_millis(100));
+    // The handlers are installed before the first load: Ctrl-C right then,
+    // tens of milliseconds before attaching ends.
+    let pid = rec.0.id();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !catches_sigint(pid) {
+        assert!(Instant::now() < deadline, "iotrace never installed its SIGINT handler");
+        std::thread::sleep(Duration::from_micros(200));
+    }
     // SAFETY: plain kill(2) of our own child, not reaped yet.
-    assert_eq!(unsafe { libc::kill(rec.0.id() as i32, libc::SIGINT) }, 0);
-    wait(&mut rec);
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGINT) }, 0);
+    let status = wait(&mut rec);
+    assert!(status.code().is_some(), "killed by the signal, not stopped by its handler: {status}");
     std::thread::sleep(Duration::from_millis(500));
     assert!(!marker.exists(), "the command ran after Ctrl-C");
 }
