@@ -46,6 +46,7 @@ fn main() {
         }
         b
     });
+    let mut objects = String::new();
     for (src, stem, legacy) in builds {
         let define = legacy.then_some("-DIOTRACE_LEGACY");
         let obj = out.join(format!("{stem}.bpf.o"));
@@ -63,7 +64,9 @@ fn main() {
         run(&mut cmd, src);
         // Keep .BTF/.BTF.ext (maps and CO-RE need them), drop DWARF: smaller binary.
         run(Command::new("llvm-strip").arg("-g").arg(&obj), &obj);
+        objects += &embed(&stem, legacy, &obj);
     }
+    std::fs::write(out.join("objects.rs"), objects).unwrap();
 
     let mut builder = bindgen::Builder::default()
         .clang_arg(&multiarch_inc)
@@ -139,6 +142,40 @@ fn record_lists(clang: &str, bpf_dir: &Path, multiarch_inc: &str, out: &Path) {
         opens = quoted(&opens),
     );
     std::fs::write(out.join("record_lists.rs"), rust).unwrap();
+}
+
+/// A `static` for `$OUT_DIR/objects.rs`: the object embedded, with the names
+/// of its programs (global functions in a section of their own) and maps
+/// (symbols in `.maps`), read from its symbol table, so that src/objects.rs
+/// can check at compile time every name the Rust side uses.
+fn embed(stem: &str, legacy: bool, obj: &Path) -> String {
+    let syms = Command::new("llvm-objdump").arg("-t").arg(obj).output().expect("cannot run llvm-objdump");
+    assert!(syms.status.success(), "llvm-objdump -t {}", obj.display());
+    let (mut programs, mut maps) = (vec![], vec![]);
+    // 0000000000000000 g     F tp_btf/sys_enter	0000000000000090 tb_sys_enter
+    for line in String::from_utf8(syms.stdout).unwrap().lines() {
+        let Some((left, right)) = line.split_once('\t') else { continue };
+        let (Some(section), Some(name)) = (left.split_whitespace().last(), right.split_whitespace().nth(1)) else {
+            continue;
+        };
+        let global = left.get(17..18) == Some("g");
+        if section == ".maps" {
+            maps.push(format!("{name:?}"));
+        } else if global && left.get(23..24) == Some("F") && section != ".text" {
+            programs.push(format!("{name:?}"));
+        }
+    }
+    programs.sort();
+    maps.sort();
+    format!(
+        "pub static {}: &Obj = &Obj {{\n    name: {stem:?},\n    flavour: Flavour::{},\n    \
+         elf: &Embedded(*include_bytes!({:?})),\n    programs: &[{}],\n    maps: &[{}],\n}};\n",
+        stem.to_uppercase(),
+        if legacy { "Legacy" } else { "CoRe" },
+        obj.display(),
+        programs.join(", "),
+        maps.join(", ")
+    )
 }
 
 fn run(cmd: &mut Command, what: &Path) {

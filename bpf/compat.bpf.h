@@ -2,9 +2,9 @@
 /*
  * Kernel-version shims shared by every iotrace BPF object.
  *
- * Objects named X_legacy.bpf.c are compiled with -DIOTRACE_LEGACY by build.rs
- * (objects that need nothing newer define it themselves: block.bpf.h):
- * they must load on 4.14 (and are what --strategy legacy uses everywhere).
+ * Objects named X_legacy.bpf.c, and the legacy flavour of the block tools,
+ * are compiled with -DIOTRACE_LEGACY by build.rs: they must load on 4.14
+ * (and are what --strategy legacy uses everywhere).
  * The macros below are what differs between the two kinds.
  */
 #ifndef IOTRACE_COMPAT_BPF_H

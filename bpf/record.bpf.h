@@ -588,13 +588,12 @@ static __always_inline void io_done_on(u64 ref, u32 kind, u64 off, bool at_pos, 
 		file_closed(ref, of);
 }
 
-/* `kind` is a constant in the per-syscall programs, so that the compiler
- * drops every branch of other syscalls from them: the legacy object inlines
- * all of account() and must stay within 4.14's limits. */
 /* Account the side `kind` of this CPU's finished syscall: its own kind, or
  * IO_SENDFILE_IN for sendfile's in-file. A global function, so that the
  * verifier checks account() once rather than for every kind and state the
- * exit programs reach it with. */
+ * exit programs reach it with. The legacy object inlines it, and `kind` is
+ * a constant in its per-syscall programs, so that the compiler drops every
+ * branch of other syscalls from them: they must stay within 4.14's limits. */
 GLOBAL_FN int account_done(u32 kind, s64 ret)
 {
 	u32 zero = 0;

@@ -1,4 +1,4 @@
-# Sourced by scripts/setup.sh and scripts/build-musl.sh (POSIX sh).
+# Sourced by scripts/setup.sh (POSIX sh).
 # install_packages TAG PKG...: apt-get install the Debian packages not installed yet.
 install_packages() {
     tag=$1

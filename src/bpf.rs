@@ -92,12 +92,17 @@ unsafe extern "C" fn libbpf_print(
     if level == sys::LIBBPF_DEBUG && !debug {
         return 0;
     }
-    // Verifier logs arrive as one message: keep enough of them to see the reason.
-    let mut buf = vec![0 as c_char; 1 << 20];
-    // SAFETY: buf is writable for its length; fmt/ap come from libbpf as a pair.
-    let n = unsafe { vsnprintf(buf.as_mut_ptr(), buf.len(), fmt, ap) };
-    // SAFETY: vsnprintf NUL-terminates within buf.
-    let line = unsafe { CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().trim_end().to_string();
+    // Verifier logs arrive as one message: keep enough of them to see the
+    // reason. One buffer per thread, allocated once and never zeroed.
+    thread_local! {
+        static BUF: std::cell::RefCell<Vec<c_char>> = std::cell::RefCell::new(Vec::with_capacity(1 << 20));
+    }
+    let (n, line) = BUF.with_borrow_mut(|buf| {
+        // SAFETY: the buffer is writable for its capacity; fmt/ap come from libbpf as a pair.
+        let n = unsafe { vsnprintf(buf.as_mut_ptr(), buf.capacity(), fmt, ap) };
+        // SAFETY: vsnprintf NUL-terminates within the capacity.
+        (n, unsafe { CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().trim_end().to_string())
+    });
     let line = line.strip_prefix("libbpf: ").unwrap_or(&line).to_string();
     if debug {
         eprintln!("libbpf: {line}");
@@ -129,7 +134,7 @@ fn first_libbpf_message() -> Option<String> {
 fn libbpf_error(errno: i32, what: String) -> Error {
     let e = Error::os(errno, what);
     match first_libbpf_message() {
-        Some(m) => Error::msg(format!("{e} (libbpf: {m})")),
+        Some(m) => e.detail(format_args!("libbpf: {m}")),
         None => e,
     }
 }
@@ -381,6 +386,20 @@ impl Drop for Link {
 }
 
 impl Object {
+    /// The one load sequence: open `object`, autoload only `progs`, let
+    /// `configure` size maps and write the configuration, then load (and so
+    /// verify) it. Attaching is the caller's, when it is ready for events.
+    pub fn load(
+        object: &'static crate::objects::Obj,
+        progs: &[&str],
+        configure: impl FnOnce(&mut OpenObject) -> Result<()>,
+    ) -> Result<Object> {
+        let mut open = OpenObject::open(object.name, object.elf)?;
+        open.autoload_only(progs)?;
+        configure(&mut open)?;
+        open.load()
+    }
+
     fn prog(&self, name: &str) -> Result<*mut sys::bpf_program> {
         self.inner.prog(name)
     }

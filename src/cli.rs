@@ -3,8 +3,6 @@
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::probe::{self, Features};
-use crate::{bpf, privileges, signals, tracefs};
 
 pub use lexopt::Arg;
 
@@ -68,14 +66,4 @@ pub fn note(msg: std::fmt::Arguments<'_>) {
 pub fn print_help(text: &str) -> Result<()> {
     print!("{text}");
     Ok(())
-}
-
-/// Everything a BPF-using subcommand needs before its first load: privileges,
-/// libbpf logging, signal handlers, tracefs, and one probe of the kernel.
-pub fn start_bpf() -> Result<Features> {
-    privileges::check()?;
-    bpf::init_logging();
-    signals::install();
-    let tracefs = tracefs::ensure()?;
-    probe::probe(tracefs)
 }

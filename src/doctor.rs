@@ -6,7 +6,6 @@ use crate::cli::{self, Args};
 use crate::error::Result;
 use crate::probe::Features;
 use crate::strategy::Tool;
-use crate::TOOLS;
 
 pub const HELP: &str = "\
 Usage: iotrace doctor [--json] [--strategy NAME]
@@ -37,11 +36,12 @@ pub fn main(mut args: Args) -> Result<()> {
             other => return Err(cli::unexpected(other)),
         }
     }
-    let features = cli::start_bpf()?;
+    let features = crate::probe::start()?;
+    let tools = crate::commands::tools();
     if json {
-        println!("{}", serde_json::to_string_pretty(&to_json(&features, TOOLS, forced.as_deref())).unwrap());
+        println!("{}", serde_json::to_string_pretty(&to_json(&features, &tools, forced.as_deref())).unwrap());
     } else {
-        print_table(&features, TOOLS, forced.as_deref());
+        print_table(&features, &tools, forced.as_deref());
     }
     Ok(())
 }

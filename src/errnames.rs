@@ -1,4 +1,5 @@
-//! errno numbers to their symbolic names (x86_64 Linux), for profiles.
+//! errno numbers to their symbolic names (x86_64 Linux), for profiles and
+//! error lines.
 
 const NAMES: &[(i32, &str)] = &[
     (libc::EPERM, "EPERM"),
@@ -24,6 +25,42 @@ const NAMES: &[(i32, &str)] = &[
     (libc::EOVERFLOW, "EOVERFLOW"),
     (libc::EOPNOTSUPP, "EOPNOTSUPP"),
     (libc::EDQUOT, "EDQUOT"),
+    (libc::ESRCH, "ESRCH"),
+    (libc::E2BIG, "E2BIG"),
+    (libc::ENOEXEC, "ENOEXEC"),
+    (libc::ECHILD, "ECHILD"),
+    (libc::ENOTBLK, "ENOTBLK"),
+    (libc::EXDEV, "EXDEV"),
+    (libc::ENODEV, "ENODEV"),
+    (libc::ENOTDIR, "ENOTDIR"),
+    (libc::ENFILE, "ENFILE"),
+    (libc::EMFILE, "EMFILE"),
+    (libc::ENOTTY, "ENOTTY"),
+    (libc::ETXTBSY, "ETXTBSY"),
+    (libc::EMLINK, "EMLINK"),
+    (libc::ERANGE, "ERANGE"),
+    (libc::EDEADLK, "EDEADLK"),
+    (libc::ENAMETOOLONG, "ENAMETOOLONG"),
+    (libc::ENOLCK, "ENOLCK"),
+    (libc::ENOTEMPTY, "ENOTEMPTY"),
+    (libc::ELOOP, "ELOOP"),
+    (libc::ENODATA, "ENODATA"),
+    (libc::ETIME, "ETIME"),
+    (libc::EBADMSG, "EBADMSG"),
+    (libc::EILSEQ, "EILSEQ"),
+    (libc::ENOTSOCK, "ENOTSOCK"),
+    (libc::ETIMEDOUT, "ETIMEDOUT"),
+    (libc::EALREADY, "EALREADY"),
+    (libc::EINPROGRESS, "EINPROGRESS"),
+    (libc::ESTALE, "ESTALE"),
+    (libc::ECANCELED, "ECANCELED"),
+    (libc::EKEYREJECTED, "EKEYREJECTED"),
+    (libc::ERFKILL, "ERFKILL"),
+    (libc::EHWPOISON, "EHWPOISON"),
+    (libc::EUCLEAN, "EUCLEAN"),
+    (libc::ENOMEDIUM, "ENOMEDIUM"),
+    // Kernel-internal, but the bpf() syscall returns it (include/linux/errno.h).
+    (524, "ENOTSUPP"),
 ];
 
 pub fn name(errno: i32) -> String {

@@ -5,6 +5,7 @@ mod block;
 mod bpf;
 mod cli;
 mod clock;
+mod commands;
 mod doctor;
 mod errnames;
 mod error;
@@ -23,29 +24,17 @@ mod tracefs;
 use std::process::ExitCode;
 
 use error::{Error, Result};
-use strategy::Tool;
 
-/// Every BPF tool, for `doctor`'s strategy table.
-pub static TOOLS: &[&Tool] = &[&record::TOOL, &block::BIOSNOOP, &block::BIOLATENCY, &block::BIOPATTERN];
-
-const HELP: &str = "\
+const HELP_HEAD: &str = "\
 Usage: iotrace COMMAND [OPTIONS]
 
 Trace where and how applications read and write files and disks (eBPF).
 One static binary; Linux 4.14 or newer; run as root.
 
 Commands:
-  doctor     probe the kernel's BPF features and show each tool's attach strategy
-  record     record an exact per-file I/O profile of processes or a command
-  report     summarise profiles by file or directory tree (no root needed)
-  biosnoop   trace block I/O: one line per request, with its submitter and latency
-  biolatency block I/O latency histograms
-  biopattern per-disk block I/O pattern: sequential share, sizes, latency, queue depth
-  heatmap    block I/O heat map (offset or latency over time) as SVG
+";
 
-The block tools also run when the binary is invoked through a symlink named
-biosnoop, biolatency or biopattern (ln -s iotrace biosnoop).
-
+const HELP_TAIL: &str = "
 Run `iotrace COMMAND --help` for a command's options and examples.
 
 Options:
@@ -62,23 +51,35 @@ Environment:
   IOTRACE_DEBUG=1  echo libbpf's messages (verifier logs) to stderr
 ";
 
+fn help() -> String {
+    let list: String = commands::COMMANDS.iter().map(|c| format!("  {:<10} {}\n", c.name, c.about)).collect();
+    let links: Vec<&str> = commands::COMMANDS.iter().filter(|c| c.symlink).map(|c| c.name).collect();
+    let (last, rest) = links.split_last().expect("symlinked commands");
+    format!(
+        "{HELP_HEAD}{list}\nThe block tools also run when the binary is invoked through a symlink named\n\
+         {} or {last} (ln -s iotrace {}).\n{HELP_TAIL}",
+        rest.join(", "),
+        links[0]
+    )
+}
+
 /// `biosnoop` etc. when invoked through a symlink of that name.
-fn tool_from_argv0() -> Option<String> {
+fn command_from_argv0() -> Option<&'static commands::Command> {
     let argv0 = std::env::args_os().next()?;
-    let name = std::path::Path::new(&argv0).file_name()?.to_str()?.to_string();
-    block::SYMLINK_NAMES.contains(&name.as_str()).then_some(name)
+    let name = std::path::Path::new(&argv0).file_name()?.to_str()?;
+    commands::find(name).filter(|c| c.symlink)
 }
 
 /// The exit status on success: 0, or for `record -- CMD` the command's own.
 fn run() -> Result<ExitCode> {
     let mut parser = lexopt::Parser::from_env();
-    if let Some(tool) = tool_from_argv0() {
-        return block::main(&tool, cli::Args::new(parser)).expect("a block tool").map(|()| ExitCode::SUCCESS);
+    if let Some(c) = command_from_argv0() {
+        return (c.run)(cli::Args::new(parser));
     }
     let cmd = match parser.next()? {
         Some(lexopt::Arg::Value(v)) => v.into_string().map_err(|_| Error::usage("invalid command"))?,
         Some(lexopt::Arg::Short('h')) | Some(lexopt::Arg::Long("help")) | None => {
-            return cli::print_help(HELP).map(|()| ExitCode::SUCCESS)
+            return cli::print_help(&help()).map(|()| ExitCode::SUCCESS)
         }
         Some(lexopt::Arg::Short('V')) | Some(lexopt::Arg::Long("version")) => {
             println!("iotrace {}", env!("CARGO_PKG_VERSION"));
@@ -86,14 +87,10 @@ fn run() -> Result<ExitCode> {
         }
         Some(other) => return Err(cli::unexpected(other)),
     };
-    let args = cli::Args::new(parser);
-    let done = match cmd.as_str() {
-        "doctor" => doctor::main(args),
-        "record" => return record::main(args),
-        "report" => report::main(args),
-        other => block::main(other, args).unwrap_or_else(|| Err(Error::usage(format!("unknown command '{other}'")))),
-    };
-    done.map(|()| ExitCode::SUCCESS)
+    match commands::find(&cmd) {
+        Some(c) => (c.run)(cli::Args::new(parser)),
+        None => Err(Error::usage(format!("unknown command '{cmd}'"))),
+    }
 }
 
 fn main() -> ExitCode {

@@ -1,19 +1,55 @@
-//! The BPF objects build.rs compiled, embedded in the binary.
+//! The BPF objects build.rs compiled, embedded in the binary with the names
+//! of their programs and maps, so that a name the Rust side uses and no
+//! object has is a compile error (`map_name!`, `Tool::check`).
 
 use crate::bpf::Embedded;
+use crate::strategy::Flavour;
 
-macro_rules! object {
-    ($file:literal) => {
-        &Embedded(*include_bytes!(concat!(env!("OUT_DIR"), "/", $file)))
-    };
+/// One compiled `bpf/X.bpf.c` (or its legacy flavour).
+pub struct Obj {
+    pub name: &'static str,
+    pub flavour: Flavour,
+    pub elf: &'static Embedded<[u8]>,
+    /// Its programs (a global function in a section of its own), sorted.
+    pub programs: &'static [&'static str],
+    /// Its maps, sorted.
+    pub maps: &'static [&'static str],
 }
 
-pub static PROBE: &Embedded<[u8]> = object!("probe.bpf.o");
-pub static RECORD: &Embedded<[u8]> = object!("record.bpf.o");
-pub static RECORD_LEGACY: &Embedded<[u8]> = object!("record_legacy.bpf.o");
-pub static BIOSNOOP: &Embedded<[u8]> = object!("biosnoop.bpf.o");
-pub static BIOLATENCY: &Embedded<[u8]> = object!("biolatency.bpf.o");
-pub static BIOPATTERN: &Embedded<[u8]> = object!("biopattern.bpf.o");
-pub static BIOSNOOP_LEGACY: &Embedded<[u8]> = object!("biosnoop_legacy.bpf.o");
-pub static BIOLATENCY_LEGACY: &Embedded<[u8]> = object!("biolatency_legacy.bpf.o");
-pub static BIOPATTERN_LEGACY: &Embedded<[u8]> = object!("biopattern_legacy.bpf.o");
+// PROBE, RECORD, RECORD_LEGACY, BIOSNOOP, BIOSNOOP_LEGACY, ...: `static X: &Obj`.
+include!(concat!(env!("OUT_DIR"), "/objects.rs"));
+
+/// Is `name` one of `names`? For compile-time checks.
+pub const fn has(names: &[&str], name: &str) -> bool {
+    let mut i = 0;
+    while i < names.len() {
+        let (a, b) = (names[i].as_bytes(), name.as_bytes());
+        if a.len() == b.len() {
+            let mut j = 0;
+            while j < a.len() && a[j] == b[j] {
+                j += 1;
+            }
+            if j == a.len() {
+                return true;
+            }
+        }
+        i += 1;
+    }
+    false
+}
+
+/// A map name, checked at compile time against every object it is used
+/// with: `obj.map(map_name!("traced" in RECORD, RECORD_LEGACY))`.
+macro_rules! map_name {
+    ($name:literal in $($obj:ident),+) => {{
+        const _: () = {
+            $(
+                if !$crate::objects::has($crate::objects::$obj.maps, $name) {
+                    panic!("{}", concat!("BPF object ", stringify!($obj), " has no map ", $name));
+                }
+            )+
+        };
+        $name
+    }};
+}
+pub(crate) use map_name;

@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{describe_io, Error, Result};
 
 /// Where the output goes.
 enum Target {
@@ -64,7 +64,7 @@ impl PendingOutput {
     /// `what` names the file in errors ("profile", "heat map"); `-` is standard output.
     pub fn create(dest: &Path, what: &'static str) -> Result<PendingOutput> {
         let shown = dest.display().to_string();
-        let cannot = |e: std::io::Error| Error::msg(format!("cannot write {what} {shown}: {e}"));
+        let cannot = |e: std::io::Error| Error::msg(format!("cannot write {what} {shown}: {}", describe_io(&e)));
         if dest == Path::new("-") {
             return Ok(PendingOutput { target: Target::Stdout, shown: "standard output".into(), what });
         }
@@ -96,7 +96,9 @@ impl PendingOutput {
             Target::Replace { tmp, .. } => tmp.with_extension(tag),
             _ => std::env::temp_dir().join(format!(".iotrace.{}.{tag}", std::process::id())),
         };
-        let err = |e: std::io::Error| Error::msg(format!("cannot create scratch file {}: {e}", path.display()));
+        let err = |e: std::io::Error| {
+            Error::msg(format!("cannot create scratch file {}: {}", path.display(), describe_io(&e)))
+        };
         let file = File::options().read(true).write(true).create_new(true).open(&path).map_err(err)?;
         std::fs::remove_file(&path).map_err(err)?;
         Ok(file)
@@ -121,19 +123,26 @@ impl PendingOutput {
         };
         let Err(e) = res else { return Ok(()) };
         if !matches!(self.target, Target::Replace { .. }) {
-            return Err(Error::msg(format!("cannot write {what} to {shown}: {e}")));
+            return Err(Error::msg(format!("cannot write {what} to {shown}: {}", describe_io(&e))));
         }
         let Target::Replace { dest, .. } = &self.target else { unreachable!() };
         let name = dest.file_name().unwrap_or_default().to_string_lossy();
         let fallback = std::env::temp_dir().join(format!("iotrace.{}.{name}", std::process::id()));
         let saved = File::create(&fallback).and_then(|mut f| write_all(&mut f, &mut write).and_then(|()| f.sync_all()));
         match saved {
-            Ok(()) => {
-                Err(Error::msg(format!("cannot write {what} {shown} ({e}): saved to {} instead", fallback.display())))
-            }
+            Ok(()) => Err(Error::msg(format!(
+                "cannot write {what} {shown} ({}): saved to {} instead",
+                describe_io(&e),
+                fallback.display()
+            ))),
             Err(e2) => {
                 let _ = std::fs::remove_file(&fallback);
-                Err(Error::msg(format!("cannot write {what} {shown} ({e}), nor {} ({e2})", fallback.display())))
+                Err(Error::msg(format!(
+                    "cannot write {what} {shown} ({}), nor {} ({})",
+                    describe_io(&e),
+                    fallback.display(),
+                    describe_io(&e2)
+                )))
             }
         }
     }

@@ -5,9 +5,10 @@
 
 use std::io::Read;
 
-use crate::bpf::{self, Attach, Insn, MapType, OpenObject, RawMap};
-use crate::error::{strerror, Error, Result};
+use crate::bpf::{self, Attach, Insn, MapType, Object, RawMap};
+use crate::error::{describe, describe_io, Error, Result};
 use crate::objects;
+use crate::objects::map_name;
 use crate::shared::probe_slot;
 use crate::tracefs::Tracefs;
 
@@ -217,7 +218,7 @@ fn probe_global_data() -> Probed {
     ];
     match bpf::socket_filter_loads(&insns) {
         Ok(()) => yes("direct map value access accepted"),
-        Err(e) => no(format!("verifier refused map value access: {}", strerror(e))),
+        Err(e) => no(format!("verifier refused map value access: {}", describe(e))),
     }
 }
 
@@ -231,7 +232,7 @@ fn probe_bounded_loops() -> Probed {
     ];
     match bpf::socket_filter_loads(&insns) {
         Ok(()) => yes("back-edge accepted"),
-        Err(e) => no(format!("verifier refused a bounded loop: {}", strerror(e))),
+        Err(e) => no(format!("verifier refused a bounded loop: {}", describe(e))),
     }
 }
 
@@ -248,12 +249,10 @@ fn probe_attach(prog: &str, slot: probe_slot, how: Attach, needs_btf: bool, btf:
         return no("needs kernel BTF");
     }
     let run = || -> Result<u64> {
-        let mut open = OpenObject::open("probe", objects::PROBE)?;
-        open.autoload_only(&[prog])?;
-        let obj = open.load()?;
+        let obj = Object::load(objects::PROBE, &[prog], |_| Ok(()))?;
         obj.attach(prog, &how)?;
         trigger();
-        let hits: Option<u64> = obj.map("hits")?.get(&(slot as u32))?;
+        let hits: Option<u64> = obj.map(map_name!("hits" in PROBE))?.get(&(slot as u32))?;
         Ok(hits.unwrap_or(0))
     };
     match run() {
@@ -309,7 +308,7 @@ fn probe_jit() -> Probed {
         Ok(v) if v.trim() != "0" => yes(format!("bpf_jit_enable={}", v.trim())),
         Ok(_) => no("bpf_jit_enable=0: programs run in the interpreter (sysctl net.core.bpf_jit_enable=1)"),
         // CONFIG_BPF_JIT_ALWAYS_ON kernels drop nothing here but may hide the file.
-        Err(e) => no(format!("cannot read bpf_jit_enable: {e}")),
+        Err(e) => no(format!("cannot read bpf_jit_enable: {}", describe_io(&e))),
     }
 }
 
@@ -318,7 +317,7 @@ fn check_bpf_syscall() -> Result<()> {
     match RawMap::array(8) {
         Ok(_) => Ok(()),
         Err(e) => {
-            let hint = if e.to_string().contains(&strerror(libc::ENOSYS)) {
+            let hint = if e.errno() == Some(libc::ENOSYS) {
                 "this kernel has no bpf() syscall (built without CONFIG_BPF_SYSCALL)"
             } else {
                 "the kernel refused bpf() although we have the privileges: kernel lockdown, or a seccomp/LSM policy"
@@ -333,6 +332,16 @@ fn check_bpf_syscall() -> Result<()> {
 pub fn probe(tracefs: Tracefs) -> Result<Features> {
     check_bpf_syscall()?;
     Ok(Features { kernel: kernel_release(), tracefs, results: Default::default() })
+}
+
+/// Everything a BPF-using command needs before its first load: privileges,
+/// libbpf logging, signal handlers, tracefs, and one probe of the kernel.
+pub fn start() -> Result<Features> {
+    crate::privileges::check()?;
+    bpf::init_logging();
+    crate::signals::install();
+    let tracefs = crate::tracefs::ensure()?;
+    probe(tracefs)
 }
 
 #[cfg(test)]

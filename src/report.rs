@@ -341,7 +341,7 @@ impl<'de> DeserializeSeed<'de> for FilesSeed<'_, '_> {
 fn load(path: &str, first: usize) -> Result<Profile> {
     let input: Box<dyn std::io::Read> = match path {
         "-" => Box::new(std::io::stdin().lock()),
-        _ => Box::new(std::fs::File::open(path).map_err(|e| Error::msg(format!("{path}: {e}")))?),
+        _ => Box::new(std::fs::File::open(path).map_err(|e| Error::from(e).context(path))?),
     };
     // Streamed: input that cannot be a profile fails at its first wrong byte
     // (`report /dev/zero` must not read forever).

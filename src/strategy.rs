@@ -3,22 +3,75 @@
 //! the running kernel has is used, unless the user forces one with
 //! `--strategy NAME`. `iotrace doctor` prints the outcome for every tool.
 
-use crate::bpf::{Attach, Embedded};
+use crate::bpf::{Attach, Object, OpenObject};
 use crate::error::{Error, Result};
+use crate::objects::Obj;
 use crate::probe::{Feat, Features};
+
+/// Which kind of object a strategy loads (bpf/compat.bpf.h; build.rs tells
+/// them apart by name: X_legacy.bpf.o, or compiled with -DIOTRACE_LEGACY).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavour {
+    /// X.bpf.o: CO-RE against the kernel's BTF, global data, BPF-to-BPF calls.
+    CoRe,
+    /// X_legacy.bpf.o: what 4.14 offers (perf-event tracepoints, perf buffer,
+    /// everything inlined, no BTF).
+    Legacy,
+}
+
+/// When a strategy's program is loaded and attached, as ebpf-manager's
+/// probe selectors.
+#[derive(Clone, Copy)]
+pub enum Need {
+    Always,
+    /// Where the kernel has its hook (a tracepoint or function added later).
+    IfPresent,
+    /// Where the tool's test says so: one of several programs for a
+    /// tracepoint whose layout differs between kernels.
+    When(fn(&Features) -> Result<bool>),
+}
+
+/// One program of a strategy and where it attaches.
+#[derive(Clone, Copy)]
+pub struct Probe {
+    pub prog: &'static str,
+    pub attach: Attach,
+    pub need: Need,
+}
+
+impl Probe {
+    pub const fn new(prog: &'static str, attach: Attach) -> Probe {
+        Probe { prog, attach, need: Need::Always }
+    }
+
+    pub const fn need(self, need: Need) -> Probe {
+        Probe { need, ..self }
+    }
+
+    /// Is it wanted on this kernel?
+    fn wanted(&self, f: &Features) -> Result<bool> {
+        Ok(match self.need {
+            Need::Always => true,
+            Need::IfPresent => match self.attach {
+                Attach::Tracepoint { category, name } => f.tracefs.has_event(category, name),
+                Attach::Fentry { func } | Attach::Kprobe { func, .. } => crate::bpf::kernel_has_func(func),
+                Attach::RawTracepoint { .. } | Attach::TpBtf { .. } => true,
+            },
+            Need::When(test) => test(f)?,
+        })
+    }
+}
 
 /// One way of running a tool: which object, which programs attached where.
 pub struct Strategy {
     pub name: &'static str,
     pub summary: &'static str,
     pub needs: &'static [Feat],
-    /// X.bpf.o, or X.legacy.bpf.o for kernels without global data, ring
-    /// buffer or BTF (see bpf/compat.bpf.h).
-    pub object: &'static Embedded<[u8]>,
-    /// (program name, where it attaches)
-    pub probes: &'static [(&'static str, Attach)],
-    /// Programs whose tracepoint may be missing on older kernels (skipped then).
-    pub optional: &'static [&'static str],
+    pub object: &'static Obj,
+    /// Its exit programs see the syscall's arguments (sys_exit as a raw or
+    /// BTF tracepoint, fexit): reads and writes need no entry program work.
+    pub exit_args: bool,
+    pub probes: &'static [Probe],
 }
 
 pub struct Tool {
@@ -27,13 +80,60 @@ pub struct Tool {
     pub strategies: &'static [Strategy],
 }
 
+/// A strategy's object loaded, its programs not attached yet.
+pub struct Loaded {
+    pub obj: Object,
+    /// The programs wanted on this kernel, attached by `attach`.
+    pub probes: Vec<&'static Probe>,
+}
+
+impl Loaded {
+    pub fn attach(&self) -> Result<()> {
+        self.probes.iter().try_for_each(|p| self.obj.attach(p.prog, &p.attach))
+    }
+}
+
 impl Strategy {
+    pub fn flavour(&self) -> Flavour {
+        self.object.flavour
+    }
+
     pub fn missing(&self, f: &Features) -> Vec<Feat> {
         self.needs.iter().copied().filter(|n| !f.has(*n)).collect()
+    }
+
+    /// Load the object with the programs wanted on this kernel; `configure`
+    /// sizes maps and writes the configuration first.
+    pub fn load(&'static self, f: &Features, configure: impl FnOnce(&mut OpenObject) -> Result<()>) -> Result<Loaded> {
+        let mut probes = Vec::new();
+        for p in self.probes {
+            if p.wanted(f)? {
+                probes.push(p);
+            }
+        }
+        let progs: Vec<&str> = probes.iter().map(|p| p.prog).collect();
+        Ok(Loaded { obj: Object::load(self.object, &progs, configure)?, probes })
     }
 }
 
 impl Tool {
+    /// Every program a strategy names is in its object: a compile-time check,
+    /// `const _: () = TOOL.check();` next to each tool.
+    pub const fn check(&self) {
+        let mut i = 0;
+        while i < self.strategies.len() {
+            let s = &self.strategies[i];
+            let mut j = 0;
+            while j < s.probes.len() {
+                if !crate::objects::has(s.object.programs, s.probes[j].prog) {
+                    panic!("{}", s.probes[j].prog); // a program its object does not have
+                }
+                j += 1;
+            }
+            i += 1;
+        }
+    }
+
     /// The strategy to use: `forced` if given (and possible), else the first
     /// one this kernel supports.
     pub fn choose(&self, f: &Features, forced: Option<&str>) -> Result<&'static Strategy> {

@@ -5,7 +5,7 @@
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
 
-use crate::error::{strerror, Error, Result};
+use crate::error::{describe, describe_io, Error, Result};
 
 const TRACEFS: &str = "/sys/kernel/tracing";
 const DEBUGFS: &str = "/sys/kernel/debug";
@@ -52,7 +52,7 @@ pub fn ensure() -> Result<Tracefs> {
     }
     Err(Error::msg(format!(
         "tracefs is not mounted and mounting it failed ({}); as root run: mount -t tracefs nodev {TRACEFS}",
-        strerror(err)
+        describe(err)
     )))
 }
 
@@ -95,7 +95,8 @@ impl Tracefs {
     /// The record layout of tracepoint CATEGORY:NAME.
     pub fn fields(&self, category: &str, name: &str) -> Result<Vec<Field>> {
         let path = self.path.join("events").join(category).join(name).join("format");
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::msg(format!("{}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| Error::msg(format!("{}: {}", path.display(), describe_io(&e))))?;
         Ok(parse_fields(&text))
     }
 

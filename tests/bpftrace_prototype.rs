@@ -31,13 +31,21 @@ use std::time::{Duration, Instant};
 
 use common::find_in_path;
 
-// glibc wrappers (std links glibc statically here); IoSlice / IoSliceMut are
-// documented to be ABI compatible with struct iovec.
-extern "C" {
-    fn preadv(fd: i32, iov: *const IoSliceMut<'_>, iovcnt: i32, offset: i64) -> isize;
-    fn preadv2(fd: i32, iov: *const IoSliceMut<'_>, iovcnt: i32, offset: i64, flags: i32) -> isize;
-    fn pwritev(fd: i32, iov: *const IoSlice<'_>, iovcnt: i32, offset: i64) -> isize;
-    fn pwritev2(fd: i32, iov: *const IoSlice<'_>, iovcnt: i32, offset: i64, flags: i32) -> isize;
+// The syscalls themselves, not the C library's wrappers: musl's preadv2 and
+// pwritev2 with no flags make a preadv/pwritev syscall. IoSlice and
+// IoSliceMut are documented to be ABI compatible with struct iovec. The
+// 64-bit offset is (pos_l, pos_h) = (offset, 0) on x86_64.
+unsafe fn preadv(fd: i32, iov: *const IoSliceMut<'_>, iovcnt: i32, offset: i64) -> isize {
+    libc::syscall(libc::SYS_preadv, fd, iov, iovcnt, offset, 0) as isize
+}
+unsafe fn preadv2(fd: i32, iov: *const IoSliceMut<'_>, iovcnt: i32, offset: i64, flags: i32) -> isize {
+    libc::syscall(libc::SYS_preadv2, fd, iov, iovcnt, offset, 0, flags) as isize
+}
+unsafe fn pwritev(fd: i32, iov: *const IoSlice<'_>, iovcnt: i32, offset: i64) -> isize {
+    libc::syscall(libc::SYS_pwritev, fd, iov, iovcnt, offset, 0) as isize
+}
+unsafe fn pwritev2(fd: i32, iov: *const IoSlice<'_>, iovcnt: i32, offset: i64, flags: i32) -> isize {
+    libc::syscall(libc::SYS_pwritev2, fd, iov, iovcnt, offset, 0, flags) as isize
 }
 
 const EBADF: i64 = 9;

@@ -8,22 +8,6 @@ use std::process::Command;
 use common::*;
 use serde_json::Value;
 
-/// Run `iotrace record -o PROFILE OPTS -- CMD...` and return the profile.
-fn record_with(dir: &TempDir, opts: &[&str], cmd: &[&str]) -> Value {
-    let out = dir.path().join("profile.json");
-    ok(iotrace().arg("record").arg("-o").arg(&out).args(opts).arg("--").args(cmd));
-    let text = std::fs::read_to_string(&out).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
-fn file<'a>(p: &'a Value, path: &std::path::Path) -> &'a Value {
-    let want = path.to_str().unwrap();
-    p["files"].as_array().unwrap().iter().find(|f| f["path"] == want).unwrap_or_else(|| {
-        let paths: Vec<&Value> = p["files"].as_array().unwrap().iter().map(|f| &f["path"]).collect();
-        panic!("{want} not in profile (strategy {}, lost {}); files: {paths:?}", p["strategy"], p["lost"])
-    })
-}
-
 fn bucket(lo: u64, hi: u64, count: u64) -> Value {
     serde_json::json!({"lo": lo, "hi": hi, "count": count})
 }
@@ -42,7 +26,7 @@ fn dd_sequential_writes(strategy: &str) {
     let dir = TempDir::new(&format!("dd-write-{strategy}"));
     let target = dir.path().join("out.dat");
     let of = format!("of={}", target.display());
-    let p = record_with(&dir, &["--strategy", strategy], &["dd", "if=/dev/zero", &of, "bs=4096", "count=2048"]);
+    let p = record(&dir, &["--strategy", strategy], &["dd", "if=/dev/zero", &of, "bs=4096", "count=2048"]);
     assert_eq!(p["strategy"], strategy);
     let f = file(&p, &target);
     let w = &f["syscalls"]["write"];
@@ -75,7 +59,7 @@ fn fio(dir: &TempDir, strategy: &str, name: &str, extra: &[&str]) -> (Value, std
     ok(Command::new("dd")
         .args(["if=/dev/zero", &format!("of={}", target.display()), "bs=1M", "count=8"])
         .stderr(std::process::Stdio::null()));
-    (record_with(dir, &["--strategy", strategy], &cmd), target)
+    (record(dir, &["--strategy", strategy], &cmd), target)
 }
 
 #[test]
@@ -156,7 +140,7 @@ fn errors_by_errno(strategy: &str) {
     std::fs::write(&target, b"x").unwrap();
     // Writing to a read-only fd fails with EBADF on that file.
     let script = format!("exec 3<{}; echo hi >&3; exec 3<&-", target.display());
-    let p = record_with(&dir, &["--strategy", strategy], &["sh", "-c", &script]);
+    let p = record(&dir, &["--strategy", strategy], &["sh", "-c", &script]);
     let f = file(&p, &target);
     let w = &f["syscalls"]["write"];
     assert_eq!(w["calls"], 1, "{f:#}");
@@ -240,7 +224,7 @@ fn interval_snapshots_are_a_growing_time_series() {
         "exec 3>{}; i=0; while [ $i -lt 8 ]; do printf abcd >&3; sleep 0.25; i=$((i+1)); done",
         target.display()
     );
-    let p = record_with(&dir, &["--interval", "0.5"], &["sh", "-c", &script]);
+    let p = record(&dir, &["--interval", "0.5"], &["sh", "-c", &script]);
     assert_eq!(p["interval_ns"], 500_000_000);
     let snaps = p["snapshots"].as_array().unwrap();
     assert!(snaps.len() >= 3, "{} snapshots over ~2 s at 0.5 s", snaps.len());
@@ -272,21 +256,29 @@ fn sigint_still_writes_a_complete_profile() {
     let out = dir.path().join("p.json");
     let pidfile = dir.path().join("sleep.pid");
     let script = format!("echo $$ > {}; exec sleep 30", pidfile.display());
-    let mut rec = iotrace()
-        .args(["record", "-d", "60", "-o"])
-        .arg(&out)
-        .args(["--", "sh", "-c", &script])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = std::io::BufReader::new(rec.stderr.take().unwrap());
+    let mut rec = Reap(
+        iotrace()
+            .args(["record", "-d", "60", "-o"])
+            .arg(&out)
+            .args(["--", "sh", "-c", &script])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut err = std::io::BufReader::new(rec.0.stderr.take().unwrap());
     let mut line = String::new();
     std::io::BufRead::read_line(&mut err, &mut line).unwrap();
     assert!(line.starts_with("iotrace: recording"), "{line}");
+    // Ctrl-C once the command runs (a Ctrl-C before would start nothing).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !std::fs::read_to_string(&pidfile).is_ok_and(|s| s.ends_with('\n')) {
+        assert!(std::time::Instant::now() < deadline, "the command never started");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     // SAFETY: plain kill(2) of our own child, which has not been reaped.
-    assert_eq!(unsafe { libc::kill(rec.id() as i32, libc::SIGINT) }, 0);
+    assert_eq!(unsafe { libc::kill(rec.0.id() as i32, libc::SIGINT) }, 0);
     let t0 = std::time::Instant::now();
-    let st = rec.wait().unwrap();
+    let st = rec.0.wait().unwrap();
     let stopped_in = t0.elapsed();
     // The command is left running (as documented): end it by its own pid, before any assertion.
     let sleep: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
@@ -353,7 +345,7 @@ fn memfd_never_appears() {
             "import os\nfd = os.memfd_create('iotrace-memfd')\nos.write(fd, b'x' * 100)\nos.pwrite(fd, b'y', 5)\nos.fsync(fd)\nos.close(fd)\nwith open('{}', 'wb') as f: f.write(b'z' * 7)\n",
             target.display()
         );
-        let p = record_with(&dir, &["--strategy", s], &["python3", "-c", &script]);
+        let p = record(&dir, &["--strategy", s], &["python3", "-c", &script]);
         assert_eq!(file(&p, &target)["write_bytes"], 7, "{s}");
         // The memfd's 101 bytes are the only other writes: no other file may have them
         // (unfiltered, a memfd shows up under "/" or "/memfd:NAME").

@@ -84,18 +84,6 @@ fn files(p: &Value) -> &Vec<Value> {
     p["files"].as_array().unwrap()
 }
 
-fn paths(p: &Value) -> Vec<String> {
-    files(p).iter().map(|f| f["path"].as_str().unwrap_or("<null>").to_string()).collect()
-}
-
-/// The one file with this path (any namespace).
-fn file<'a>(p: &'a Value, path: &Path) -> &'a Value {
-    let want = path.to_str().unwrap();
-    let found: Vec<&Value> = files(p).iter().filter(|f| f["path"] == want).collect();
-    assert_eq!(found.len(), 1, "want exactly one record of {want}; files: {:?}", paths(p));
-    found[0]
-}
-
 fn no_file(p: &Value, path: &Path) {
     let want = path.to_str().unwrap();
     assert!(files(p).iter().all(|f| f["path"] != want), "{want} must not be in the profile: {:#}", p["files"]);
@@ -103,13 +91,6 @@ fn no_file(p: &Value, path: &Path) {
 
 fn lost_nothing(p: &Value) {
     assert_eq!(p["lost"], json!({"inflight_full": 0, "map_full": 0, "path_events": 0}));
-}
-
-/// `iotrace record OPTS -o PROFILE -- CMD...`, which must succeed.
-fn record_cmd(dir: &TempDir, opts: &[&str], cmd: &[&str]) -> Value {
-    let out = dir.path().join("profile.json");
-    ok(iotrace().arg("record").args(opts).arg("-o").arg(&out).arg("--").args(cmd));
-    serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap()
 }
 
 /// A background `iotrace record` (no command): started, attached, then
@@ -595,7 +576,7 @@ fn run_exerciser(tag: &str, strategy: &str) -> (TempDir, Value) {
     let bin = build_exerciser(dir.path());
     let work = dir.path().join("work");
     std::fs::create_dir(&work).unwrap();
-    let p = record_cmd(&dir, &["--strategy", strategy], &[bin.to_str().unwrap(), work.to_str().unwrap()]);
+    let p = record(&dir, &["--strategy", strategy], &[bin.to_str().unwrap(), work.to_str().unwrap()]);
     assert_eq!(p["strategy"], strategy);
     (dir, p)
 }
@@ -722,7 +703,7 @@ fn regression_exec_d_program_missing_from_comms() {
     let dir = TempDir::new("bug-exec-comm");
     let target = dir.path().join("f");
     let script = format!("exec >{}; echo a; exec /bin/echo b", target.display());
-    let p = record_cmd(&dir, &[], &["sh", "-c", &script]);
+    let p = record(&dir, &[], &["sh", "-c", &script]);
     let f = file(&p, &target);
     assert_eq!(f["syscalls"]["write"]["calls"], 2, "{f:#}");
     assert_eq!(f["write_bytes"], 4);
@@ -781,7 +762,7 @@ fn pipes_never_appear() {
     let dir = TempDir::new("pipe");
     let target = dir.path().join("out");
     let script = format!("echo x | cat > {}", target.display());
-    let p = record_cmd(&dir, &[], &["sh", "-c", &script]);
+    let p = record(&dir, &[], &["sh", "-c", &script]);
     lost_nothing(&p);
     let f = file(&p, &target);
     assert_eq!(f["syscalls"]["write"], sc_json(&ok_sc("write", &[2], &[2], 2)), "{f:#}");
@@ -817,7 +798,7 @@ fn forked_children_are_attributed() {
     let target = dir.path().join("out");
     let t = target.display();
     let script = format!("dd if=/dev/zero of={t} bs=1000 count=3 2>/dev/null; echo done >> {t}");
-    let p = record_cmd(&dir, &[], &["sh", "-c", &script]);
+    let p = record(&dir, &[], &["sh", "-c", &script]);
     lost_nothing(&p);
     let f = file(&p, &target);
     assert_eq!(f["comms"], json!(["dd", "sh"]), "{f:#}");
@@ -925,7 +906,7 @@ fn short_lived_process_is_attributed() {
         assert_eq!(f["inodes"], json!([inode(&md)]));
     };
     let cmd_target = dir.path().join("cmd");
-    let p = record_cmd(&dir, &[], &["sh", "-c", &format!("echo x > {}", cmd_target.display())]);
+    let p = record(&dir, &[], &["sh", "-c", &format!("echo x > {}", cmd_target.display())]);
     lost_nothing(&p);
     check_f(&p, &cmd_target);
 

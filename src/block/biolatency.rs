@@ -9,6 +9,7 @@ use super::{report_intervals, rwbs, time_of_day, Common, CommonOpt, Interval, Na
 use crate::cli::{self, Arg, Args};
 use crate::error::Result;
 use crate::hist::{slot_range, Hist};
+use crate::objects::map_name;
 use crate::shared::lat_key;
 
 pub const HELP: &str = "\
@@ -89,7 +90,7 @@ type Group = (u32, u32, String);
 /// Cumulative counts now.
 fn snapshot(session: &Session) -> Result<BTreeMap<Group, Hist>> {
     let mut out: BTreeMap<Group, Hist> = BTreeMap::new();
-    for (k, n) in session.obj().map("hists")?.entries::<lat_key, u64>()? {
+    for (k, n) in session.obj().map(map_name!("hists" in BIOLATENCY, BIOLATENCY_LEGACY))?.entries::<lat_key, u64>()? {
         out.entry((k.dev, k.size_slot, rwbs::from_c(&k.rwbs))).or_default().add(k.slot, n);
     }
     Ok(out)

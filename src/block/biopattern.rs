@@ -9,6 +9,7 @@ use super::rwbs::{self, Op};
 use super::{report_intervals, time_of_day, Common, CommonOpt, Interval, Names, Out, Session, BIOPATTERN};
 use crate::cli::{self, Arg, Args};
 use crate::error::Result;
+use crate::objects::map_name;
 use crate::shared::{pattern_key, pattern_lat_key, pattern_stats, PATTERN_SUBSLOTS};
 
 pub const HELP: &str = "\
@@ -152,10 +153,12 @@ type Rows = BTreeMap<(u32, Op), Row>;
 fn snapshot(session: &Session) -> Result<Rows> {
     let mut rows = Rows::new();
     let obj = session.obj();
-    for (k, s) in obj.map("stats")?.entries::<pattern_key, pattern_stats>()? {
+    for (k, s) in
+        obj.map(map_name!("stats" in BIOPATTERN, BIOPATTERN_LEGACY))?.entries::<pattern_key, pattern_stats>()?
+    {
         rows.entry((k.dev, rwbs::op(&rwbs::from_c(&k.rwbs)))).or_default().add_stats(&s);
     }
-    for (k, n) in obj.map("lats")?.entries::<pattern_lat_key, u64>()? {
+    for (k, n) in obj.map(map_name!("lats" in BIOPATTERN, BIOPATTERN_LEGACY))?.entries::<pattern_lat_key, u64>()? {
         let row = rows.entry((k.disk.dev, rwbs::op(&rwbs::from_c(&k.disk.rwbs)))).or_default();
         *row.lats.entry(k.bucket).or_default() += n;
     }

@@ -9,6 +9,7 @@ use super::{rwbs, Clock, Common, CommonOpt, Interval, Names, Out, Session, BIOSN
 use crate::bpf::{from_bytes, EventReader};
 use crate::cli::{self, Arg, Args};
 use crate::error::{Error, Result};
+use crate::objects::map_name;
 use crate::shared::block_event;
 
 pub const HELP: &str = "\
@@ -80,7 +81,7 @@ pub fn run_events(
     mut each: impl FnMut(&block_event) -> Result<bool>,
 ) -> Result<u64> {
     let clock = Clock::new(duration, &Interval::default());
-    let events = session.obj().map("events")?;
+    let events = session.obj().map(map_name!("events" in BIOSNOOP, BIOSNOOP_LEGACY))?;
     let outcome: RefCell<Result<bool>> = RefCell::new(Ok(true));
     let mut reader = EventReader::new(&events, 64, |data| {
         if data.len() < std::mem::size_of::<block_event>() || !matches!(*outcome.borrow(), Ok(true)) {
@@ -89,9 +90,13 @@ pub fn run_events(
         let r = each(&from_bytes(data));
         *outcome.borrow_mut() = r;
     })?;
-    let check = |outcome: &RefCell<Result<bool>>| match &*outcome.borrow() {
-        Ok(go) => Ok(*go),
-        Err(e) => Err(Error::msg(e.to_string())),
+    // An error is taken out (it ends the loop); Ok stays as it is.
+    let check = |outcome: &RefCell<Result<bool>>| {
+        let mut o = outcome.borrow_mut();
+        match *o {
+            Ok(go) => Ok(go),
+            Err(_) => std::mem::replace(&mut *o, Ok(false)),
+        }
     };
     while !clock.done() && check(&outcome)? {
         reader.poll(100)?;
@@ -149,19 +154,14 @@ pub fn main(args: Args) -> Result<()> {
             ))
         }
     })?;
-    let mut summary = session.losses()?;
-    summary["requests"] = requests.into();
-    summary["bytes"] = bytes.into();
-    summary["events_lost"] = lost.into();
+    let losses = session.losses()?;
     if o.common.json {
+        let mut summary = losses.json();
+        summary.insert("requests".into(), requests.into());
+        summary.insert("bytes".into(), bytes.into());
+        summary.insert("events_lost".into(), lost.into());
         out.write(format_args!("{}\n", json!({ "summary": summary })))?;
     }
-    cli::note(format_args!(
-        "{requests} requests, {bytes} bytes; lost events {lost}, unmatched completions {}, expired {}, missed BPF runs {}, untracked (map full) {}",
-        summary["unmatched_completions"],
-        summary["expired"],
-        summary["missed_runs"],
-        summary["tracking_full"].as_u64().unwrap_or(0) + summary["map_full"].as_u64().unwrap_or(0)
-    ));
+    cli::note(format_args!("{requests} requests, {bytes} bytes; lost events {lost}, {losses}"));
     Ok(())
 }

@@ -26,8 +26,9 @@ use super::naming::{FileName, Key};
 use super::profile::Identity;
 use crate::bpf::Object;
 use crate::error::{Error, Result};
+use crate::objects::map_name;
+use crate::probe::Features;
 use crate::shared::{fd_key, open_event, open_file, OPEN_EVENT_CWD, RECORD_LEGACY_PATH_MAX};
-use crate::tracefs::Tracefs;
 
 const AT_FDCWD: i32 = -100;
 /// Longest chain of relative opens followed (each is relative to an older one).
@@ -251,7 +252,11 @@ impl Opens {
     /// and their working directories, an id (with a position for files), as
     /// if opened under the recording.
     pub fn seed(&mut self, obj: &Object, pids: &[u32]) -> Result<()> {
-        let (fds, opens, cwds) = (obj.map("fds")?, obj.map("opens")?, obj.map("cwds")?);
+        let (fds, opens, cwds) = (
+            obj.map(map_name!("fds" in RECORD_LEGACY))?,
+            obj.map(map_name!("opens" in RECORD_LEGACY))?,
+            obj.map(map_name!("cwds" in RECORD_LEGACY))?,
+        );
         for &pid in pids {
             let mntns = self.mntns(pid);
             if let Ok(cwd) = std::fs::read_link(format!("/proc/{pid}/cwd")) {
@@ -308,16 +313,22 @@ fn fdinfo(pid: u32, fd: i32) -> (u64, u64) {
     (field("pos:", 10).unwrap_or(0), field("flags:", 8).unwrap_or(0))
 }
 
-/// The fork program reading child_pid where sched:sched_process_fork's format
-/// file says it is: offset 44 while the comms were char[16], 20 since they
-/// are __data_loc strings.
-pub fn fork_program(tracefs: &Tracefs) -> Result<&'static str> {
-    let f = tracefs.field("sched", "sched_process_fork", "child_pid")?;
-    match f.offset {
-        44 => Ok("tp_fork_at44"),
-        20 => Ok("tp_fork_at20"),
+/// Where sched:sched_process_fork's format file puts child_pid: offset 44
+/// while the comms were char[16], 20 since they are __data_loc strings. Each
+/// layout has its fork program (tp_fork_at44, tp_fork_at20).
+fn fork_child_pid_at(f: &Features) -> Result<u16> {
+    match f.tracefs.field("sched", "sched_process_fork", "child_pid")?.offset {
+        off @ (44 | 20) => Ok(off),
         off => Err(Error::msg(format!("sched_process_fork has child_pid at offset {off}: cannot follow children"))),
     }
+}
+
+pub fn fork_at44(f: &Features) -> Result<bool> {
+    Ok(fork_child_pid_at(f)? == 44)
+}
+
+pub fn fork_at20(f: &Features) -> Result<bool> {
+    Ok(fork_child_pid_at(f)? == 20)
 }
 
 #[cfg(test)]

@@ -20,10 +20,11 @@ use crate::cli::{self, Arg, Args};
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::objects;
+use crate::objects::map_name;
 use crate::probe::Feat;
 use crate::shared::{file_event, open_event, record_config, RECORD_COMM_LEN, RECORD_MAX_COMMS};
 use crate::signals;
-use crate::strategy::{Strategy, Tool};
+use crate::strategy::{Flavour, Need, Probe, Strategy, Tool};
 
 pub const HELP: &str = "\
 Usage: iotrace record [-p PID]... [-c COMM]... [-d SECS] [-i SECS] [-o PROFILE.json] [-- CMD ARGS...]
@@ -73,16 +74,30 @@ Examples:
   sudo iotrace record -o - -- tar cf /tmp/doc.tar /usr/share/doc | iotrace report -
 ";
 
+/// Syscalls added after 4.14, whose hooks are attached where present.
+const fn need_of(sys: &str) -> Need {
+    // openat2: 5.6 (fddb5d430ad9 "open: introduce openat2(2) syscall")
+    if objects::has(&["openat2"], sys) {
+        Need::IfPresent
+    } else {
+        Need::Always
+    }
+}
+
 /// Probes on syscall tracepoints: `tp_enter_X`/`tp_exit_X` for each `both`,
 /// `tp_exit_X` only for each `exit`, then `extra`.
 macro_rules! syscall_tps {
+    (@tp $prog:literal, $dir:literal, $sys:literal) => {
+        Probe::new(concat!($prog, $sys), Attach::Tracepoint { category: "syscalls", name: concat!($dir, $sys) })
+            .need(need_of($sys))
+    };
     (both: [$($b:literal),*], exit: [$($x:literal),*], extra: [$($e:expr),*]) => {
         &[
             $(
-                (concat!("tp_enter_", $b), Attach::Tracepoint { category: "syscalls", name: concat!("sys_enter_", $b) }),
-                (concat!("tp_exit_", $b), Attach::Tracepoint { category: "syscalls", name: concat!("sys_exit_", $b) }),
+                syscall_tps!(@tp "tp_enter_", "sys_enter_", $b),
+                syscall_tps!(@tp "tp_exit_", "sys_exit_", $b),
             )*
-            $( (concat!("tp_exit_", $x), Attach::Tracepoint { category: "syscalls", name: concat!("sys_exit_", $x) }), )*
+            $( syscall_tps!(@tp "tp_exit_", "sys_exit_", $x), )*
             $($e,)*
         ]
     };
@@ -94,13 +109,16 @@ macro_rules! syscall_tps {
 macro_rules! syscall_fns {
     (@at fentry, $f:expr, $ret:literal) => { Attach::Fentry { func: $f } };
     (@at kprobe, $f:expr, $ret:literal) => { Attach::Kprobe { func: $f, ret: $ret } };
+    (@fn $kind:ident, $prog:literal, $sys:literal, $ret:literal) => {
+        Probe::new(concat!($prog, $sys), syscall_fns!(@at $kind, concat!("__x64_sys_", $sys), $ret)).need(need_of($sys))
+    };
     ($kind:ident, $enter:literal, $exit:literal, both: [$($b:literal),*], exit: [$($x:literal),*]) => {
         &[
             $(
-                (concat!($enter, $b), syscall_fns!(@at $kind, concat!("__x64_sys_", $b), false)),
-                (concat!($exit, $b), syscall_fns!(@at $kind, concat!("__x64_sys_", $b), true)),
+                syscall_fns!(@fn $kind, $enter, $b, false),
+                syscall_fns!(@fn $kind, $exit, $b, true),
             )*
-            $( (concat!($exit, $x), syscall_fns!(@at $kind, concat!("__x64_sys_", $x), true)), )*
+            $( syscall_fns!(@fn $kind, $exit, $x, true), )*
             RAW_FORK,
             RAW_EXEC,
         ]
@@ -108,8 +126,8 @@ macro_rules! syscall_fns {
 }
 
 const MODERN: &[Feat] = &[Feat::Btf, Feat::RawTp, Feat::RingBuf, Feat::GlobalData, Feat::BoundedLoops];
-const RAW_FORK: (&str, Attach) = ("raw_fork", Attach::RawTracepoint { name: "sched_process_fork" });
-const RAW_EXEC: (&str, Attach) = ("raw_exec", Attach::RawTracepoint { name: "sched_process_exec" });
+const RAW_FORK: Probe = Probe::new("raw_fork", Attach::RawTracepoint { name: "sched_process_fork" });
+const RAW_EXEC: Probe = Probe::new("raw_exec", Attach::RawTracepoint { name: "sched_process_exec" });
 
 pub static TOOL: Tool = Tool {
     name: "record",
@@ -119,57 +137,57 @@ pub static TOOL: Tool = Tool {
             summary: "BTF-typed sys_enter/sys_exit (one program each), direct reads, CO-RE file identity",
             needs: &[Feat::Btf, Feat::TpBtf, Feat::RawTp, Feat::RingBuf, Feat::GlobalData, Feat::BoundedLoops],
             object: objects::RECORD,
+            exit_args: true,
             probes: &[
-                ("tb_sys_enter", Attach::TpBtf { name: "sys_enter" }),
-                ("tb_sys_exit", Attach::TpBtf { name: "sys_exit" }),
+                Probe::new("tb_sys_enter", Attach::TpBtf { name: "sys_enter" }),
+                Probe::new("tb_sys_exit", Attach::TpBtf { name: "sys_exit" }),
                 RAW_FORK,
                 RAW_EXEC,
             ],
-            optional: &[],
         },
         Strategy {
             name: "raw_tp",
             summary: "raw_tp sys_enter/sys_exit (one program each), CO-RE file identity",
             needs: MODERN,
             object: objects::RECORD,
+            exit_args: true,
             probes: &[
-                ("raw_sys_enter", Attach::RawTracepoint { name: "sys_enter" }),
-                ("raw_sys_exit", Attach::RawTracepoint { name: "sys_exit" }),
+                Probe::new("raw_sys_enter", Attach::RawTracepoint { name: "sys_enter" }),
+                Probe::new("raw_sys_exit", Attach::RawTracepoint { name: "sys_exit" }),
                 RAW_FORK,
                 RAW_EXEC,
             ],
-            optional: &[],
         },
         Strategy {
             name: "tracepoint",
             summary: "syscalls:sys_{enter,exit}_* per traced syscall, CO-RE file identity",
             needs: MODERN,
             object: objects::RECORD,
+            exit_args: false,
             probes: io_syscalls!(syscall_tps!(), extra: [RAW_FORK, RAW_EXEC]),
-            // openat2 arrived in 5.6.
-            optional: &["tp_exit_openat2"],
         },
         Strategy {
             name: "fentry",
             summary: "fentry/fexit on __x64_sys_* (traced syscalls only), CO-RE file identity",
             needs: &[Feat::Btf, Feat::Fentry, Feat::RawTp, Feat::RingBuf, Feat::GlobalData, Feat::BoundedLoops],
             object: objects::RECORD,
+            exit_args: true,
             probes: io_syscalls!(syscall_fns!(fentry, "fe_", "fx_",)),
-            optional: &["fx_openat2"],
         },
         Strategy {
             name: "kprobe",
             summary: "kprobe/kretprobe on __x64_sys_* (traced syscalls only), CO-RE file identity",
             needs: &[Feat::Btf, Feat::Kprobe, Feat::RawTp, Feat::RingBuf, Feat::GlobalData, Feat::BoundedLoops],
             object: objects::RECORD,
+            exit_args: false,
             probes: io_syscalls!(syscall_fns!(kprobe, "kp_", "kr_",)),
-            optional: &["kr_openat2"],
         },
         Strategy {
             name: "legacy",
             summary: "syscall tracepoints + fd table from open/dup/close, perf buffer (4.14+, no BTF)",
             needs: &[Feat::Tracepoint, Feat::PerfBuffer],
             object: objects::RECORD_LEGACY,
+            exit_args: false,
             probes: syscall_tps!(
                 both: ["read", "readv", "pread64", "preadv", "preadv2", "write", "writev", "pwrite64", "pwritev",
                     "pwritev2", "sendfile64", "fsync", "fdatasync", "close", "lseek", "open", "openat", "creat",
@@ -177,17 +195,18 @@ pub static TOOL: Tool = Tool {
                 exit: ["socket", "accept", "accept4", "eventfd2", "epoll_create1", "memfd_create", "timerfd_create",
                     "signalfd4", "inotify_init1", "eventfd", "epoll_create", "signalfd", "inotify_init"],
                 extra: [
-                    // One of the two is attached: see legacy::fork_program().
-                    ("tp_fork_at44", Attach::Tracepoint { category: "sched", name: "sched_process_fork" }),
-                    ("tp_fork_at20", Attach::Tracepoint { category: "sched", name: "sched_process_fork" }),
-                    ("tp_exec", Attach::Tracepoint { category: "sched", name: "sched_process_exec" })
+                    Probe::new("tp_fork_at44", Attach::Tracepoint { category: "sched", name: "sched_process_fork" })
+                        .need(Need::When(legacy::fork_at44)),
+                    Probe::new("tp_fork_at20", Attach::Tracepoint { category: "sched", name: "sched_process_fork" })
+                        .need(Need::When(legacy::fork_at20)),
+                    Probe::new("tp_exec", Attach::Tracepoint { category: "sched", name: "sched_process_exec" })
                 ]
             ),
-            // openat2 arrived in 5.6.
-            optional: &["tp_enter_openat2", "tp_exit_openat2", "tp_fork_at44", "tp_fork_at20"],
         },
     ],
 };
+
+const _: () = TOOL.check();
 
 struct Opts {
     pids: Vec<u32>,
@@ -329,53 +348,25 @@ impl Naming {
 /// preallocated). Preallocated maps cost their full size up front (a 512 MB
 /// guest ran out of memory with the large limits), so they are kept smaller.
 const RESULT_MAPS: &[(&str, u32, u32)] = &[
-    ("hists", 1 << 20, 1 << 17),
-    ("syscall_stats", 1 << 18, 1 << 16),
-    ("file_stats", 1 << 17, 1 << 15),
-    ("users", 1 << 17, 1 << 15),
-    ("errnos", 1 << 16, 1 << 14),
-    ("seen", 1 << 17, 1 << 15),
+    (map_name!("hists" in RECORD, RECORD_LEGACY), 1 << 20, 1 << 17),
+    (map_name!("syscall_stats" in RECORD, RECORD_LEGACY), 1 << 18, 1 << 16),
+    (map_name!("file_stats" in RECORD, RECORD_LEGACY), 1 << 17, 1 << 15),
+    (map_name!("users" in RECORD, RECORD_LEGACY), 1 << 17, 1 << 15),
+    (map_name!("errnos" in RECORD, RECORD_LEGACY), 1 << 16, 1 << 14),
+    (map_name!("seen" in RECORD), 1 << 17, 1 << 15),
 ];
 
-fn size_result_maps(open: &mut crate::bpf::OpenObject, f: &crate::probe::Features, legacy: bool) -> Result<()> {
+/// Size the result maps `obj` has (the legacy one has no `seen`: it names
+/// files from user space).
+fn size_result_maps(open: &mut crate::bpf::OpenObject, f: &crate::probe::Features, obj: &objects::Obj) -> Result<()> {
     let runtime = f.has(Feat::RuntimeAllocMaps);
     for (map, big, small) in RESULT_MAPS {
-        if legacy && *map == "seen" {
-            continue; // the legacy object names files from user space
+        if !objects::has(obj.maps, map) {
+            continue;
         }
         open.size_map(map, if runtime { *big } else { *small }, !runtime)?;
     }
     Ok(())
-}
-
-fn is_legacy(s: &Strategy) -> bool {
-    std::ptr::eq(s.object, objects::RECORD_LEGACY)
-}
-
-/// The strategy's probes minus the optional ones this kernel cannot take: a
-/// tracepoint or function it lacks (openat2 is 5.6+), or the fork program
-/// for the other sched_process_fork layout.
-fn usable_probes(
-    strategy: &'static Strategy,
-    features: &crate::probe::Features,
-    fork_prog: Option<&str>,
-) -> Vec<&'static (&'static str, Attach)> {
-    strategy
-        .probes
-        .iter()
-        .filter(|(prog, how)| {
-            if !strategy.optional.contains(prog) {
-                return true;
-            }
-            let other_fork = fork_prog.is_some_and(|f| prog.starts_with("tp_fork_") && *prog != f);
-            let present = match how {
-                Attach::Tracepoint { category, name } => features.tracefs.has_event(category, name),
-                Attach::Fentry { func } | Attach::Kprobe { func, .. } => crate::bpf::kernel_has_func(func),
-                _ => true,
-            };
-            present && !other_fork
-        })
-        .collect()
 }
 
 /// Set the bit of `tgid` in the `traced` bitmap (bpf/record.bpf.h), before
@@ -501,40 +492,30 @@ pub fn main(args: Args) -> Result<ExitCode> {
     // With only -p, recording ends when the processes are gone, as strace -p does.
     let until_gone = !pids.is_empty() && o.comms.is_empty() && o.command.is_empty();
     let out = crate::output::PendingOutput::create(&o.output, "profile")?;
-    let features = cli::start_bpf()?;
+    let features = crate::probe::start()?;
     let strategy = TOOL.choose(&features, o.strategy.as_deref())?;
 
     let mut cfg = config(&o);
-    // Exit programs that see the syscall's arguments (raw_tp sys_exit, fexit)
-    // account reads and writes there alone (bpf/record.bpf.h: io_exit_args).
-    cfg.exit_args = strategy.probes.iter().any(|(_, how)| {
-        matches!(
-            how,
-            Attach::RawTracepoint { name: "sys_exit" } | Attach::TpBtf { name: "sys_exit" } | Attach::Fentry { .. }
-        )
-    }) as u8;
-    let (mut naming, fork_prog) = if is_legacy(strategy) {
-        (Naming::Opens(legacy::Opens::default()), Some(legacy::fork_program(&features.tracefs)?))
-    } else {
-        (Naming::Kernel(naming::Names::default()), None)
+    // Reads and writes accounted at their exit alone (bpf/record.bpf.h: io_exit_from).
+    cfg.exit_args = strategy.exit_args as u8;
+    let mut naming = match strategy.flavour() {
+        Flavour::Legacy => Naming::Opens(legacy::Opens::default()),
+        Flavour::CoRe => Naming::Kernel(naming::Names::default()),
     };
-
-    let mut open = crate::bpf::OpenObject::open("record", strategy.object)?;
-    let probes = usable_probes(strategy, &features, fork_prog);
-    let progs: Vec<&str> = probes.iter().map(|(p, _)| *p).collect();
-    open.autoload_only(&progs)?;
-    size_result_maps(&mut open, &features, is_legacy(strategy))?;
-    open.configure(&cfg)?;
-    let obj = open.load()?;
+    let loaded = strategy.load(&features, |open| {
+        size_result_maps(open, &features, strategy.object)?;
+        open.configure(&cfg)
+    })?;
+    let obj = &loaded.obj;
     {
-        let traced = obj.map("traced")?;
+        let traced = obj.map(map_name!("traced" in RECORD, RECORD_LEGACY))?;
         for p in &initial {
             mark_traced(&traced, *p)?;
         }
     }
     if let Naming::Opens(opens) = &mut naming {
         let seed = if cfg.trace_all != 0 { all_pids() } else { initial.clone() };
-        opens.seed(&obj, &seed)?;
+        opens.seed(obj, &seed)?;
     }
     let mut snapshots = match o.interval {
         Some(_) => Some(profile::Snapshots::new(out.scratch_file("snapshots")?)),
@@ -543,7 +524,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
     // Legacy: the command starts in our working directory.
     let command_cwd = match &mut naming {
         Naming::Opens(opens) if !o.command.is_empty() => {
-            let cwd = std::env::current_dir().map_err(|e| Error::msg(format!("working directory: {e}")))?;
+            let cwd = std::env::current_dir().map_err(|e| Error::from(e).context("working directory"))?;
             Some(opens.seed_dir(&cwd, std::process::id()))
         }
         _ => None,
@@ -554,14 +535,12 @@ pub fn main(args: Args) -> Result<ExitCode> {
     {
         // Read events before anything can send one: a perf buffer drops what
         // arrives before it is open.
-        let events = obj.map("events")?;
+        let events = obj.map(map_name!("events" in RECORD, RECORD_LEGACY))?;
         // Legacy sends an event per open: room for bursts (4 MiB per CPU).
-        let perf_pages = if is_legacy(strategy) { 1024 } else { 64 };
+        let perf_pages = if strategy.flavour() == Flavour::Legacy { 1024 } else { 64 };
         let mut reader = EventReader::new(&events, perf_pages, |data| naming.on_event(data))?;
         (start_mono, start_wall) = clocks();
-        for (prog, how) in &probes {
-            obj.attach(prog, how)?;
-        }
+        loaded.attach()?;
         cli::note(format_args!("recording with strategy {}; Ctrl-C to stop", strategy.name));
         // A Ctrl-C while attaching: stop before starting anything.
         let mut child = if o.command.is_empty() || signals::stop_requested() {
@@ -575,10 +554,10 @@ pub fn main(args: Args) -> Result<ExitCode> {
             if let Some(id) = command_cwd {
                 crate::bpf::insert_self_before_exec(
                     &mut cmd,
-                    vec![(obj.map("cwds")?.handle(), id.to_le_bytes().to_vec())],
+                    vec![(obj.map(map_name!("cwds" in RECORD_LEGACY))?.handle(), id.to_le_bytes().to_vec())],
                 );
             }
-            Some(cmd.spawn().map_err(|e| Error::msg(format!("cannot run {}: {e}", o.command[0])))?)
+            Some(cmd.spawn().map_err(|e| Error::from(e).context(format!("cannot run {}", o.command[0])))?)
         };
         let deadline = o.duration.map(|d| Instant::now() + d);
         let mut next_liveness = Instant::now();
@@ -588,7 +567,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
             if let (Some(at), Some(every)) = (next_snapshot, o.interval) {
                 if Instant::now() >= at {
                     if let Some(s) = snapshots.as_mut() {
-                        s.take(&obj, clocks().0)?;
+                        s.take(obj, clocks().0)?;
                     }
                     next_snapshot = Some(at + every);
                 }
@@ -604,7 +583,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
             }
             if until_gone && Instant::now() >= next_liveness {
                 next_liveness = Instant::now() + Duration::from_secs(1);
-                let traced = obj.map("traced")?;
+                let traced = obj.map(map_name!("traced" in RECORD, RECORD_LEGACY))?;
                 if !all_pids().into_iter().any(|p| is_traced(&traced, p) && alive(p)) {
                     cli::note(format_args!("the traced processes have exited"));
                     break;
@@ -620,8 +599,12 @@ pub fn main(args: Args) -> Result<ExitCode> {
         s.stop();
     }
     let collisions = naming.finish();
-    let open_map = if is_legacy(strategy) { "opens" } else { "files" };
-    let rows = profile::collect(&obj, open_map)?.into_rows(|k| naming.identify(k));
+    // Per-open-file state: of struct files (CO-RE), of opens (legacy).
+    let open_map = match strategy.flavour() {
+        Flavour::CoRe => map_name!("files" in RECORD),
+        Flavour::Legacy => map_name!("opens" in RECORD_LEGACY),
+    };
+    let rows = profile::collect(obj, open_map)?.into_rows(|k| naming.identify(k));
     let header = profile::Header {
         start_ns: start_mono,
         end_ns: end_mono,
@@ -673,11 +656,8 @@ mod tests {
     #[test]
     fn per_syscall_strategies_trace_the_one_list() {
         for s in TOOL.strategies {
-            let probes: Vec<(&str, &str, bool)> = s
-                .probes
-                .iter()
-                .filter_map(|(prog, how)| syscall_of(how).map(|(sys, exit)| (*prog, sys, exit)))
-                .collect();
+            let probes: Vec<(&str, &str, bool)> =
+                s.probes.iter().filter_map(|p| syscall_of(&p.attach).map(|(sys, exit)| (p.prog, sys, exit))).collect();
             if probes.is_empty() {
                 continue; // one program for every syscall (raw_tp, tp_btf)
             }

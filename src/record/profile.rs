@@ -19,6 +19,7 @@ use super::naming::{self, kernel_key, key, FileName, Key};
 use crate::bpf::{Map, Object};
 use crate::error::Result;
 use crate::hist::Hist;
+use crate::objects::map_name;
 use crate::shared::{
     errno_key, file_hist, file_key, file_stats, file_user, hist_key, open_file, record_drop, stat_key, syscall_stats,
     user_key, FILE_RENAMED, FILE_UNLINKED, RECORD_COMM_LEN,
@@ -422,12 +423,15 @@ impl<'a> Collected<'a> {
 /// Read every map once; `open_map` holds the per-open state (sequential
 /// runs still open at the end are closed here): `files` or, legacy, `opens`.
 pub fn collect<'a>(obj: &'a Object, open_map: &str) -> Result<Collected<'a>> {
-    let values = Values { file_stats: obj.map("file_stats")?, syscall_stats: obj.map("syscall_stats")? };
+    let values = Values {
+        file_stats: obj.map(map_name!("file_stats" in RECORD, RECORD_LEGACY))?,
+        syscall_stats: obj.map(map_name!("syscall_stats" in RECORD, RECORD_LEGACY))?,
+    };
     let mut keys: BTreeMap<Key, Present> = BTreeMap::new();
     values.syscall_stats.for_each_key(|k: stat_key| keys.entry(key(&k.file)).or_default().kinds |= 1 << k.kind)?;
     values.file_stats.for_each_key(|k: file_key| keys.entry(key(&k)).or_default().file_stats = true)?;
-    let mut errnos = obj.map("errnos")?.entries::<errno_key, u64>()?;
-    let mut hists = obj.map("hists")?.entries::<hist_key, u64>()?;
+    let mut errnos = obj.map(map_name!("errnos" in RECORD, RECORD_LEGACY))?.entries::<errno_key, u64>()?;
+    let mut hists = obj.map(map_name!("hists" in RECORD, RECORD_LEGACY))?.entries::<hist_key, u64>()?;
     // Sequential runs still open when recording stopped end here.
     obj.map(open_map)?.for_each_value(|o: open_file| {
         if o.regular == 0 {
@@ -443,7 +447,8 @@ pub fn collect<'a>(obj: &'a Object, open_map: &str) -> Result<Collected<'a>> {
     })?;
     let mut comms = Comms::default();
     let mut users = Vec::new();
-    obj.map("users")?.for_each(|k: user_key, u: file_user| users.push((key(&k.file), comms.id(&u.comm))))?;
+    obj.map(map_name!("users" in RECORD, RECORD_LEGACY))?
+        .for_each(|k: user_key, u: file_user| users.push((key(&k.file), comms.id(&u.comm))))?;
     errnos.sort_unstable_by_key(|(e, _)| key(&e.file));
     hists.sort_unstable_by_key(|(h, _)| key(&h.file));
     users.sort_unstable();
@@ -453,7 +458,7 @@ pub fn collect<'a>(obj: &'a Object, open_map: &str) -> Result<Collected<'a>> {
         keys.entry(k).or_default();
     }
     let mut drops = [0u64; record_drop::DROP_NR as usize];
-    let dm = obj.map("drops")?;
+    let dm = obj.map(map_name!("drops" in RECORD, RECORD_LEGACY))?;
     for (i, d) in drops.iter_mut().enumerate() {
         *d = dm.get_percpu::<u32, u64>(&(i as u32))?.unwrap_or_default().iter().sum();
     }
@@ -616,15 +621,17 @@ const SNAPSHOT_RECORD: usize = 4 + 8 + 5 * 8;
 /// Every key's counters now.
 fn counters_now(obj: &Object) -> Result<BTreeMap<Key, Counters>> {
     let mut now: BTreeMap<Key, Counters> = BTreeMap::new();
-    obj.map("syscall_stats")?.for_each_prefix(|k: stat_key, v: syscall_stats| {
-        let c = now.entry(key(&k.file)).or_default();
-        match Class::of_kind(k.kind) {
-            Some(Class::Read) => (c[0] += v.bytes, c[2] += v.calls),
-            Some(Class::Write) => (c[1] += v.bytes, c[3] += v.calls),
-            Some(Class::Sync) => ((), c[4] += v.calls),
-            Some(Class::Close) | None => ((), ()),
-        };
-    })?;
+    obj.map(map_name!("syscall_stats" in RECORD, RECORD_LEGACY))?.for_each_prefix(
+        |k: stat_key, v: syscall_stats| {
+            let c = now.entry(key(&k.file)).or_default();
+            match Class::of_kind(k.kind) {
+                Some(Class::Read) => (c[0] += v.bytes, c[2] += v.calls),
+                Some(Class::Write) => (c[1] += v.bytes, c[3] += v.calls),
+                Some(Class::Sync) => ((), c[4] += v.calls),
+                Some(Class::Close) | None => ((), ()),
+            };
+        },
+    )?;
     Ok(now)
 }
 
@@ -640,7 +647,7 @@ impl Snapshots {
         let now = counters_now(obj)?;
         let before = |k: &Key| self.last.binary_search_by_key(k, |(k, _)| *k).ok().map(|at| self.last[at].1);
         let changed = || now.iter().filter(|(k, c)| before(k) != Some(**c));
-        let io = |e: std::io::Error| crate::error::Error::msg(format!("cannot keep snapshots: {e}"));
+        let io = |e: std::io::Error| crate::error::Error::from(e).context("cannot keep snapshots");
         self.file.write_all(&now_ns.to_le_bytes()).map_err(io)?;
         self.file.write_all(&(changed().count() as u64).to_le_bytes()).map_err(io)?;
         for (k, c) in changed() {

@@ -79,3 +79,30 @@ pub fn find_in_path(prog: &str) -> Option<PathBuf> {
 pub fn which(prog: &str) -> PathBuf {
     find_in_path(prog).unwrap_or_else(|| panic!("{prog} not in PATH"))
 }
+
+/// `iotrace record OPTS -o PROFILE -- CMD...`, which must succeed: the profile.
+pub fn record(dir: &TempDir, opts: &[&str], cmd: &[&str]) -> serde_json::Value {
+    let out = dir.path().join("profile.json");
+    ok(iotrace().arg("record").args(opts).arg("-o").arg(&out).arg("--").args(cmd));
+    serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap()
+}
+
+/// The paths of a profile's files.
+pub fn paths(p: &serde_json::Value) -> Vec<String> {
+    p["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap_or("<null>").to_string()).collect()
+}
+
+/// The one file of a profile with this path (any namespace).
+pub fn file<'a>(p: &'a serde_json::Value, path: &Path) -> &'a serde_json::Value {
+    let want = path.to_str().unwrap();
+    let found: Vec<&serde_json::Value> = p["files"].as_array().unwrap().iter().filter(|f| f["path"] == want).collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "want exactly one row of {want} (strategy {}, lost {}); files: {:?}",
+        p["strategy"],
+        p["lost"],
+        paths(p)
+    );
+    found[0]
+}

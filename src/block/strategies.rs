@@ -1,0 +1,57 @@
+//! The block tools' attach strategies: each tool's two objects (bpf/block.bpf.h).
+
+use crate::bpf::Attach;
+use crate::objects::{self, Obj};
+use crate::probe::Feat;
+use crate::strategy::{Probe, Strategy, Tool};
+
+const BIO_QUEUE: Probe = Probe::new("tp_bio_queue", Attach::Tracepoint { category: "block", name: "block_bio_queue" });
+
+const CORE_PROBES: &[Probe] = &[
+    BIO_QUEUE,
+    Probe::new("raw_rq_insert", Attach::RawTracepoint { name: "block_rq_insert" }),
+    Probe::new("raw_rq_issue", Attach::RawTracepoint { name: "block_rq_issue" }),
+    Probe::new("raw_rq_complete", Attach::RawTracepoint { name: "block_rq_complete" }),
+];
+const LEGACY_PROBES: &[Probe] = &[
+    BIO_QUEUE,
+    Probe::new("tp_rq_insert", Attach::Tracepoint { category: "block", name: "block_rq_insert" }),
+    Probe::new("tp_rq_issue", Attach::Tracepoint { category: "block", name: "block_rq_issue" }),
+    Probe::new("tp_rq_complete", Attach::Tracepoint { category: "block", name: "block_rq_complete" }),
+];
+
+/// Strategies of every block tool, over its two objects (bpf/block.bpf.h).
+/// raw_tp first: exact (requests known by pointer) and without the
+/// perf-event tracepoints' shared recursion guard, which makes a completion
+/// interrupting another BPF program go unseen.
+const fn strategies(modern: &'static Obj, legacy: &'static Obj) -> [Strategy; 2] {
+    [
+        Strategy {
+            name: "raw_tp",
+            summary:
+                "raw_tp block_rq_{insert,issue,complete} with CO-RE (requests by pointer), tracepoint block_bio_queue",
+            needs: &[Feat::Btf, Feat::RawTp, Feat::GlobalData, Feat::BlockTracepoints, Feat::PerfBuffer],
+            object: modern,
+            exit_args: false,
+            probes: CORE_PROBES,
+        },
+        Strategy {
+            name: "tracepoint",
+            summary: "block:block_{bio_queue,rq_insert,rq_issue,rq_complete}, fields from format files (4.14+)",
+            needs: &[Feat::Tracepoint, Feat::BlockTracepoints, Feat::PerfBuffer],
+            object: legacy,
+            exit_args: false,
+            probes: LEGACY_PROBES,
+        },
+    ]
+}
+
+pub static BIOSNOOP: Tool =
+    Tool { name: "biosnoop", strategies: &strategies(objects::BIOSNOOP, objects::BIOSNOOP_LEGACY) };
+pub static BIOLATENCY: Tool =
+    Tool { name: "biolatency", strategies: &strategies(objects::BIOLATENCY, objects::BIOLATENCY_LEGACY) };
+pub static BIOPATTERN: Tool =
+    Tool { name: "biopattern", strategies: &strategies(objects::BIOPATTERN, objects::BIOPATTERN_LEGACY) };
+const _: () = BIOSNOOP.check();
+const _: () = BIOLATENCY.check();
+const _: () = BIOPATTERN.check();
