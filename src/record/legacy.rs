@@ -214,7 +214,7 @@ impl Opens {
         let path = self.path_of_open(open);
         let regular = match open.file {
             Some((_, _, regular)) => regular,
-            None => path.as_deref().map_or(true, gone_was_regular),
+            None => path.as_deref().is_none_or(gone_was_regular),
         };
         if !regular {
             return Identity::NotAFile;

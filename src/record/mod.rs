@@ -24,7 +24,7 @@ use crate::objects::map_name;
 use crate::probe::Feat;
 use crate::shared::{file_event, open_event, record_config, RECORD_COMM_LEN, RECORD_MAX_COMMS};
 use crate::signals;
-use crate::strategy::{Flavour, Need, Probe, Strategy, Tool};
+use crate::strategy::{Flavour, Loaded, Need, Probe, Strategy, Tool};
 
 pub const HELP: &str = "\
 Usage: iotrace record [-p PID]... [-c COMM]... [-d SECS] [-i SECS] [-o PROFILE.json] [-- CMD ARGS...]
@@ -463,83 +463,113 @@ fn exit_code(st: std::process::ExitStatus) -> ExitCode {
 
 pub fn main(args: Args) -> Result<ExitCode> {
     let Some(o) = parse(args)? else { return Ok(ExitCode::SUCCESS) };
-    if o.command.is_empty() && std::env::args_os().any(|a| a == "--") {
-        return Err(Error::usage("no command after --"));
-    }
-    if let Some(cmd) = o.command.first() {
-        check_command(cmd)?;
-    }
-    let mut pids = Vec::new();
-    for &p in &o.pids {
-        match tgid_of(p) {
-            None => return Err(Error::msg(format!("no such process: {p}"))),
-            Some(t) if t != p => {
-                cli::note(format_args!("{p} is a thread of process {t}: tracing process {t}"));
-                pids.push(t);
-            }
-            Some(t) => pids.push(t),
-        }
-    }
-    // Children a traced process forks are traced; so are those it has already.
-    let mut initial: Vec<u32> = with_descendants(&pids);
-    if !o.comms.is_empty() {
-        let found = pids_with_comm(&o.comms);
-        if found.is_empty() {
-            cli::note(format_args!("no process named {} yet: waiting for one to start", o.comms.join(" or ")));
-        }
-        initial.extend(found);
-    }
-    // With only -p, recording ends when the processes are gone, as strace -p does.
-    let until_gone = !pids.is_empty() && o.comms.is_empty() && o.command.is_empty();
-    let out = crate::output::PendingOutput::create(&o.output, "profile")?;
-    let features = crate::probe::start()?;
-    let strategy = TOOL.choose(&features, o.strategy.as_deref())?;
+    let mut session = Session::start(o)?;
+    let recorded = session.run()?;
+    session.finish(recorded)
+}
 
-    let mut cfg = config(&o);
-    // Reads and writes accounted at their exit alone (bpf/record.bpf.h: io_exit_from).
-    cfg.exit_args = strategy.exit_args as u8;
-    let mut naming = match strategy.flavour() {
-        Flavour::Legacy => Naming::Opens(legacy::Opens::default()),
-        Flavour::CoRe => Naming::Kernel(naming::Names::default()),
-    };
-    let loaded = strategy.load(&features, |open| {
-        size_result_maps(open, &features, strategy.object)?;
-        open.configure(&cfg)
-    })?;
-    let obj = &loaded.obj;
-    {
-        let traced = obj.map(map_name!("traced" in RECORD, RECORD_LEGACY))?;
+/// One recording: `start` checks, loads and seeds; `run` attaches, starts
+/// the command and reads events until it is time to stop; `finish` writes
+/// the profile.
+struct Session {
+    o: Opts,
+    strategy: &'static Strategy,
+    loaded: Loaded,
+    naming: Naming,
+    out: crate::output::PendingOutput,
+    snapshots: Option<profile::Snapshots>,
+    /// With only -p, recording ends when the processes are gone, as strace -p does.
+    until_gone: bool,
+    /// Legacy: the open id of our working directory, where the command starts.
+    command_cwd: Option<u64>,
+}
+
+/// What a run saw.
+struct Recorded {
+    start_mono: u64,
+    start_wall: u64,
+    end_mono: u64,
+    events_lost: u64,
+    child_status: Option<std::process::ExitStatus>,
+}
+
+impl Session {
+    fn start(o: Opts) -> Result<Session> {
+        if o.command.is_empty() && std::env::args_os().any(|a| a == "--") {
+            return Err(Error::usage("no command after --"));
+        }
+        if let Some(cmd) = o.command.first() {
+            check_command(cmd)?;
+        }
+        let mut pids = Vec::new();
+        for &p in &o.pids {
+            match tgid_of(p) {
+                None => return Err(Error::msg(format!("no such process: {p}"))),
+                Some(t) if t != p => {
+                    cli::note(format_args!("{p} is a thread of process {t}: tracing process {t}"));
+                    pids.push(t);
+                }
+                Some(t) => pids.push(t),
+            }
+        }
+        // Children a traced process forks are traced; so are those it has already.
+        let mut initial: Vec<u32> = with_descendants(&pids);
+        if !o.comms.is_empty() {
+            let found = pids_with_comm(&o.comms);
+            if found.is_empty() {
+                cli::note(format_args!("no process named {} yet: waiting for one to start", o.comms.join(" or ")));
+            }
+            initial.extend(found);
+        }
+        let until_gone = !pids.is_empty() && o.comms.is_empty() && o.command.is_empty();
+        let out = crate::output::PendingOutput::create(&o.output, "profile")?;
+        let features = crate::probe::start()?;
+        let strategy = TOOL.choose(&features, o.strategy.as_deref())?;
+
+        let mut cfg = config(&o);
+        // Reads and writes accounted at their exit alone (bpf/record.bpf.h: io_exit_from).
+        cfg.exit_args = strategy.exit_args as u8;
+        let mut naming = match strategy.flavour() {
+            Flavour::Legacy => Naming::Opens(legacy::Opens::default()),
+            Flavour::CoRe => Naming::Kernel(naming::Names::default()),
+        };
+        let loaded = strategy.load(&features, |open| {
+            size_result_maps(open, &features, strategy.object)?;
+            open.configure(&cfg)
+        })?;
+        let traced = loaded.obj.map(map_name!("traced" in RECORD, RECORD_LEGACY))?;
         for p in &initial {
             mark_traced(&traced, *p)?;
         }
-    }
-    if let Naming::Opens(opens) = &mut naming {
-        let seed = if cfg.trace_all != 0 { all_pids() } else { initial.clone() };
-        opens.seed(obj, &seed)?;
-    }
-    let mut snapshots = match o.interval {
-        Some(_) => Some(profile::Snapshots::new(out.scratch_file("snapshots")?)),
-        None => None,
-    };
-    // Legacy: the command starts in our working directory.
-    let command_cwd = match &mut naming {
-        Naming::Opens(opens) if !o.command.is_empty() => {
-            let cwd = std::env::current_dir().map_err(|e| Error::from(e).context("working directory"))?;
-            Some(opens.seed_dir(&cwd, std::process::id()))
+        if let Naming::Opens(opens) = &mut naming {
+            let seed = if cfg.trace_all != 0 { all_pids() } else { initial.clone() };
+            opens.seed(&loaded.obj, &seed)?;
         }
-        _ => None,
-    };
-    let mut child_status = None;
-    let events_lost;
-    let (start_mono, start_wall);
-    {
+        let snapshots = match o.interval {
+            Some(_) => Some(profile::Snapshots::new(out.scratch_file("snapshots")?)),
+            None => None,
+        };
+        let command_cwd = match &mut naming {
+            Naming::Opens(opens) if !o.command.is_empty() => {
+                let cwd = std::env::current_dir().map_err(|e| Error::from(e).context("working directory"))?;
+                Some(opens.seed_dir(&cwd, std::process::id()))
+            }
+            _ => None,
+        };
+        Ok(Session { o, strategy, loaded, naming, out, snapshots, until_gone, command_cwd })
+    }
+
+    fn run(&mut self) -> Result<Recorded> {
+        let Session { o, strategy, loaded, naming, snapshots, until_gone, command_cwd, .. } = self;
+        let obj = &loaded.obj;
+        let mut child_status = None;
         // Read events before anything can send one: a perf buffer drops what
         // arrives before it is open.
         let events = obj.map(map_name!("events" in RECORD, RECORD_LEGACY))?;
         // Legacy sends an event per open: room for bursts (4 MiB per CPU).
         let perf_pages = if strategy.flavour() == Flavour::Legacy { 1024 } else { 64 };
         let mut reader = EventReader::new(&events, perf_pages, |data| naming.on_event(data))?;
-        (start_mono, start_wall) = clocks();
+        let (start_mono, start_wall) = clocks();
         loaded.attach()?;
         cli::note(format_args!("recording with strategy {}; Ctrl-C to stop", strategy.name));
         // A Ctrl-C while attaching: stop before starting anything.
@@ -581,7 +611,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
                     break;
                 }
             }
-            if until_gone && Instant::now() >= next_liveness {
+            if *until_gone && Instant::now() >= next_liveness {
                 next_liveness = Instant::now() + Duration::from_secs(1);
                 let traced = obj.map(map_name!("traced" in RECORD, RECORD_LEGACY))?;
                 if !all_pids().into_iter().any(|p| is_traced(&traced, p) && alive(p)) {
@@ -592,44 +622,49 @@ pub fn main(args: Args) -> Result<ExitCode> {
         }
         obj.detach_all();
         reader.drain()?; // paths of files first seen just before detaching
-        events_lost = reader.lost();
-    }
-    let (end_mono, _) = clocks();
-    if let Some(s) = snapshots.as_mut() {
-        s.stop();
-    }
-    let collisions = naming.finish();
-    // Per-open-file state: of struct files (CO-RE), of opens (legacy).
-    let open_map = match strategy.flavour() {
-        Flavour::CoRe => map_name!("files" in RECORD),
-        Flavour::Legacy => map_name!("opens" in RECORD_LEGACY),
-    };
-    let rows = profile::collect(obj, open_map)?.into_rows(|k| naming.identify(k));
-    let header = profile::Header {
-        start_ns: start_mono,
-        end_ns: end_mono,
-        boot_wall_ns: start_wall - start_mono,
-        filters: json!({"pids": o.pids, "comms": o.comms, "command": o.command}),
-        strategy: strategy.name.to_string(),
-        events_lost,
-        interval_ns: o.interval.map(|i| i.as_nanos() as u64),
-    };
-    let shown = out.shown().to_string();
-    out.commit_with(|w| profile::write_document(w, &header, &rows, snapshots.as_mut()))?;
-    let lost = rows.lost(events_lost).total();
-    if lost > 0 {
-        cli::note(format_args!("warning: {lost} updates were dropped (see \"lost\" in the profile)"));
-    }
-    if collisions > 0 {
-        cli::note(format_args!("warning: {collisions} paths shared a 64-bit path hash: their rows are merged"));
-    }
-    cli::note(format_args!("{} files, profile written to {shown}", rows.len()));
-    match child_status {
-        Some(status) if !status.success() => {
-            cli::note(format_args!("{} exited with {status}", o.command[0]));
-            Ok(exit_code(status))
+        let events_lost = reader.lost();
+        let (end_mono, _) = clocks();
+        if let Some(s) = snapshots.as_mut() {
+            s.stop();
         }
-        _ => Ok(ExitCode::SUCCESS),
+        Ok(Recorded { start_mono, start_wall, end_mono, events_lost, child_status })
+    }
+
+    fn finish(self, r: Recorded) -> Result<ExitCode> {
+        let Session { o, strategy, loaded, mut naming, out, mut snapshots, .. } = self;
+        let collisions = naming.finish();
+        // Per-open-file state: of struct files (CO-RE), of opens (legacy).
+        let open_map = match strategy.flavour() {
+            Flavour::CoRe => map_name!("files" in RECORD),
+            Flavour::Legacy => map_name!("opens" in RECORD_LEGACY),
+        };
+        let rows = profile::collect(&loaded.obj, open_map)?.into_rows(|k| naming.identify(k));
+        let header = profile::Header {
+            start_ns: r.start_mono,
+            end_ns: r.end_mono,
+            boot_wall_ns: r.start_wall - r.start_mono,
+            filters: json!({"pids": o.pids, "comms": o.comms, "command": o.command}),
+            strategy: strategy.name.to_string(),
+            events_lost: r.events_lost,
+            interval_ns: o.interval.map(|i| i.as_nanos() as u64),
+        };
+        let shown = out.shown().to_string();
+        out.commit_with(|w| profile::write_document(w, &header, &rows, snapshots.as_mut()))?;
+        let lost = rows.lost(r.events_lost).total();
+        if lost > 0 {
+            cli::note(format_args!("warning: {lost} updates were dropped (see \"lost\" in the profile)"));
+        }
+        if collisions > 0 {
+            cli::note(format_args!("warning: {collisions} paths shared a 64-bit path hash: their rows are merged"));
+        }
+        cli::note(format_args!("{} files, profile written to {shown}", rows.len()));
+        match r.child_status {
+            Some(status) if !status.success() => {
+                cli::note(format_args!("{} exited with {status}", o.command[0]));
+                Ok(exit_code(status))
+            }
+            _ => Ok(ExitCode::SUCCESS),
+        }
     }
 }
 

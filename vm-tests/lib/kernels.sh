@@ -31,7 +31,7 @@ host_mirror() {
     [ -f "$f" ] || continue
     sed -n -e 's/^deb\(-src\)\{0,1\}[[:space:]]\{1,\}\(\[[^]]*\][[:space:]]\{1,\}\)\{0,1\}\([^[:space:]]*\).*/\3/p' \
       -e 's/^URIs:[[:space:]]*//p' "$f" | tr ' ' '\n'
-  done | sed 's:/*$::' | grep -m 1 -E "$1\$"
+  done | sed 's:/*$::' | grep -m 1 -E "$1\$" || true # none: empty (set -e and pipefail are on)
 }
 DEBIAN_MIRROR=${IOTRACE_VM_DEBIAN_MIRROR:-$(host_mirror /debian)}
 # A host without the security suite in its sources: its mirror's sibling, as Debian lays them out.
