@@ -26,8 +26,11 @@
  * class is READ or WRITE (the file's data), SYNC or CLOSE.
  * RECORD_SYSCALLS: X(syscall, KIND): the syscalls traced at entry and exit
  * (tracepoints syscalls:sys_{enter,exit}_SYSCALL, __x64_sys_SYSCALL,
- * __NR_SYSCALL); sendfile is counted twice, as its out-file's write and as
- * its in-file's read (IO_SENDFILE_IN, no syscall of its own).
+ * __NR_SYSCALL). The syscalls that move bytes from one file to another
+ * (sendfile, copy_file_range, splice) are counted twice: as a write of their
+ * out-file under their own kind (X_OUT) and as a read of their in-file under
+ * the kind just before it (X_IN, no syscall of its own). A pipe end of a
+ * splice is no file of the profile, as for every pipe.
  * RECORD_OPENS: X(syscall): the opens whose exit names a new struct file.
  */
 #define RECORD_KINDS(X)                                                        \
@@ -43,6 +46,10 @@
 	X(IO_PWRITEV2, pwritev2, WRITE)                                        \
 	X(IO_SENDFILE_IN, sendfile_in, READ)                                   \
 	X(IO_SENDFILE_OUT, sendfile_out, WRITE)                                \
+	X(IO_COPY_FILE_RANGE_IN, copy_file_range_in, READ)                     \
+	X(IO_COPY_FILE_RANGE_OUT, copy_file_range_out, WRITE)                  \
+	X(IO_SPLICE_IN, splice_in, READ)                                       \
+	X(IO_SPLICE_OUT, splice_out, WRITE)                                    \
 	X(IO_FSYNC, fsync, SYNC)                                               \
 	X(IO_FDATASYNC, fdatasync, SYNC)                                       \
 	X(IO_CLOSE, close, CLOSE)
@@ -59,6 +66,8 @@
 	X(pwritev, IO_PWRITEV)                                                 \
 	X(pwritev2, IO_PWRITEV2)                                               \
 	X(sendfile64, IO_SENDFILE_OUT)                                         \
+	X(copy_file_range, IO_COPY_FILE_RANGE_OUT)                             \
+	X(splice, IO_SPLICE_OUT)                                               \
 	X(fsync, IO_FSYNC)                                                     \
 	X(fdatasync, IO_FDATASYNC)                                             \
 	X(close, IO_CLOSE)

@@ -51,14 +51,16 @@ const LEGACY_SEES_RENAME_AND_UNLINK: bool = false;
 const LEGACY_KNOWS_INODES: bool = false;
 
 /// Read and write syscalls as the profile and strace name them; fsync family.
-const READS: &[&str] = &["read", "readv", "pread64", "preadv", "preadv2"];
-const WRITES: &[&str] = &["write", "writev", "pwrite64", "pwritev", "pwritev2"];
+/// (The copies count on both files: X_in on the in-file, X_out on the out-file.)
+const READS: &[&str] =
+    &["read", "readv", "pread64", "preadv", "preadv2", "sendfile_in", "copy_file_range_in", "splice_in"];
+const WRITES: &[&str] =
+    &["write", "writev", "pwrite64", "pwritev", "pwritev2", "sendfile_out", "copy_file_range_out", "splice_out"];
 const SYNCS: &[&str] = &["fsync", "fdatasync"];
 
 /// Syscalls that move file data which the strace oracle does not count: a
 /// workload using them on its files would make the comparison meaningless.
-const UNMODELLED: &[&str] =
-    &["sendfile", "sendfile64", "copy_file_range", "splice", "tee", "vmsplice", "io_submit", "io_uring_enter"];
+const UNMODELLED: &[&str] = &["tee", "vmsplice", "io_submit", "io_uring_enter"];
 
 // ---------------------------------------------------------------- helpers
 
@@ -646,37 +648,64 @@ fn parse_strace_file(text: &str, root: &Path, naming: Naming, t: &mut Trace) {
                     }
                     continue;
                 };
-                let known = if naming == Naming::OpenTime { fds.get(&fd).cloned() } else { None };
-                let counts = match &known {
-                    Some(FdName::Anon(i)) => Some(&mut t.anon[*i]),
-                    Some(FdName::Path(p)) if under(p) => Some(t.paths.entry(p.clone()).or_default()),
-                    None if under(&current) => Some(t.paths.entry(current.clone()).or_default()),
-                    _ => None,
-                };
-                if let Some(c) = counts {
-                    let e = c.entry(n.to_string()).or_default();
-                    e.0 += 1;
-                    e.1 += if READS.contains(&n) || WRITES.contains(&n) { ret_n.unwrap_or(0).max(0) as u64 } else { 0 };
-                }
-                // Flags, by the name the row has (the open-time one when known).
-                let row_name = match &known {
-                    Some(FdName::Path(p)) => Some(p.clone()),
-                    Some(FdName::Anon(_)) => None,
-                    None => Some(current.clone()),
-                };
-                if let Some(rn) = row_name.filter(|rn| under(rn)) {
-                    if rn != current {
-                        t.renamed_open.insert(rn.clone());
-                    }
-                    if deleted {
-                        t.unlinked_open.insert(rn);
-                    }
-                }
+                book(t, &fds, naming, &under, (fd, current, deleted), n, ret_n);
                 if n == "close" {
                     fds.remove(&fd);
                 }
             }
+            "sendfile" | "sendfile64" | "copy_file_range" | "splice" => {
+                // sendfile(OUT, IN, ...); copy_file_range and splice(IN, OFF_IN, OUT, OFF_OUT, ...)
+                let sendfile = name.starts_with("sendfile");
+                let Some((fd, path, deleted, rest)) = fd_path(args) else { continue };
+                let rest = rest.strip_prefix(", ").unwrap_or(rest);
+                let rest = if sendfile { rest } else { rest.split_once(", ").map_or("", |r| r.1) };
+                let Some((fd2, path2, deleted2, _)) = fd_path(rest) else { continue };
+                let (first, second) = ((fd, path, deleted), (fd2, path2, deleted2));
+                let (inf, outf) = if sendfile { (second, first) } else { (first, second) };
+                let base = name.trim_end_matches("64");
+                book(t, &fds, naming, &under, inf, &format!("{base}_in"), ret_n);
+                book(t, &fds, naming, &under, outf, &format!("{base}_out"), ret_n);
+            }
             _ => {}
+        }
+    }
+}
+
+/// Book one call `n` (a profile syscall name) returning `ret` on the file
+/// behind `fd`, named `current` by strace's `-y`, in `t`.
+fn book(
+    t: &mut Trace,
+    fds: &HashMap<i64, FdName>,
+    naming: Naming,
+    under: &impl Fn(&[u8]) -> bool,
+    (fd, current, deleted): (i64, Vec<u8>, bool),
+    n: &str,
+    ret: Option<i64>,
+) {
+    let known = if naming == Naming::OpenTime { fds.get(&fd).cloned() } else { None };
+    let counts = match &known {
+        Some(FdName::Anon(i)) => Some(&mut t.anon[*i]),
+        Some(FdName::Path(p)) if under(p) => Some(t.paths.entry(p.clone()).or_default()),
+        None if under(&current) => Some(t.paths.entry(current.clone()).or_default()),
+        _ => None,
+    };
+    if let Some(c) = counts {
+        let e = c.entry(n.to_string()).or_default();
+        e.0 += 1;
+        e.1 += if READS.contains(&n) || WRITES.contains(&n) { ret.unwrap_or(0).max(0) as u64 } else { 0 };
+    }
+    // Flags, by the name the row has (the open-time one when known).
+    let row_name = match &known {
+        Some(FdName::Path(p)) => Some(p.clone()),
+        Some(FdName::Anon(_)) => None,
+        None => Some(current.clone()),
+    };
+    if let Some(rn) = row_name.filter(|rn| under(rn)) {
+        if rn != current {
+            t.renamed_open.insert(rn.clone());
+        }
+        if deleted {
+            t.unlinked_open.insert(rn);
         }
     }
 }
@@ -705,6 +734,11 @@ close(3</w/b>) = 0
 openat(AT_FDCWD</w>, "/w/c", O_RDONLY) = 4</w/c>
 pread64(4</w/c>, "",  <unfinished ...>
 <... pread64 resumed>10, 0) = 10
+copy_file_range(4</w/c>, [0], 3</w/b>, NULL, 9223372035781033984, 0) = 7
+splice(4</w/c>, NULL, 1<pipe:[123]>, NULL, 65536, 0) = 3
+splice(1<pipe:[123]>, NULL, 3</w/b>, [8], 4, SPLICE_F_MOVE) = 4
+tee(1<pipe:[123]>, 2<pipe:[124]>, 10, 0) = 10
+io_submit(0x7f0000, 1, [{aio_lio_opcode=IOCB_CMD_PWRITE, aio_fildes=3</w/b>, aio_nbytes=4}]) = 1
 dup2(4</w/c>, 9) = 9</w/c>
 write(9</w/c>(deleted), "y", 2) = 2
 fsync(9</w/c>(deleted)) = 0
@@ -723,17 +757,28 @@ exit_group(0) = ?
     let c = |v: &[(&str, u64, u64)]| -> Counts { v.iter().map(|(n, a, b)| (n.to_string(), (*a, *b))).collect() };
     let mut t = Trace::default();
     parse_strace_file(text, root, Naming::OpenTime, &mut t);
-    assert_eq!(t.paths.len(), 3, "{:?}", t.paths.keys().map(|k| encode_path(k)).collect::<Vec<_>>());
+    assert_eq!(t.paths.len(), 5, "{:?}", t.paths.keys().map(|k| encode_path(k)).collect::<Vec<_>>());
     assert_eq!(
         t.paths[&b"/w/a".to_vec()],
         c(&[("write", 2, 101), ("pwrite64", 1, 6), ("read", 1, 0), ("close", 1, 0)])
     );
     assert_eq!(
         t.paths[&b"/w/c".to_vec()],
-        c(&[("pread64", 1, 10), ("write", 1, 2), ("fsync", 1, 0), ("fdatasync", 1, 0)])
+        c(&[
+            ("pread64", 1, 10),
+            ("copy_file_range_in", 1, 7),
+            ("splice_in", 1, 3),
+            ("write", 1, 2),
+            ("fsync", 1, 0),
+            ("fdatasync", 1, 0)
+        ])
     );
+    // A copy counts on both files; a pipe end is no file under the root.
+    let b_copies = [("copy_file_range_out", 1, 7), ("splice_out", 1, 4)];
+    assert_eq!(t.paths[&b"/w/b".to_vec()], c(&b_copies));
+    assert_eq!(t.paths[&b"/w/o".to_vec()], c(&[("sendfile_out", 1, 5)]));
     assert_eq!(t.paths[&b"/w/sp>ace \\n\xff".to_vec()], c(&[("write", 1, 3)]));
-    assert_eq!(t.anon, vec![c(&[("writev", 1, 1)])]);
+    assert_eq!(t.anon, vec![c(&[("writev", 1, 1), ("sendfile_in", 1, 5)])]);
     assert_eq!(t.renamed_open, BTreeSet::from([b"/w/a".to_vec()]));
     assert_eq!(t.unlinked_open, BTreeSet::from([b"/w/c".to_vec()]));
     assert_eq!(t.unmodelled.len(), 1);
@@ -741,7 +786,7 @@ exit_group(0) = ?
     let mut t = Trace::default();
     parse_strace_file(text, root, Naming::Current, &mut t);
     assert_eq!(t.paths[&b"/w/a".to_vec()], c(&[("write", 1, 100), ("pwrite64", 1, 6), ("read", 1, 0)]));
-    assert_eq!(t.paths[&b"/w/b".to_vec()], c(&[("write", 1, 1), ("close", 1, 0)]));
+    assert_eq!(t.paths[&b"/w/b".to_vec()], c(&[[("write", 1, 1), ("close", 1, 0)].as_slice(), &b_copies].concat()));
     assert!(t.paths.contains_key(b"/w/#12".as_slice()));
 }
 
@@ -804,6 +849,24 @@ git commit -q -a -m y
 git gc --quiet
 git log --oneline >/dev/null",
     must_write: &[".git/config.lock", ".git/index.lock", "a.txt", "d/b.txt", ".git/objects/pack/"],
+};
+
+/// coreutils (9.x) moves file data with copy_file_range: cp of a tree, cat
+/// into a new file, and cat appending to one (where copy_file_range fails
+/// with EBADF on O_APPEND and cat falls back to read/write).
+const CP_CAT: Program = Program {
+    tag: "cp-cat",
+    needs: &["cp", "cat", "seq"],
+    script: "set -e
+mkdir -p src/d
+seq 1 200000 > src/a
+seq 1 5 > src/d/b
+: > src/empty
+cp -r src dst
+cat src/a > cat.out
+cat src/d/b >> cat.out
+cat src/a src/d/b > cat2.out",
+    must_write: &["dst/a", "dst/d/b", "cat.out", "cat2.out"],
 };
 
 /// cwd WORK, no user or system configuration (HOME is an empty dir), fixed git identity.
@@ -997,6 +1060,26 @@ fn git_legacy() {
     program_test(&GIT, "legacy");
 }
 
+#[test]
+fn cp_cat_tp_btf() {
+    program_test(&CP_CAT, "tp_btf");
+}
+
+#[test]
+fn cp_cat_raw_tp() {
+    program_test(&CP_CAT, "raw_tp");
+}
+
+#[test]
+fn cp_cat_tracepoint() {
+    program_test(&CP_CAT, "tracepoint");
+}
+
+#[test]
+fn cp_cat_legacy() {
+    program_test(&CP_CAT, "legacy");
+}
+
 /// As churn_legacy_under_cpu_load, with sqlite's re-created -wal file.
 #[test]
 fn sqlite_wal_legacy_under_cpu_load() {
@@ -1011,7 +1094,7 @@ fn sqlite_wal_legacy_under_cpu_load() {
 /// nothing unmodelled.
 #[test]
 fn strace_oracle_fits_the_programs() {
-    for prog in [&SQLITE_WAL, &SQLITE_JOURNAL, &GIT] {
+    for prog in [&SQLITE_WAL, &SQLITE_JOURNAL, &GIT, &CP_CAT] {
         let dir = TempDir::new(&format!("oracle-{}", prog.tag));
         let (work, out, home) = (dir.path().join("w"), dir.path().join("s"), dir.path().join("home"));
         for d in [&work, &out, &home] {

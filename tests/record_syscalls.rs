@@ -1,14 +1,16 @@
 //! `iotrace record` against workloads whose every traced syscall is known:
 //! the C exerciser tests/workloads/syscalls.c (every traced syscall, errors,
-//! partial completions, rewrites, O_APPEND, sendfile to regular files, pipes
-//! and sockets, fork), then mount namespaces, pipes, children, the -c and -p
-//! filters and processes that live only for a moment.
+//! partial completions, rewrites, O_APPEND, sendfile, copy_file_range and
+//! splice between files, pipes and sockets, fork), then mount namespaces,
+//! pipes, children, the -c and -p filters and processes that live only for a
+//! moment.
 //!
 //! Expected values are derived from the programs (see the phase comments in
 //! syscalls.c); the exerciser's syscall counts were cross-checked once with
-//! `strace -f -c` (231 syscalls: read 11/2 errors, readv 4/1, pread64 7/3,
-//! preadv 5/1, preadv2 6/1, write 18/2, writev 5/1, pwrite64 21/2, pwritev 5/1,
-//! pwritev2 8/1, sendfile 8/2, fsync 2, fdatasync 1, close 43), the shell
+//! `strace -f -c` (read 11/2 errors, readv 4/1, pread64 7/3, preadv 5/1,
+//! preadv2 6/1, write 18/2, writev 5/1, pwrite64 21/2, pwritev 5/1, pwritev2
+//! 8/1, sendfile 8/2, copy_file_range 4, splice 5, fsync 2, fdatasync 1,
+//! close 49), the shell
 //! workloads' with `strace -f` (dash as /bin/sh).
 //!
 //! The `regression_*` tests assert the phases that found bugs (each comment
@@ -506,6 +508,38 @@ const PHASES: &[Expect] = &[
         syscalls: &[ok_sc("pwrite64", &[100], &[100], 100), close(1)],
         ..E
     },
+    // 22: copy_file_range(in, out) 1000 (in@0), 500 from off_in 2000, 5000 (2000 from in@1000 to EOF), 100 (0).
+    Expect {
+        name: "22-cfr-in",
+        read_bytes: 3500,
+        seq_read: &[1000, 500, 2000],
+        syscalls: &[ok_sc("copy_file_range_in", &[1000, 500, 5000, 100], &[1000, 500, 2000, 0], 3500), close(1)],
+        ..E
+    },
+    // ... and the out-file, written at its position 0, 1000, then at off_out 5000, then (0 bytes) at 1500.
+    Expect {
+        name: "22-cfr-out",
+        write_bytes: 3500,
+        seq_write: &[1500, 2000],
+        syscalls: &[ok_sc("copy_file_range_out", &[1000, 500, 5000, 100], &[1000, 500, 2000, 0], 3500), close(1)],
+        ..E
+    },
+    // 23: splice(in, pipe) 100 (in@0), 100 from off_in 200, 10 from off_in 300 (EOF: 0).
+    Expect {
+        name: "23-splice-in",
+        read_bytes: 200,
+        seq_read: &[100, 100],
+        syscalls: &[ok_sc("splice_in", &[100, 100, 10], &[100, 100, 0], 200), close(1)],
+        ..E
+    },
+    // ... splice(pipe, out) 150 (out@0), 50 at off_out 1000.
+    Expect {
+        name: "23-splice-out",
+        write_bytes: 200,
+        seq_write: &[150, 50],
+        syscalls: &[ok_sc("splice_out", &[150, 50], &[150, 50], 200), close(1)],
+        ..E
+    },
 ];
 
 fn sc_json(s: &Sc) -> Value {
@@ -551,8 +585,10 @@ fn check(f: &Value, e: &Expect, exe_comm: &str, profile: &Value, strict: bool) -
         }
     }
     // Times: set exactly when a read (write) succeeded, ordered, inside the recording.
-    const READS: &[&str] = &["read", "readv", "pread64", "preadv", "preadv2", "sendfile_in"];
-    const WRITES: &[&str] = &["write", "writev", "pwrite64", "pwritev", "pwritev2", "sendfile_out"];
+    const READS: &[&str] =
+        &["read", "readv", "pread64", "preadv", "preadv2", "sendfile_in", "copy_file_range_in", "splice_in"];
+    const WRITES: &[&str] =
+        &["write", "writev", "pwrite64", "pwritev", "pwritev2", "sendfile_out", "copy_file_range_out", "splice_out"];
     let did = |kinds: &[&str]| e.syscalls.iter().any(|s| kinds.contains(&s.name) && !s.done.is_empty());
     let (start, end) = (profile["start_ns"].as_u64().unwrap(), profile["end_ns"].as_u64().unwrap());
     for (dir, any) in [("read", did(READS)), ("write", did(WRITES))] {

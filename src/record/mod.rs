@@ -38,7 +38,7 @@ histograms, rewrites, fsync count, latency and bytes between fsyncs. Counting
 happens in the kernel; sockets, pipes and devices never appear.
 
 Traced syscalls: read readv pread64 preadv preadv2 write writev pwrite64
-pwritev pwritev2 sendfile fsync fdatasync close.
+pwritev pwritev2 sendfile copy_file_range splice fsync fdatasync close.
 
 Options:
   -p, --pid PID        trace this process and its children, also those it
@@ -125,6 +125,28 @@ macro_rules! syscall_fns {
     };
 }
 
+/// The legacy strategy's probes (bpf/record_legacy.bpf.c): the I/O syscalls
+/// and opens (`both`, `exit`: from bpf/record.h) at entry and exit, then
+/// what keeps its fd table: lseek, dup, pipes, cwd at entry and exit, the
+/// other fd-making syscalls at exit, fork and exec.
+macro_rules! legacy_tps {
+    (both: [$($b:literal),*], exit: [$($o:literal),*]) => {
+        syscall_tps!(
+            both: [$($b,)* $($o,)* "lseek", "dup", "dup2", "dup3", "fcntl", "pipe", "pipe2", "socketpair",
+                "chdir", "fchdir"],
+            exit: ["socket", "accept", "accept4", "eventfd2", "epoll_create1", "memfd_create", "timerfd_create",
+                "signalfd4", "inotify_init1", "eventfd", "epoll_create", "signalfd", "inotify_init"],
+            extra: [
+                Probe::new("tp_fork_at44", Attach::Tracepoint { category: "sched", name: "sched_process_fork" })
+                    .need(Need::When(legacy::fork_at44)),
+                Probe::new("tp_fork_at20", Attach::Tracepoint { category: "sched", name: "sched_process_fork" })
+                    .need(Need::When(legacy::fork_at20)),
+                Probe::new("tp_exec", Attach::Tracepoint { category: "sched", name: "sched_process_exec" })
+            ]
+        )
+    };
+}
+
 const MODERN: &[Feat] = &[Feat::Btf, Feat::RawTp, Feat::RingBuf, Feat::GlobalData, Feat::BoundedLoops];
 const RAW_FORK: Probe = Probe::new("raw_fork", Attach::RawTracepoint { name: "sched_process_fork" });
 const RAW_EXEC: Probe = Probe::new("raw_exec", Attach::RawTracepoint { name: "sched_process_exec" });
@@ -188,20 +210,7 @@ pub static TOOL: Tool = Tool {
             needs: &[Feat::Tracepoint, Feat::PerfBuffer],
             object: objects::RECORD_LEGACY,
             exit_args: false,
-            probes: syscall_tps!(
-                both: ["read", "readv", "pread64", "preadv", "preadv2", "write", "writev", "pwrite64", "pwritev",
-                    "pwritev2", "sendfile64", "fsync", "fdatasync", "close", "lseek", "open", "openat", "creat",
-                    "openat2", "dup", "dup2", "dup3", "fcntl", "pipe", "pipe2", "socketpair", "chdir", "fchdir"],
-                exit: ["socket", "accept", "accept4", "eventfd2", "epoll_create1", "memfd_create", "timerfd_create",
-                    "signalfd4", "inotify_init1", "eventfd", "epoll_create", "signalfd", "inotify_init"],
-                extra: [
-                    Probe::new("tp_fork_at44", Attach::Tracepoint { category: "sched", name: "sched_process_fork" })
-                        .need(Need::When(legacy::fork_at44)),
-                    Probe::new("tp_fork_at20", Attach::Tracepoint { category: "sched", name: "sched_process_fork" })
-                        .need(Need::When(legacy::fork_at20)),
-                    Probe::new("tp_exec", Attach::Tracepoint { category: "sched", name: "sched_process_exec" })
-                ]
-            ),
+            probes: io_syscalls!(legacy_tps!()),
         },
     ],
 };

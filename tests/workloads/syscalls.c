@@ -94,6 +94,23 @@
  *                  the fd, as exit or exec would). 10 open file
  *                  descriptions: 10 runs of 100, no rewrite, no close.
  *  21-reuse-other  then: open, pwrite64 100 @0, close. One run of 100.
+ *
+ * Copies between files, counted on both (a pipe end never appears):
+ *  22-cfr-in       size 3000; 22-cfr-out empty. copy_file_range(in, out):
+ *                  NULL offsets 1000 -> 1000 (in @0, out @0); off_in=2000
+ *                  500 -> 500 (in @2000, in's f_pos stays 1000; out @1000);
+ *                  off_out=5000 5000 -> 2000 (in @1000 to EOF, out @5000,
+ *                  out's f_pos stays 1500); NULL 100 -> 0 (in at EOF, out
+ *                  @1500); close in, close out.
+ *                  in: copy_file_range_in only, runs 1000, 500, 2000.
+ *                  out: copy_file_range_out only, runs 1500, 2000.
+ *  23-splice-in    size 300; 23-splice-out empty; a pipe. splice(in, pipe):
+ *                  NULL 100 -> 100 (in @0); off_in=200 100 -> 100 (in
+ *                  @200); off_in=300 10 -> 0 (EOF). splice(pipe, out): NULL
+ *                  150 -> 150 (out @0); off_out=1000 50 -> 50 (out @1000);
+ *                  close everything.
+ *                  in: splice_in only, runs 100, 100.
+ *                  out: splice_out only, runs 150, 50.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -178,6 +195,14 @@ static long s_pwritev(int fd, const struct iovec *v, int n, long off) { return s
 static long s_preadv2(int fd, const struct iovec *v, int n, long off, int fl) { return syscall(SYS_preadv2, fd, v, n, off, 0L, fl); }
 static long s_pwritev2(int fd, const struct iovec *v, int n, long off, int fl) { return syscall(SYS_pwritev2, fd, v, n, off, 0L, fl); }
 static long s_sendfile(int out, int in, long *off, size_t n) { return syscall(SYS_sendfile, out, in, off, n); }
+static long s_copy_file_range(int in, long *off_in, int out, long *off_out, size_t n)
+{
+	return syscall(SYS_copy_file_range, in, off_in, out, off_out, n, 0);
+}
+static long s_splice(int in, long *off_in, int out, long *off_out, size_t n)
+{
+	return syscall(SYS_splice, in, off_in, out, off_out, n, 0);
+}
 static long s_fsync(int fd) { return syscall(SYS_fsync, fd); }
 static long s_fdatasync(int fd) { return syscall(SYS_fdatasync, fd); }
 static void s_close(int fd) { expect(syscall(SYS_close, fd), 0, 0, "close"); }
@@ -203,7 +228,7 @@ int main(int argc, char **argv)
 {
 	struct iovec v[4];
 	int fd, fd2, in, out, p[2], s[2], nullfd;
-	long off;
+	long off, off2;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: syscalls DIR\n");
@@ -437,5 +462,38 @@ int main(int argc, char **argv)
 	expect(s_pwrite(fd, buf, 100, 0), 100, 0, "pwrite64 100@0");
 	s_close(fd);
 	s_close(nullfd);
+
+	in = open_in("22-cfr-in", O_RDWR | NEW, 3000);
+	out = open_in("22-cfr-out", O_WRONLY | NEW, -1);
+	phase = "22-copy_file_range";
+	expect(s_copy_file_range(in, NULL, out, NULL, 1000), 1000, 0, "copy 1000");
+	off = 2000;
+	expect(s_copy_file_range(in, &off, out, NULL, 500), 500, 0, "copy 500 from in@2000");
+	expect(off, 2500, 0, "off_in after");
+	off2 = 5000;
+	expect(s_copy_file_range(in, NULL, out, &off2, 5000), 2000, 0, "copy 5000 from in@1000 to out@5000");
+	expect(off2, 7000, 0, "off_out after");
+	expect(s_copy_file_range(in, NULL, out, NULL, 100), 0, 0, "copy at EOF");
+	expect(lseek(out, 0, SEEK_CUR), 1500, 0, "out's f_pos");
+	s_close(in);
+	s_close(out);
+
+	in = open_in("23-splice-in", O_RDWR | NEW, 300);
+	out = open_in("23-splice-out", O_WRONLY | NEW, -1);
+	phase = "23-splice";
+	if (pipe(p))
+		die("pipe: %s", strerror(errno));
+	expect(s_splice(in, NULL, p[1], NULL, 100), 100, 0, "splice 100 to the pipe");
+	off = 200;
+	expect(s_splice(in, &off, p[1], NULL, 100), 100, 0, "splice 100 from in@200");
+	off = 300;
+	expect(s_splice(in, &off, p[1], NULL, 10), 0, 0, "splice at EOF");
+	expect(s_splice(p[0], NULL, out, NULL, 150), 150, 0, "splice 150 from the pipe");
+	off = 1000;
+	expect(s_splice(p[0], NULL, out, &off, 50), 50, 0, "splice 50 to out@1000");
+	s_close(in);
+	s_close(out);
+	s_close(p[0]);
+	s_close(p[1]);
 	return 0;
 }
