@@ -104,6 +104,7 @@ struct task_struct {
 
 #define S_IFMT 0170000
 #define S_IFREG 0100000
+#define S_IFDIR 0040000
 #define MAX_PATH_DEPTH 48
 
 /* Per struct file: identity cache and sequential-run state. LRU: entries of
@@ -403,7 +404,7 @@ static __always_inline bool named(struct file *f)
 /* Cache the identity of the struct file `ref` (of inode): a call of its own,
  * so that its stack is not added to that of account() (older verifiers
  * count every frame of a call chain in full against 512 bytes). */
-static __noinline void resolve_file(u64 ref, struct inode *inode)
+static __noinline void resolve_file(u64 ref, struct inode *inode, bool dirs)
 {
 	struct file *f = (struct file *)ref;
 	struct task_struct *task;
@@ -414,9 +415,13 @@ static __noinline void resolve_file(u64 ref, struct inode *inode)
 	u32 zero = 0, len;
 	u8 one = 1;
 
+	u16 type = BPF_CORE_READ(inode, i_mode) & S_IFMT;
+
 	fresh.inode = (u64)inode;
-	fresh.regular = (BPF_CORE_READ(inode, i_mode) & S_IFMT) == S_IFREG && named(f);
-	if (fresh.regular) {
+	fresh.regular = type == S_IFREG && named(f);
+	fresh.is_dir = type == S_IFDIR;
+	fresh.dir = dirs && fresh.is_dir && named(f);
+	if (fresh.regular || fresh.dir) {
 		task = (struct task_struct *)bpf_get_current_task();
 		d = BPF_CORE_READ(f, f_path.dentry);
 		fresh.parent = (u64)BPF_CORE_READ(d, d_parent);
@@ -429,6 +434,8 @@ static __noinline void resolve_file(u64 ref, struct inode *inode)
 		sk.key = e->key;
 		sk.ino = e->ino;
 		sk.dev = e->dev;
+		if (fresh.dir)
+			e->flags |= FILE_DIR;
 		if (!bpf_map_update_elem(&seen, &sk, &one, BPF_NOEXIST)) {
 			len = __builtin_offsetof(struct file_event, path) + e->path_len;
 			if (len > sizeof(*e))
@@ -440,21 +447,22 @@ static __noinline void resolve_file(u64 ref, struct inode *inode)
 	bpf_map_update_elem(&files, &ref, &fresh, BPF_ANY);
 }
 
-/* The state of the struct file `ref`, its identity resolved on first sight. */
-static __always_inline struct open_file *file_state(u64 ref)
+/* The state of the struct file `ref`, its identity resolved on first sight;
+ * a directory's at its first fsync. */
+static __always_inline struct open_file *file_state(u64 ref, bool sync)
 {
 	struct inode *inode = file_inode_of(ref);
 	struct open_file *of = bpf_map_lookup_elem(&files, &ref);
 
 	/* A struct file freed and reused for another inode must not inherit
 	 * state; the old file's runs end. */
-	if (!of || of->inode != (u64)inode) {
+	if (!of || of->inode != (u64)inode || (sync && of->is_dir && !of->dir)) {
 		if (of && of->regular)
 			flush_runs(of);
-		resolve_file(ref, inode);
+		resolve_file(ref, inode, sync);
 		of = bpf_map_lookup_elem(&files, &ref);
 	}
-	return of && of->regular ? of : NULL;
+	return of && (of->regular || (sync && of->dir)) ? of : NULL;
 }
 
 /* The struct file may live on in a dup or a child, so its state stays (a new
@@ -495,7 +503,10 @@ static __always_inline int opened(s64 fd)
 	if (of && of->regular)
 		flush_runs(of);
 	f = (struct file *)ref;
-	resolve_file(ref, BPF_CORE_READ(f, f_inode));
+	resolve_file(ref, BPF_CORE_READ(f, f_inode), false);
+	of = bpf_map_lookup_elem(&files, &ref);
+	if (of && of->regular)
+		count_open(&of->key, BPF_CORE_READ(f, f_flags));
 	return 0;
 }
 

@@ -13,7 +13,11 @@
 #include "bits.bpf.h"
 #include "record.h"
 
+/* x86-64 open flags (uapi asm-generic/fcntl.h) */
 #define O_APPEND 02000
+#define O_DSYNC 010000
+#define O_DIRECT 040000
+#define __O_SYNC 04000000
 #define RWF_APPEND 0x10 /* pwritev2 flag: append whatever the offset */
 #ifndef MAX_IOVECS
 #define MAX_IOVECS 1024 /* UIO_MAXIOV: every iovec a syscall accepts */
@@ -32,8 +36,10 @@ static __always_inline u64 file_pos(u64 ref, bool append);
 /* Was `ref` opened O_APPEND (every write goes to the end, whatever its offset)? */
 static __always_inline bool file_appends(u64 ref);
 /* Per-open-file state of `ref`, its identity resolved on first sight; NULL
- * for files that are not counted. */
-static __always_inline struct open_file *file_state(u64 ref);
+ * for files that are not counted. `sync`: for an fsync or fdatasync, which
+ * count on directories too (databases sync the directory of a file they
+ * created or renamed). */
+static __always_inline struct open_file *file_state(u64 ref, bool sync);
 /* Changes when the current process execs (0 where that cannot be read). */
 static __always_inline u32 current_exec_id(void);
 /* `ref` was closed successfully. */
@@ -142,6 +148,14 @@ struct {
 	__type(key, struct user_key);
 	__type(value, struct file_user);
 } users SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 131072);
+	__type(key, struct file_key);
+	__type(value, struct open_counts);
+} file_opens SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -289,6 +303,25 @@ static __always_inline void flush_runs(struct open_file *of)
 	if (of->write_run && (sc = bpf_map_lookup_elem(&syscall_stats, &sk)))
 		run_ended(&of->key, sc, sk.kind, of->write_run);
 	of->read_run = of->write_run = 0;
+}
+
+/* Count an open, with open(2) `flags`, of the file `key` (on the stack
+ * before 4.18: d71962f3e627). */
+static __always_inline void count_open(const struct file_key *key, u32 flags)
+{
+	struct open_counts zero = {}, *c = lookup_or_init(&file_opens, key, &zero);
+
+	if (!c)
+		return;
+	__sync_fetch_and_add(&c->n[OPENS_ALL], 1);
+	if (flags & O_DIRECT)
+		__sync_fetch_and_add(&c->n[OPENS_DIRECT], 1);
+	if (flags & __O_SYNC)
+		__sync_fetch_and_add(&c->n[OPENS_SYNC], 1);
+	else if (flags & O_DSYNC)
+		__sync_fetch_and_add(&c->n[OPENS_DSYNC], 1);
+	if (flags & O_APPEND)
+		__sync_fetch_and_add(&c->n[OPENS_APPEND], 1);
 }
 
 /* Extend or restart a sequential run, by a call of `kind` (counters `sc`). */
@@ -601,7 +634,7 @@ static __always_inline void io_done_on(u64 ref, u32 kind, u64 off, bool at_pos, 
 	struct io_done d = { .off = off, .req = c->req, .start = c->ts, .ret = ret, .kind = kind };
 	struct open_file *of;
 
-	if (!ref || !(of = file_state(ref)))
+	if (!ref || !(of = file_state(ref, kind == IO_FSYNC || kind == IO_FDATASYNC)))
 		return;
 	account(of, &d);
 	if (at_pos && ret > 0)

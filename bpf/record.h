@@ -160,6 +160,22 @@ struct file_stats {
 	__u32 _pad;
 };
 
+/* Opens of a file (map file_opens) by what their flags ask for, counted
+ * when the open returns (fcntl(F_SETFL) later is not seen): every open,
+ * O_DIRECT, O_SYNC, O_DSYNC without O_SYNC (whose bits include it), O_APPEND. */
+enum open_count {
+	OPENS_ALL,
+	OPENS_DIRECT,
+	OPENS_SYNC,
+	OPENS_DSYNC,
+	OPENS_APPEND,
+	OPENS_NR,
+};
+
+struct open_counts {
+	__u64 n[OPENS_NR];
+};
+
 /* Per open file description (struct file), for sequential runs and rewrites. */
 struct open_file {
 	struct file_key key;
@@ -179,7 +195,9 @@ struct open_file {
 	__u8 append;        /* legacy: opened O_APPEND */
 	__u8 read_kind;     /* the io_kind of the last read, and of the last */
 	__u8 write_kind;    /* write: where a run still open at a reuse ends */
-	__u8 _pad[3];
+	__u8 is_dir;        /* CO-RE: a directory, named at its first fsync (then */
+	__u8 dir;           /* `dir`, and only its fsyncs count) */
+	__u8 _pad;
 };
 
 struct user_key {
@@ -202,6 +220,7 @@ enum record_drop {
 #define FILE_UNLINKED 1  /* no name left: when first seen (event) or at a close */
 #define FILE_TRUNCATED 2 /* the path's head is missing (event) */
 #define FILE_RENAMED 4   /* renamed while open (seen at close) */
+#define FILE_DIR 8       /* a directory: only its fsyncs are counted (event) */
 
 /* Sent once per new (file_key, dev, ino): where the file is. `path` holds
  * the path's components leaf first, each NUL-terminated, `path_len` bytes in

@@ -167,7 +167,9 @@ static __always_inline u64 *fd_open_id(u32 fd)
 	return NULL;
 }
 
-static __always_inline struct open_file *file_state(u64 ref)
+/* Every open has a state, also of a directory, device or pipe: user space
+ * tells them apart when it names the open (src/record/legacy.rs). */
+static __always_inline struct open_file *file_state(u64 ref, bool sync)
 {
 	u64 *id = fd_open_id(ref - 1);
 	u64 key;
@@ -187,7 +189,7 @@ static __always_inline u32 current_exec_id(void)
 
 static __always_inline bool file_appends(u64 ref)
 {
-	struct open_file *of = file_state(ref);
+	struct open_file *of = file_state(ref, false);
 
 	return of && of->append;
 }
@@ -195,7 +197,7 @@ static __always_inline bool file_appends(u64 ref)
 /* Appends continue where the last write ended: the file size is unknown here. */
 static __always_inline u64 file_pos(u64 ref, bool append)
 {
-	struct open_file *of = file_state(ref);
+	struct open_file *of = file_state(ref, false);
 
 	if (!of)
 		return 0;
@@ -223,7 +225,7 @@ int tp_exit_lseek(struct sys_exit_args *ctx)
 	op = bpf_map_lookup_elem(&fd_ops, &tid);
 	if (!op)
 		return 0;
-	if (ctx->ret >= 0 && (of = file_state(file_ref(op->oldfd))))
+	if (ctx->ret >= 0 && (of = file_state(file_ref(op->oldfd), false)))
 		of->pos = ctx->ret;
 	bpf_map_delete_elem(&fd_ops, &tid);
 	return 0;
@@ -334,6 +336,7 @@ static __always_inline int opened(struct sys_exit_args *ctx)
 	of.append = (op->flags & O_APPEND) != 0;
 	/* The event first: its base is looked up by the dirfd, which may be this very fd number. */
 	send_open(ctx, op, of.key.id, k.fd, 0);
+	count_open(&of.key, op->flags);
 	bpf_map_update_elem(&opens, &of.key.id, &of, BPF_ANY);
 	bpf_map_update_elem(&fds, &k, &of.key.id, BPF_ANY);
 out:

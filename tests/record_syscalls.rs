@@ -224,6 +224,8 @@ struct Expect {
     fsync_between: &'static [u64],
     /// exactly these keys of `syscalls`
     syscalls: &'static [Sc],
+    /// opens: all, O_DIRECT, O_SYNC, O_DSYNC (without O_SYNC), O_APPEND
+    opens: [u64; 5],
     /// Fields the regression_* tests own: skipped unless strict.
     known_wrong: &'static [&'static str],
 }
@@ -240,6 +242,7 @@ const E: Expect = Expect {
     fsync_bytes: 0,
     fsync_between: &[],
     syscalls: &[],
+    opens: [1, 0, 0, 0, 0],
     known_wrong: &[],
 };
 
@@ -442,6 +445,7 @@ const PHASES: &[Expect] = &[
             ok_sc("pwritev2", &[100], &[100], 100),
             close(1),
         ],
+        opens: [1, 0, 0, 0, 1],
         ..E
     },
     // 16: parent writes 100, forked child "syscalls-child" 200, parent 300: one open file, one run.
@@ -460,6 +464,7 @@ const PHASES: &[Expect] = &[
         seq_write: &[300],
         syscalls: &[ok_sc("write", &[100], &[100], 100), ok_sc("pwrite64", &[100, 100], &[100, 100], 200), close(1)],
         known_wrong: &["rewrites", "seq_write_hist"],
+        opens: [1, 0, 0, 0, 1],
         ..E
     },
     // 18: pwritev2 100@0, then 100@0 with RWF_APPEND (appends at 100). One run, no rewrite.
@@ -498,6 +503,7 @@ const PHASES: &[Expect] = &[
         seq_write: &[100; 10],
         syscalls: &[ok_sc("pwrite64", &[100; 10], &[100; 10], 1000)],
         known_wrong: &["rewrites", "seq_write_hist"],
+        opens: [10, 0, 0, 0, 0],
         ..E
     },
     // ... then another file: open, pwrite64 100@0, close.
@@ -540,6 +546,8 @@ const PHASES: &[Expect] = &[
         syscalls: &[ok_sc("splice_out", &[150, 50], &[150, 50], 200), close(1)],
         ..E
     },
+    // 24: opened 6 times: plain, O_DIRECT, O_SYNC, O_DSYNC, O_APPEND, O_DIRECT|O_DSYNC|O_APPEND.
+    Expect { name: "24-open-flags", syscalls: &[close(6)], opens: [6, 2, 1, 2, 2], ..E },
 ];
 
 fn sc_json(s: &Sc) -> Value {
@@ -568,6 +576,12 @@ fn check(f: &Value, e: &Expect, exe_comm: &str, profile: &Value, strict: bool) -
     cmp("rewrites", &f["rewrites"], json!(e.rewrites));
     cmp("seq_read_hist", &f["seq_read_hist"], hist(e.seq_read));
     cmp("seq_write_hist", &f["seq_write_hist"], hist(e.seq_write));
+    let [calls, direct, sync, dsync, append] = e.opens;
+    cmp(
+        "opens",
+        &f["opens"],
+        json!({"calls": calls, "direct": direct, "sync": sync, "dsync": dsync, "append": append}),
+    );
     cmp("fsync.calls", &f["fsync"]["calls"], json!(e.fsync_calls));
     cmp("fsync.bytes", &f["fsync"]["bytes"], json!(e.fsync_bytes));
     cmp("fsync.bytes_between_hist", &f["fsync"]["bytes_between_hist"], hist(e.fsync_between));
@@ -626,6 +640,23 @@ fn check_exerciser(p: &Value, work: &Path, exe_comm: &str, strict_for: &[&str]) 
     // The exerciser is static and its stdio are pipes: its phase files are
     // all the regular files it touches. Pipes, sockets, /dev/null never appear.
     assert_eq!(got, want, "files in the profile");
+    // 25-dir: fsync 2 and fdatasync 1 on a directory, apart from the files.
+    let dir = work.join("25-dir");
+    let md = std::fs::metadata(&dir).unwrap();
+    let d = &p["directories"];
+    assert_eq!(d.as_array().map(|a| a.len()), Some(1), "directories: {d:#}");
+    let (d, ok) = (
+        &d[0],
+        |n| json!({"calls": n, "errors": 0, "bytes": 0, "errnos": {}, "request_hist": [], "completed_hist": []}),
+    );
+    assert_eq!(d["path"], dir.to_str().unwrap());
+    assert_eq!(d["mntns"], host_mntns());
+    assert_eq!(d["inodes"], json!([inode(&md)]));
+    assert_eq!(d["comms"], json!([exe_comm]));
+    assert_eq!(d["syscalls"], json!({"fdatasync": ok(1), "fsync": ok(2)}));
+    assert_eq!(d["fsync"]["calls"], 3);
+    let lat: u64 = d["fsync"]["latency_hist"].as_array().unwrap().iter().map(|b| b["count"].as_u64().unwrap()).sum();
+    assert_eq!(lat, 3, "fsync latency samples: {d:#}");
     let mntns = host_mntns();
     let mut bad = vec![];
     for e in PHASES {

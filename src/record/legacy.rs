@@ -44,8 +44,8 @@ struct Open {
     fallback_base: Option<Vec<u8>>,
     truncated: bool,
     mntns: u32,
-    /// What the path led to when the event was read: (dev, ino, regular file).
-    file: Option<(u32, u64, bool)>,
+    /// What the path led to when the event was read.
+    file: Option<(u32, u64, Is)>,
     unlinked: bool,
 }
 
@@ -136,8 +136,28 @@ fn gone_was_regular(path: &[u8]) -> bool {
     true
 }
 
-fn meta(p: &Path) -> Option<(u32, u64, bool)> {
-    std::fs::metadata(p).ok().map(|m| (kernel_dev(m.dev()), m.ino(), m.is_file()))
+/// What an open led to: only regular files are rows, and directories for their fsyncs.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Is {
+    File,
+    Dir,
+    Other,
+}
+
+impl Is {
+    fn of(m: &std::fs::Metadata) -> Is {
+        if m.is_file() {
+            Is::File
+        } else if m.is_dir() {
+            Is::Dir
+        } else {
+            Is::Other
+        }
+    }
+}
+
+fn meta(p: &Path) -> Option<(u32, u64, Is)> {
+    std::fs::metadata(p).ok().map(|m| (kernel_dev(m.dev()), m.ino(), Is::of(&m)))
 }
 
 impl Opens {
@@ -174,7 +194,7 @@ impl Opens {
             // Named as the kernel names it, "#" and the inode number, where that can still be read.
             let fd = meta(Path::new(&format!("/proc/{}/fd/{}", e.tgid, e.fd)));
             open.arg.extend(format!("/#{}", fd.map_or(String::new(), |(_, ino, _)| ino.to_string())).bytes());
-            open.file = Some(fd.unwrap_or((0, 0, true)));
+            open.file = Some(fd.unwrap_or((0, 0, Is::File)));
         } else if e.kind != OPEN_EVENT_CWD {
             // By the path: by now the fd may be closed and its number reused
             // (fio does it within microseconds).
@@ -212,11 +232,12 @@ impl Opens {
             return Identity::Unknown;
         };
         let path = self.path_of_open(open);
-        let regular = match open.file {
-            Some((_, _, regular)) => regular,
-            None => path.as_deref().is_none_or(gone_was_regular),
+        let is = match open.file {
+            Some((_, _, is)) => is,
+            None if path.as_deref().is_none_or(gone_was_regular) => Is::File,
+            None => Is::Other,
         };
-        if !regular {
+        if is == Is::Other {
             return Identity::NotAFile;
         }
         match path {
@@ -225,6 +246,7 @@ impl Opens {
                 path,
                 truncated: open.truncated,
                 unlinked: open.unlinked,
+                dir: is == Is::Dir,
                 inodes: open.file.filter(|f| f.1 != 0).map(|(dev, ino, _)| (dev, ino)).into_iter().collect(),
             }),
             None => Identity::Unknown,
@@ -293,7 +315,7 @@ impl Opens {
                 let path = target.as_os_str().as_bytes();
                 let unlinked = path.ends_with(b" (deleted)");
                 let open = Open {
-                    file: Some((kernel_dev(m.dev()), m.ino(), m.is_file())),
+                    file: Some((kernel_dev(m.dev()), m.ino(), Is::of(&m))),
                     unlinked,
                     ..Open::seeded(path.strip_suffix(b" (deleted)").unwrap_or(path), mntns)
                 };

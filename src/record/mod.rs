@@ -34,8 +34,11 @@ processes read, write or fsync (one row per mount namespace + path, the path
 a file had when it was opened; a path deleted and created again adds up in its
 row), per syscall: calls, errors by errno, request and completed size
 histograms; per file: bytes, first/last read and write times, sequential-run
-histograms, rewrites, fsync count, latency and bytes between fsyncs. Counting
-happens in the kernel; sockets, pipes and devices never appear.
+histograms, rewrites, fsync count, latency and bytes between fsyncs, opens by
+flag (O_DIRECT, O_SYNC, O_DSYNC, O_APPEND). Counting happens in the kernel;
+sockets, pipes and devices never appear, directories only for their fsyncs
+(a section of their own). A copy between files (sendfile, copy_file_range,
+splice) counts as a read of one and a write of the other.
 
 Traced syscalls: read readv pread64 preadv preadv2 write writev pwrite64
 pwritev pwritev2 sendfile copy_file_range splice fsync fdatasync close.
@@ -360,6 +363,7 @@ const RESULT_MAPS: &[(&str, u32, u32)] = &[
     (map_name!("hists" in RECORD, RECORD_LEGACY), 1 << 20, 1 << 17),
     (map_name!("syscall_stats" in RECORD, RECORD_LEGACY), 1 << 18, 1 << 16),
     (map_name!("file_stats" in RECORD, RECORD_LEGACY), 1 << 17, 1 << 15),
+    (map_name!("file_opens" in RECORD, RECORD_LEGACY), 1 << 17, 1 << 15),
     (map_name!("users" in RECORD, RECORD_LEGACY), 1 << 17, 1 << 15),
     (map_name!("errnos" in RECORD, RECORD_LEGACY), 1 << 16, 1 << 14),
     (map_name!("seen" in RECORD), 1 << 17, 1 << 15),

@@ -4,7 +4,7 @@
 
 use std::ops::Range;
 
-use crate::shared::{file_event, file_key, FILE_TRUNCATED, FILE_UNLINKED};
+use crate::shared::{file_event, file_key, FILE_DIR, FILE_TRUNCATED, FILE_UNLINKED};
 
 /// A file as the BPF maps key it: (mount namespace, id). The id is a path
 /// hash (CO-RE strategies) or one open (legacy).
@@ -31,6 +31,8 @@ pub struct FileName {
     /// It had no name left when first seen (unlinked, O_TMPFILE): its path
     /// is somebody else's next, so it is a row of its own.
     pub unlinked: bool,
+    /// A directory: only its fsyncs count, in the profile's `directories`.
+    pub dir: bool,
     /// (dev as the kernel's s_dev, inode number), sorted, each once.
     pub inodes: Vec<(u32, u64)>,
 }
@@ -43,6 +45,7 @@ struct Named {
     path: Range<u32>,
     truncated: bool,
     unlinked: bool,
+    dir: bool,
 }
 
 /// The names the kernel sent (CO-RE strategies): one entry per event and
@@ -77,6 +80,7 @@ impl Names {
             path: start as u32..self.bytes.len() as u32,
             truncated,
             unlinked: e.flags as u32 & FILE_UNLINKED != 0,
+            dir: e.flags as u32 & FILE_DIR != 0,
         });
     }
 
@@ -111,6 +115,7 @@ impl Names {
             path: self.path(first).to_vec(),
             truncated: first.truncated,
             unlinked: first.unlinked,
+            dir: first.dir,
             inodes,
         })
     }

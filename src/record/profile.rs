@@ -21,8 +21,8 @@ use crate::error::Result;
 use crate::hist::Hist;
 use crate::objects::map_name;
 use crate::shared::{
-    errno_key, file_hist, file_key, file_stats, file_user, hist_key, open_file, record_drop, stat_key, syscall_stats,
-    user_key, FILE_RENAMED, FILE_UNLINKED, RECORD_COMM_LEN,
+    errno_key, file_hist, file_key, file_stats, file_user, hist_key, open_count, open_counts, open_file, record_drop,
+    stat_key, syscall_stats, user_key, FILE_RENAMED, FILE_UNLINKED, RECORD_COMM_LEN,
 };
 
 /// 2: rows keyed by mount namespace + path (1: by inode), paths encoded
@@ -44,6 +44,8 @@ struct Totals {
     fsync_bytes: u64,
     last_fsync_ns: u64,
     flags: u32,
+    /// By enum open_count.
+    opens: [u64; open_count::OPENS_NR as usize],
 }
 
 impl Totals {
@@ -79,6 +81,11 @@ impl Totals {
         self.fsync_bytes += b.fsync_bytes;
         self.last_fsync_ns = self.last_fsync_ns.max(b.last_fsync_ns);
         self.flags |= b.flags;
+        self.add_opens(&b.opens);
+    }
+
+    fn add_opens(&mut self, n: &[u64; open_count::OPENS_NR as usize]) {
+        self.opens.iter_mut().zip(n).for_each(|(a, b)| *a += b);
     }
 }
 
@@ -183,9 +190,12 @@ impl Comms {
 #[derive(Default, Clone, Copy)]
 struct Present {
     /// Bits 1 << io_kind: syscall_stats.
-    kinds: u16,
+    kinds: u32,
     file_stats: bool,
+    file_opens: bool,
 }
+
+const _: () = assert!(KIND_NAMES.len() <= 32, "Present::kinds has a bit per io_kind");
 
 /// The entries of the maps keyed by more than a file (errno, histogram
 /// slot, process), each sorted by file.
@@ -227,6 +237,7 @@ impl Sparse {
 /// The maps whose values are looked up key by key while the rows are written.
 struct Values<'a> {
     file_stats: Map<'a>,
+    file_opens: Map<'a>,
     syscall_stats: Map<'a>,
 }
 
@@ -237,6 +248,11 @@ impl Values<'_> {
         if present.file_stats {
             if let Some(v) = self.file_stats.get::<file_key, file_stats>(&file)? {
                 f.stats.add_file(&v);
+            }
+        }
+        if present.file_opens {
+            if let Some(v) = self.file_opens.get::<file_key, open_counts>(&file)? {
+                f.stats.add_opens(&v.n);
             }
         }
         for kind in (0..KIND_NAMES.len() as u32).filter(|kind| present.kinds & 1 << kind != 0) {
@@ -344,6 +360,8 @@ struct KeyRow {
 pub struct Rows<'a> {
     /// The keys in row order (a row's keys are adjacent, in key order).
     keys: Vec<KeyRow>,
+    /// The same for directories (`directories`: their fsyncs only).
+    dirs: Vec<KeyRow>,
     names: NameTable,
     len: usize,
     sparse: Sparse,
@@ -368,6 +386,11 @@ impl Rows<'_> {
     /// Each row's keys, in output order.
     fn rows(&self) -> impl Iterator<Item = &[KeyRow]> {
         self.keys.chunk_by(|a, b| self.names.row_key(a) == self.names.row_key(b))
+    }
+
+    /// Each directory's keys, in output order.
+    fn dir_rows(&self) -> impl Iterator<Item = &[KeyRow]> {
+        self.dirs.chunk_by(|a, b| self.names.row_key(a) == self.names.row_key(b))
     }
 
     /// (key, row) for every key, sorted by key.
@@ -403,18 +426,23 @@ impl<'a> Collected<'a> {
     pub fn into_rows(self, identify: impl Fn(Key) -> Identity) -> Rows<'a> {
         // Sized up front: grown by doubling, they would leave their old copies behind as free heap.
         let mut keys = Vec::with_capacity(self.keys.len());
+        let mut dirs = Vec::new();
         let mut names = NameTable { paths: Vec::new(), inodes: Vec::with_capacity(self.keys.len()) };
         for (key, present) in self.keys {
-            let name = match identify(key) {
+            match identify(key) {
                 Identity::NotAFile => continue,
-                Identity::Unknown => None,
-                Identity::Named(n) => Some(names.add(n)),
-            };
-            keys.push(KeyRow { key, present, name });
+                Identity::Unknown => keys.push(KeyRow { key, present, name: None }),
+                Identity::Named(n) => {
+                    let to = if n.dir { &mut dirs } else { &mut keys };
+                    to.push(KeyRow { key, present, name: Some(names.add(n)) });
+                }
+            }
         }
         // By key within a row: the first key names it.
-        keys.sort_unstable_by(|a, b| (names.row_key(a), a.key).cmp(&(names.row_key(b), b.key)));
-        let mut rows = Rows { keys, names, len: 0, sparse: self.sparse, values: self.values, drops: self.drops };
+        for k in [&mut keys, &mut dirs] {
+            k.sort_unstable_by(|a, b| (names.row_key(a), a.key).cmp(&(names.row_key(b), b.key)));
+        }
+        let mut rows = Rows { keys, dirs, names, len: 0, sparse: self.sparse, values: self.values, drops: self.drops };
         rows.len = rows.rows().count();
         rows
     }
@@ -425,11 +453,13 @@ impl<'a> Collected<'a> {
 pub fn collect<'a>(obj: &'a Object, open_map: &str) -> Result<Collected<'a>> {
     let values = Values {
         file_stats: obj.map(map_name!("file_stats" in RECORD, RECORD_LEGACY))?,
+        file_opens: obj.map(map_name!("file_opens" in RECORD, RECORD_LEGACY))?,
         syscall_stats: obj.map(map_name!("syscall_stats" in RECORD, RECORD_LEGACY))?,
     };
     let mut keys: BTreeMap<Key, Present> = BTreeMap::new();
     values.syscall_stats.for_each_key(|k: stat_key| keys.entry(key(&k.file)).or_default().kinds |= 1 << k.kind)?;
     values.file_stats.for_each_key(|k: file_key| keys.entry(key(&k)).or_default().file_stats = true)?;
+    values.file_opens.for_each_key(|k: file_key| keys.entry(key(&k)).or_default().file_opens = true)?;
     let mut errnos = obj.map(map_name!("errnos" in RECORD, RECORD_LEGACY))?.entries::<errno_key, u64>()?;
     let mut hists = obj.map(map_name!("hists" in RECORD, RECORD_LEGACY))?.entries::<hist_key, u64>()?;
     // Sequential runs still open when recording stopped end here.
@@ -503,7 +533,7 @@ impl Serialize for FileJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> SerResult<S> {
         let (name, f, st) = (self.name, self.rec, &self.rec.stats);
         let unnamed = name.is_some_and(|n| n.unlinked);
-        let mut m = s.serialize_struct("file", 19)?;
+        let mut m = s.serialize_struct("file", 20)?;
         m.serialize_field("comms", &f.comms)?;
         m.serialize_field("first_read_ns", &opt_ns(st.first_read_ns))?;
         m.serialize_field("first_write_ns", &opt_ns(st.first_write_ns))?;
@@ -512,6 +542,7 @@ impl Serialize for FileJson<'_> {
         m.serialize_field("last_read_ns", &opt_ns(st.last_read_ns))?;
         m.serialize_field("last_write_ns", &opt_ns(st.last_write_ns))?;
         m.serialize_field("mntns", &self.mntns)?;
+        m.serialize_field("opens", &OpensJson(&st.opens))?;
         m.serialize_field("path", &self.path)?;
         m.serialize_field("path_truncated", &name.is_some_and(|n| n.truncated))?;
         m.serialize_field("read_bytes", &st.read_bytes)?;
@@ -523,6 +554,59 @@ impl Serialize for FileJson<'_> {
         m.serialize_field("unlinked", &(unnamed || st.flags & FILE_UNLINKED != 0))?;
         m.serialize_field("unnamed", &unnamed)?;
         m.serialize_field("write_bytes", &st.write_bytes)?;
+        m.end()
+    }
+}
+
+/// A directory's row: who synced it, and its fsync and fdatasync calls.
+struct DirJson<'a>(FileJson<'a>);
+
+impl Serialize for DirJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> SerResult<S> {
+        let (d, f) = (&self.0, self.0.rec);
+        let syncs: BTreeMap<usize, &Calls> = f
+            .syscalls
+            .iter()
+            .filter(|(k, _)| Class::of_kind(**k as u32) == Some(Class::Sync))
+            .map(|(k, c)| (*k, c))
+            .collect();
+        let mut m = s.serialize_struct("directory", 6)?;
+        m.serialize_field("comms", &f.comms)?;
+        m.serialize_field("fsync", &DirFsyncJson(f))?;
+        m.serialize_field("inodes", &InodesJson(&d.inodes))?;
+        m.serialize_field("mntns", &d.mntns)?;
+        m.serialize_field("path", &d.path)?;
+        m.serialize_field("syscalls", &SyscallsJson(&syncs))?;
+        m.end()
+    }
+}
+
+/// A directory's fsync summary: no bytes are written to a directory.
+struct DirFsyncJson<'a>(&'a FileRecord);
+
+impl Serialize for DirFsyncJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> SerResult<S> {
+        let (f, st) = (self.0, &self.0.stats);
+        let mut m = s.serialize_struct("fsync", 3)?;
+        m.serialize_field("calls", &st.fsync_calls)?;
+        m.serialize_field("last_ns", &opt_ns(st.last_fsync_ns))?;
+        m.serialize_field("latency_hist", f.hist(file_hist::HIST_FSYNC_LATENCY))?;
+        m.end()
+    }
+}
+
+struct OpensJson<'a>(&'a [u64; open_count::OPENS_NR as usize]);
+
+impl Serialize for OpensJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> SerResult<S> {
+        use open_count::*;
+        let n = |c: open_count| self.0[c as usize];
+        let mut m = s.serialize_struct("opens", 5)?;
+        m.serialize_field("append", &n(OPENS_APPEND))?;
+        m.serialize_field("calls", &n(OPENS_ALL))?;
+        m.serialize_field("direct", &n(OPENS_DIRECT))?;
+        m.serialize_field("dsync", &n(OPENS_DSYNC))?;
+        m.serialize_field("sync", &n(OPENS_SYNC))?;
         m.end()
     }
 }
@@ -565,11 +649,11 @@ impl Serialize for InodeJson {
 }
 
 /// Syscalls by name, in name order.
-struct SyscallsJson<'a>(&'a BTreeMap<usize, Calls>);
+struct SyscallsJson<'a, C: Serialize>(&'a BTreeMap<usize, C>);
 
-impl Serialize for SyscallsJson<'_> {
+impl<C: Serialize> Serialize for SyscallsJson<'_, C> {
     fn serialize<S: Serializer>(&self, s: S) -> SerResult<S> {
-        let mut by_name: Vec<(&str, &Calls)> = self.0.iter().map(|(kind, c)| (KIND_NAMES[*kind], c)).collect();
+        let mut by_name: Vec<(&str, &C)> = self.0.iter().map(|(kind, c)| (KIND_NAMES[*kind], c)).collect();
         by_name.sort_unstable_by_key(|(name, _)| *name);
         s.collect_map(by_name)
     }
@@ -815,6 +899,20 @@ pub fn write_document(
         line.extend_from_slice(if i > 0 { b",\n" } else { b"\n" });
         let rec = rows.record(keys).map_err(|e| std::io::Error::other(e.to_string()))?;
         serde_json::to_writer(&mut line, &FileJson::new(rows, keys, &rec))?;
+        w.write_all(&line)?;
+    }
+    w.write_all(b"\n],\n\"directories\":[")?;
+    let mut first = true;
+    for keys in rows.dir_rows() {
+        let rec = rows.record(keys).map_err(|e| std::io::Error::other(e.to_string()))?;
+        // Directories opened (legacy: every open has counters) but never synced are no rows.
+        if rec.stats.fsync_calls == 0 && !rec.syscalls.keys().any(|k| Class::of_kind(*k as u32) == Some(Class::Sync)) {
+            continue;
+        }
+        line.clear();
+        line.extend_from_slice(if first { b"\n" } else { b",\n" });
+        first = false;
+        serde_json::to_writer(&mut line, &DirJson(FileJson::new(rows, keys, &rec)))?;
         w.write_all(&line)?;
     }
     w.write_all(b"\n],\n\"snapshots\":")?;

@@ -111,6 +111,15 @@
  *                  close everything.
  *                  in: splice_in only, runs 100, 100.
  *                  out: splice_out only, runs 150, 50.
+ *
+ *  24-open-flags   opened and closed 6 times: O_RDWR|O_CREAT, O_DIRECT,
+ *                  O_SYNC, O_DSYNC, O_APPEND, O_DIRECT|O_DSYNC|O_APPEND.
+ *                  opens 6: direct 2, sync 1, dsync 2, append 2; close 6.
+ *                  (Every other file: opens 1, 15 and 17 append 1, 21-reuse 10.)
+ *
+ * A directory (in the profile's `directories`, not its files):
+ *  25-dir          mkdir; open O_DIRECTORY; fsync, fsync, fdatasync; close.
+ *                  fsync calls 3: fsync 2, fdatasync 1.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -121,6 +130,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -495,5 +505,29 @@ int main(int argc, char **argv)
 	s_close(out);
 	s_close(p[0]);
 	s_close(p[1]);
+
+	{
+		static const int flags[] = { O_RDWR | O_CREAT, O_RDONLY | O_DIRECT, O_WRONLY | O_SYNC, O_WRONLY | O_DSYNC,
+					     O_WRONLY | O_APPEND, O_RDWR | O_DIRECT | O_DSYNC | O_APPEND };
+
+		for (unsigned i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+			s_close(open_in("24-open-flags", flags[i], -1));
+	}
+
+	{
+		char path[4096];
+
+		phase = "25-dir";
+		snprintf(path, sizeof(path), "%s/25-dir", dir);
+		if (mkdir(path, 0755) && errno != EEXIST)
+			die("mkdir %s: %s", path, strerror(errno));
+		fd = open(path, O_RDONLY | O_DIRECTORY);
+		if (fd < 0)
+			die("open %s: %s", path, strerror(errno));
+		expect(s_fsync(fd), 0, 0, "fsync");
+		expect(s_fsync(fd), 0, 0, "fsync again");
+		expect(s_fdatasync(fd), 0, 0, "fdatasync");
+		s_close(fd);
+	}
 	return 0;
 }
