@@ -3,7 +3,9 @@
  * /vm-tests/bin/iowork (every *.c in vm-tests/guest/ becomes /vm-tests/bin/<name>).
  *
  *   iowork OP PATH COUNT SIZE [FLAG...]
- *     OP:    write | pwrite | pwritev2 | read | pread | preadv2
+ *     OP:    write | pwrite | pwritev2 | read | pread | preadv2 | copy_file_range | splice
+ *            (the copies read PATH and write PATH.OP: copy_file_range directly, splice
+ *            through a pipe, one call each way per SIZE)
  *     FLAG:  fsync (fsync once at the end), direct (O_DIRECT), sync (O_SYNC)
  *
  * Issues exactly COUNT syscalls of SIZE bytes at consecutive offsets (writes create/truncate
@@ -21,7 +23,8 @@
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: iowork write|pwrite|pwritev2|read|pread|preadv2 PATH COUNT SIZE [fsync|direct|sync]...\n");
+	fprintf(stderr, "usage: iowork write|pwrite|pwritev2|read|pread|preadv2|copy_file_range|splice PATH COUNT SIZE "
+			"[fsync|direct|sync]...\n");
 	return 2;
 }
 
@@ -39,8 +42,9 @@ int main(int argc, char **argv)
 		else return usage();
 	}
 	int is_write = strstr(op, "write") != NULL;
+	int copy = !strcmp(op, "copy_file_range") || !strcmp(op, "splice");
 	if (count < 0 || size <= 0 || (strcmp(op, "write") && strcmp(op, "pwrite") && strcmp(op, "pwritev2") &&
-	    strcmp(op, "read") && strcmp(op, "pread") && strcmp(op, "preadv2")))
+	    strcmp(op, "read") && strcmp(op, "pread") && strcmp(op, "preadv2") && !copy))
 		return usage();
 
 	char *buf;
@@ -48,6 +52,13 @@ int main(int argc, char **argv)
 	memset(buf, 'i', size);
 	int fd = open(path, is_write ? (O_WRONLY | O_CREAT | O_TRUNC | flags) : (O_RDONLY | flags), 0644);
 	if (fd < 0) { fprintf(stderr, "open %s: %s\n", path, strerror(errno)); return 1; }
+	int out = -1, p[2] = { -1, -1 };
+	if (copy) {
+		char to[4096];
+		snprintf(to, sizeof(to), "%s.%s", path, op);
+		out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (out < 0 || pipe(p)) { fprintf(stderr, "open %s / pipe: %s\n", to, strerror(errno)); return 1; }
+	}
 
 	long long bytes = 0;
 	long calls = 0;
@@ -60,7 +71,10 @@ int main(int argc, char **argv)
 		else if (!strcmp(op, "pwritev2")) r = syscall(SYS_pwritev2, fd, &iov, 1, (long)off, 0L, 0);
 		else if (!strcmp(op, "read")) r = read(fd, buf, size);
 		else if (!strcmp(op, "pread")) r = pread(fd, buf, size, off);
-		else r = syscall(SYS_preadv2, fd, &iov, 1, (long)off, 0L, 0);
+		else if (!strcmp(op, "preadv2")) r = syscall(SYS_preadv2, fd, &iov, 1, (long)off, 0L, 0);
+		else if (!strcmp(op, "copy_file_range")) r = syscall(SYS_copy_file_range, fd, NULL, out, NULL, size, 0);
+		else if ((r = syscall(SYS_splice, fd, NULL, p[1], NULL, size, 0)) == size)
+			r = syscall(SYS_splice, p[0], NULL, out, NULL, size, 0);
 		calls++;
 		if (r != size) {
 			fprintf(stderr, "%s #%ld: %zd (%s)\n", op, i, r, r < 0 ? strerror(errno) : "short");
@@ -70,6 +84,7 @@ int main(int argc, char **argv)
 	}
 	if (do_fsync && fsync(fd)) { perror("fsync"); return 1; }
 	close(fd);
+	if (copy && (close(out) || close(p[0]) || close(p[1]))) { perror("close"); return 1; }
 	printf("IOWORK op=%s calls=%ld bytes=%lld pid=%d\n", op, calls, bytes, (int)getpid());
 	return 0;
 }
