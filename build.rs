@@ -81,7 +81,7 @@ fn main() {
     record_lists(&clang, &bpf_dir, &multiarch_inc, &out);
 }
 
-/// Expand bpf/record.h's lists (RECORD_KINDS, RECORD_SYSCALLS, RECORD_OPENS)
+/// Expand bpf/record.h's lists (RECORD_KINDS, RECORD_SYSCALLS, RECORD_AIO_SYSCALLS, RECORD_OPENS)
 /// with the preprocessor into `$OUT_DIR/record_lists.rs`: the names, classes
 /// and syscalls user space needs, from the same list as the BPF programs.
 fn record_lists(clang: &str, bpf_dir: &Path, multiarch_inc: &str, out: &Path) {
@@ -89,7 +89,7 @@ fn record_lists(clang: &str, bpf_dir: &Path, multiarch_inc: &str, out: &Path) {
     std::fs::write(
         &src,
         "#include \"record.h\"\n#define K(kind, name, class) name class ;\n#define S(sys, kind) sys ;\n#define O(sys) sys ;\n\
-         @KINDS RECORD_KINDS(K) @SYSCALLS RECORD_SYSCALLS(S) @OPENS RECORD_OPENS(O) @END\n",
+         @KINDS RECORD_KINDS(K) @SYSCALLS RECORD_SYSCALLS(S) @AIO RECORD_AIO_SYSCALLS(S) @OPENS RECORD_OPENS(O) @END\n",
     )
     .unwrap();
     let pp = Command::new(clang)
@@ -108,8 +108,12 @@ fn record_lists(clang: &str, bpf_dir: &Path, multiarch_inc: &str, out: &Path) {
             .filter(|r| !r.is_empty())
             .collect()
     };
-    let (kinds, syscalls, opens) =
-        (section("@KINDS", "@SYSCALLS"), section("@SYSCALLS", "@OPENS"), section("@OPENS", "@END"));
+    let (kinds, syscalls, aio, opens) = (
+        section("@KINDS", "@SYSCALLS"),
+        section("@SYSCALLS", "@AIO"),
+        section("@AIO", "@OPENS"),
+        section("@OPENS", "@END"),
+    );
     let quoted = |v: &[Vec<String>]| v.iter().map(|r| format!("{:?}", r[0])).collect::<Vec<_>>().join(", ");
     let classes = kinds
         .iter()
@@ -118,6 +122,7 @@ fn record_lists(clang: &str, bpf_dir: &Path, multiarch_inc: &str, out: &Path) {
             "WRITE" => "Class::Write",
             "SYNC" => "Class::Sync",
             "CLOSE" => "Class::Close",
+            "BATCH" => "Class::Batch",
             c => panic!("bpf/record.h: unknown class {c}"),
         })
         .collect::<Vec<_>>()
@@ -129,15 +134,20 @@ fn record_lists(clang: &str, bpf_dir: &Path, multiarch_inc: &str, out: &Path) {
          pub const KIND_CLASSES: [Class; {nk}] = [{classes}];\n\
          /// Syscalls traced at entry and exit (RECORD_SYSCALLS).\n\
          pub const IO_SYSCALLS: [&str; {ns}] = [{sys}];\n\
+         /// Linux AIO's syscalls, traced at entry and exit by the CO-RE strategies (RECORD_AIO_SYSCALLS).\n\
+         #[cfg(test)]\n\
+         pub const AIO_SYSCALLS: [&str; {na}] = [{aio}];\n\
          /// Opens whose exit names a new struct file (RECORD_OPENS).\n\
          pub const OPENS: [&str; {no}] = [{opens}];\n\
-         /// Hand RECORD_SYSCALLS (`both`) and RECORD_OPENS (`exit`) to a probe-list macro.\n\
+         /// Hand RECORD_SYSCALLS (`both`), RECORD_AIO_SYSCALLS (`aio`) and RECORD_OPENS (`exit`) to a probe-list macro.\n\
          macro_rules! io_syscalls {{\n    ($m:ident!($($pre:tt)*) $($post:tt)*) => {{\n        \
-         $m!($($pre)* both: [{sys}], exit: [{opens}] $($post)*)\n    }};\n}}\n",
+         $m!($($pre)* both: [{sys}], aio: [{aio}], exit: [{opens}] $($post)*)\n    }};\n}}\n",
         nk = kinds.len(),
         names = quoted(&kinds),
         ns = syscalls.len(),
         sys = quoted(&syscalls),
+        na = aio.len(),
+        aio = quoted(&aio),
         no = opens.len(),
         opens = quoted(&opens),
     );

@@ -523,7 +523,7 @@ static __always_inline int opened(s64 fd)
 #define __NR_sendfile64 __NR_sendfile
 #define KIND_OF_NR(sys, kind) [__NR_##sys] = kind + 1,
 
-static volatile u8 syscall_kinds[NR_SYSCALLS_MAX] = { RECORD_SYSCALLS(KIND_OF_NR) };
+static volatile u8 syscall_kinds[NR_SYSCALLS_MAX] = { RECORD_SYSCALLS(KIND_OF_NR) RECORD_AIO_SYSCALLS(KIND_OF_NR) };
 
 /* Is nr one of RECORD_OPENS? */
 #define IS_NR(sys) || nr == __NR_##sys
@@ -675,6 +675,7 @@ int tb_sys_exit(u64 *ctx)
 /* ---------------------------------------------------------------- tracepoints */
 
 ALL_SYSCALL_TPS
+RECORD_AIO_SYSCALLS(SYSCALL_TP)
 
 #define OPEN_TP(name)                                                          \
 	SEC("tracepoint/syscalls/sys_exit_" #name)                            \
@@ -729,6 +730,7 @@ RECORD_OPENS(OPEN_TP)
 	}
 
 RECORD_SYSCALLS(SYSCALL_FN)
+RECORD_AIO_SYSCALLS(SYSCALL_FN)
 RECORD_OPENS(OPEN_FN)
 
 /* ---------------------------------------------------------------- processes */

@@ -258,8 +258,10 @@ SUBPROG void hist_add_inline(u64 *slots, const struct file_key *file, u32 hist, 
 #define KIND_CLASS_WRITE 2
 #define KIND_CLASS_SYNC 3
 #define KIND_CLASS_CLOSE 4
-#define KIND_IF_READ(kind, name, class) | (KIND_CLASS_##class == KIND_CLASS_READ ? 1u << kind : 0)
-#define KIND_IF_WRITE(kind, name, class) | (KIND_CLASS_##class == KIND_CLASS_WRITE ? 1u << kind : 0)
+#define KIND_CLASS_BATCH 5
+#define KIND_IF_READ(kind, name, class) | (KIND_CLASS_##class == KIND_CLASS_READ ? 1ull << kind : 0)
+#define KIND_IF_WRITE(kind, name, class) | (KIND_CLASS_##class == KIND_CLASS_WRITE ? 1ull << kind : 0)
+_Static_assert(IO_NR_KINDS <= 64, "io_kind masks are 64-bit");
 
 static __always_inline bool is_read(u32 kind)
 {
@@ -271,6 +273,14 @@ static __always_inline bool is_write(u32 kind)
 	return kind < IO_NR_KINDS && ((0 RECORD_KINDS(KIND_IF_WRITE)) >> kind) & 1;
 }
 
+#define KIND_IF_SYNC(kind, name, class) | (KIND_CLASS_##class == KIND_CLASS_SYNC ? 1ull << kind : 0)
+
+/* fsync, fdatasync and their AIO forms */
+static __always_inline bool is_sync(u32 kind)
+{
+	return kind < IO_NR_KINDS && ((0 RECORD_KINDS(KIND_IF_SYNC)) >> kind) & 1;
+}
+
 /* Does a syscall of `kind` move bytes from one file to another? It is
  * accounted as `kind` on its out-file and as `kind - 1` on its in-file
  * (record.h: RECORD_SYSCALLS). A mask, not `kind == A || ...`: clang merges
@@ -279,9 +289,9 @@ static __always_inline bool is_write(u32 kind)
  * folds away, and they overflow the 512-byte stack. */
 static __always_inline bool two_files(u32 kind)
 {
-	const u32 mask = 1u << IO_SENDFILE_OUT | 1u << IO_COPY_FILE_RANGE_OUT | 1u << IO_SPLICE_OUT;
+	const u64 mask = 1ull << IO_SENDFILE_OUT | 1ull << IO_COPY_FILE_RANGE_OUT | 1ull << IO_SPLICE_OUT;
 
-	return kind < 32 && (mask >> kind) & 1;
+	return kind < 64 && (mask >> kind) & 1;
 }
 
 /* A sequential run of `len` bytes ended, last extended by a call of
@@ -347,7 +357,7 @@ static __always_inline u64 written_bytes(const struct file_key *file)
 	u64 total = 0;
 
 #pragma unroll
-	for (u32 kind = IO_WRITE; kind <= IO_SPLICE_OUT; kind++) {
+	for (u32 kind = 0; kind < IO_NR_KINDS; kind++) {
 		sk.kind = kind;
 		if (is_write(kind) && (sc = bpf_map_lookup_elem(&syscall_stats, &sk)))
 			total += sc->bytes;
@@ -419,7 +429,7 @@ SUBPROG void account(struct open_file *of, const struct io_done *d)
 	}
 	if (kind == IO_CLOSE)
 		return;
-	if (kind == IO_FSYNC || kind == IO_FDATASYNC) {
+	if (is_sync(kind)) {
 		struct file_stats *fs;
 		struct file_key fk = of->key; /* map keys live on the stack before 4.18 */
 		u64 written = written_bytes(&of->key), unsynced;
@@ -566,6 +576,11 @@ GLOBAL_FN int view_args(u32 kind, u64 done)
 		      ((kind == IO_PREADV2 || kind == IO_PWRITEV2) && (s64)a[3] == -1);
 	bool writes = kind == IO_WRITE || kind == IO_WRITEV || kind == IO_PWRITEV2;
 
+	if (kind == IO_SUBMIT || kind == IO_GETEVENTS || kind == IO_PGETEVENTS) {
+		/* io_submit(ctx, nr, iocbpp); io_[p]getevents(ctx, min_nr, nr, events, ...) */
+		in->off = kind == IO_SUBMIT ? a[2] : a[3];
+		return 0;
+	}
 	in->ref = file_ref(a[0]);
 	/* One loop for every vectored call: verifying it costs per call site. */
 	in->req = vectored ? iov_total(a[1], a[2]) : a[2];
@@ -634,7 +649,7 @@ static __always_inline void io_done_on(u64 ref, u32 kind, u64 off, bool at_pos, 
 	struct io_done d = { .off = off, .req = c->req, .start = c->ts, .ret = ret, .kind = kind };
 	struct open_file *of;
 
-	if (!ref || !(of = file_state(ref, kind == IO_FSYNC || kind == IO_FDATASYNC)))
+	if (!ref || !(of = file_state(ref, is_sync(kind))))
 		return;
 	account(of, &d);
 	if (at_pos && ret > 0)
@@ -665,6 +680,157 @@ GLOBAL_FN int account_done(u32 kind, s64 ret)
 	return 0;
 }
 
+#ifndef IOTRACE_LEGACY
+/* ---------------------------------------------------------------- Linux AIO */
+
+/* iocbs of one io_submit, events of one io_getevents, followed; more are
+ * counted as drops (DROP_INFLIGHT). */
+#define AIO_BATCH_MAX 256
+
+/* uapi linux/aio_abi.h */
+#define IOCB_CMD_PREAD 0
+#define IOCB_CMD_PWRITE 1
+#define IOCB_CMD_FSYNC 2
+#define IOCB_CMD_FDSYNC 3
+#define IOCB_CMD_PREADV 7
+#define IOCB_CMD_PWRITEV 8
+
+struct iocb_user {
+	u64 data;
+	u32 key, rw_flags;
+	u16 opcode;
+	u16 reqprio;
+	u32 fildes;
+	u64 buf;
+	u64 nbytes;
+	s64 offset;
+	u64 reserved2;
+	u32 flags;
+	u32 resfd;
+};
+
+struct io_event_user {
+	u64 data;
+	u64 obj; /* the iocb's user address */
+	s64 res;
+	s64 res2;
+};
+
+/* An iocb submitted and not reaped yet: (tgid, its user address). */
+struct aio_key {
+	u32 tgid;
+	u32 _pad;
+	u64 iocb;
+};
+
+struct aio_op {
+	u64 ref;
+	struct file_key file; /* who ref was at submission: it must still be at completion */
+	u64 off;
+	u64 req;
+	u64 ts;
+	u32 kind;
+	u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct aio_key);
+	__type(value, struct aio_op);
+} aio_ops SEC(".maps");
+
+/* One iocb that io_submit accepted (at `uiocb`): remembered until reaped. */
+GLOBAL_FN int aio_submitted(u64 uiocb, u64 ts)
+{
+	struct iocb_user cb;
+	struct aio_key k = { .tgid = bpf_get_current_pid_tgid() >> 32, .iocb = uiocb };
+	struct aio_op op = { .ts = ts };
+	struct open_file *of;
+
+	if (probe_read_user(&cb, sizeof(cb), (void *)uiocb))
+		return 0;
+	if (cb.opcode == IOCB_CMD_PREAD)
+		op.kind = IO_AIO_PREAD;
+	else if (cb.opcode == IOCB_CMD_PWRITE)
+		op.kind = IO_AIO_PWRITE;
+	else if (cb.opcode == IOCB_CMD_PREADV)
+		op.kind = IO_AIO_PREADV;
+	else if (cb.opcode == IOCB_CMD_PWRITEV)
+		op.kind = IO_AIO_PWRITEV;
+	else if (cb.opcode == IOCB_CMD_FSYNC)
+		op.kind = IO_AIO_FSYNC;
+	else if (cb.opcode == IOCB_CMD_FDSYNC)
+		op.kind = IO_AIO_FDSYNC;
+	else
+		return 0; /* poll, noop: no file data */
+	op.ref = file_ref(cb.fildes);
+	/* Named now, while the fd is the caller's: it may be closed before the reap. */
+	if (!op.ref || !(of = file_state(op.ref, is_sync(op.kind))))
+		return 0;
+	op.file = of->key;
+	op.off = cb.offset;
+	op.req = op.kind == IO_AIO_PREADV || op.kind == IO_AIO_PWRITEV ? iov_total(cb.buf, cb.nbytes) : cb.nbytes;
+	if (bpf_map_update_elem(&aio_ops, &k, &op, BPF_ANY))
+		drop(DROP_INFLIGHT);
+	return 0;
+}
+
+/* One event io_getevents returned (at `uevent`): its iocb completed. */
+GLOBAL_FN int aio_reaped(u64 uevent)
+{
+	struct io_event_user ev;
+	struct aio_key k = { .tgid = bpf_get_current_pid_tgid() >> 32 };
+	struct aio_op *op;
+	struct open_file *of;
+
+	if (probe_read_user(&ev, sizeof(ev), (void *)uevent))
+		return 0;
+	k.iocb = ev.obj;
+	op = bpf_map_lookup_elem(&aio_ops, &k);
+	if (!op)
+		return 0;
+	struct io_done d = { .off = op->off, .req = op->req, .start = op->ts, .ret = ev.res, .kind = op->kind };
+
+	of = file_state(op->ref, is_sync(op->kind));
+	if (of && of->key.id == op->file.id && of->key.mntns == op->file.mntns)
+		account(of, &d);
+	bpf_map_delete_elem(&aio_ops, &k);
+	return 0;
+}
+
+/* Item i of an AIO batch at `arr`: an io_submit's iocb pointer, or an event. */
+static __always_inline void aio_item(u32 kind, u64 arr, u64 i, u64 now)
+{
+	u64 p;
+
+	if (kind != IO_SUBMIT)
+		aio_reaped(arr + i * sizeof(struct io_event_user));
+	else if (!probe_read_user(&p, sizeof(p), (void *)(arr + i * sizeof(p))))
+		aio_submitted(p, now);
+}
+
+/* The iocbs an io_submit accepted, or the events an io_[p]getevents returned:
+ * `n` of them, their array at this CPU's view's in.off. A global function,
+ * verified once rather than inside every exit program. (An open-coded
+ * iterator loaded on 6.18 but then accounted nothing: a bounded loop.) */
+GLOBAL_FN int aio_batch(u32 kind, s64 n)
+{
+	u32 zero = 0;
+	struct call_view *v = bpf_map_lookup_elem(&call_views, &zero);
+	u64 arr, now = bpf_ktime_get_ns();
+
+	if (!v || n <= 0)
+		return 0;
+	arr = v->in.off;
+	if (n > AIO_BATCH_MAX)
+		drop(DROP_INFLIGHT);
+	for (int i = 0; i < AIO_BATCH_MAX && i < n; i++)
+		aio_item(kind, arr, i, now);
+	return 0;
+}
+#endif /* !IOTRACE_LEGACY */
+
 /* Account a finished syscall: from what its entry recorded, or, for a read
  * or write seen at its exit alone (`args`), from its arguments. The latter
  * needs no entry program work and no inflight entry, the costliest part of
@@ -687,6 +853,12 @@ static __always_inline int io_exit_from(s64 ret, u32 kind, struct call_view *v, 
 		v->in = *in;
 		bpf_map_delete_elem(&inflight, &tid);
 	}
+#ifndef IOTRACE_LEGACY
+	if (kind == IO_SUBMIT || kind == IO_GETEVENTS || kind == IO_PGETEVENTS) {
+		aio_batch(kind, ret);
+		return 0;
+	}
+#endif
 	if (two_files(kind))
 		account_done(kind - 1, ret);
 	account_done(kind, ret);

@@ -23,7 +23,8 @@
  * by build.rs, into the names, classes and tracepoints user space uses.
  *
  * RECORD_KINDS: X(KIND, profile name, class), in the profile's order. The
- * class is READ or WRITE (the file's data), SYNC or CLOSE.
+ * class is READ or WRITE (the file's data), SYNC or CLOSE; BATCH for a
+ * syscall that carries other files' I/O and is no row of its own.
  * RECORD_SYSCALLS: X(syscall, KIND): the syscalls traced at entry and exit
  * (tracepoints syscalls:sys_{enter,exit}_SYSCALL, __x64_sys_SYSCALL,
  * __NR_SYSCALL). The syscalls that move bytes from one file to another
@@ -50,9 +51,18 @@
 	X(IO_COPY_FILE_RANGE_OUT, copy_file_range_out, WRITE)                  \
 	X(IO_SPLICE_IN, splice_in, READ)                                       \
 	X(IO_SPLICE_OUT, splice_out, WRITE)                                    \
+	X(IO_AIO_PREAD, aio_pread, READ)                                       \
+	X(IO_AIO_PWRITE, aio_pwrite, WRITE)                                    \
+	X(IO_AIO_PREADV, aio_preadv, READ)                                     \
+	X(IO_AIO_PWRITEV, aio_pwritev, WRITE)                                  \
 	X(IO_FSYNC, fsync, SYNC)                                               \
 	X(IO_FDATASYNC, fdatasync, SYNC)                                       \
-	X(IO_CLOSE, close, CLOSE)
+	X(IO_AIO_FSYNC, aio_fsync, SYNC)                                       \
+	X(IO_AIO_FDSYNC, aio_fdsync, SYNC)                                     \
+	X(IO_CLOSE, close, CLOSE)                                              \
+	X(IO_SUBMIT, io_submit, BATCH)                                         \
+	X(IO_GETEVENTS, io_getevents, BATCH)                                   \
+	X(IO_PGETEVENTS, io_pgetevents, BATCH)
 
 #define RECORD_SYSCALLS(X)                                                     \
 	X(read, IO_READ)                                                       \
@@ -71,6 +81,13 @@
 	X(fsync, IO_FSYNC)                                                     \
 	X(fdatasync, IO_FDATASYNC)                                             \
 	X(close, IO_CLOSE)
+
+/* Linux AIO (CO-RE strategies): each iocb io_submit accepts is accounted
+ * when io_getevents (io_pgetevents) returns its event, under IO_AIO_*. */
+#define RECORD_AIO_SYSCALLS(X)                                                 \
+	X(io_submit, IO_SUBMIT)                                                \
+	X(io_getevents, IO_GETEVENTS)                                          \
+	X(io_pgetevents, IO_PGETEVENTS)
 
 #define RECORD_OPENS(X) X(open) X(openat) X(openat2) X(creat)
 
@@ -211,7 +228,7 @@ struct file_user {
 };
 
 enum record_drop {
-	DROP_INFLIGHT,  /* inflight map full */
+	DROP_INFLIGHT,  /* inflight or aio_ops full, or an AIO batch past AIO_BATCH_MAX */
 	DROP_FILES,     /* stats map full */
 	DROP_EVENTS,    /* ring buffer full: a path was not sent */
 	DROP_NR,

@@ -62,6 +62,44 @@ fn fio(dir: &TempDir, strategy: &str, name: &str, extra: &[&str]) -> (Value, std
     (record(dir, &["--strategy", strategy], &cmd), target)
 }
 
+/// fio's libaio engine, O_DIRECT, 16 in flight: every iocb as fio counts it.
+#[test]
+fn fio_libaio_is_exact() {
+    for s in STRATEGIES {
+        fio_libaio(s);
+    }
+}
+
+fn fio_libaio(strategy: &str) {
+    let dir = TempDir::new(&format!("fio-libaio-{strategy}"));
+    let out = dir.path().join("fio.json");
+    let output = format!("--output={}", out.display());
+    let args = ["--ioengine=libaio", "--direct=1", "--iodepth=16", "--rw=randrw", "--bs=4k", "--output-format=json"];
+    let (p, target) = fio(&dir, strategy, "aio.dat", &[&args[..], &[output.as_str()]].concat());
+    let job = &serde_json::from_slice::<Value>(&std::fs::read(&out).unwrap()).unwrap()["jobs"][0];
+    let f = file(&p, &target);
+    if strategy == "legacy" {
+        assert!(f["syscalls"]["aio_pread"].is_null(), "{f:#}");
+        assert_eq!(p["unsupported"], serde_json::json!(["aio", "ia32_syscalls", "io_uring", "mmap"]));
+        return;
+    }
+    assert_eq!(p["unsupported"], serde_json::json!(["ia32_syscalls", "io_uring", "mmap"]));
+    for (kind, dir) in [("aio_pread", "read"), ("aio_pwrite", "write")] {
+        let (ios, bytes) = (job[dir]["total_ios"].as_u64().unwrap(), job[dir]["io_bytes"].as_u64().unwrap());
+        assert!(ios > 100, "fio {dir}: {ios} I/Os");
+        let c = &f["syscalls"][kind];
+        assert_eq!(
+            (c["calls"].as_u64(), c["bytes"].as_u64(), c["errors"].as_u64()),
+            (Some(ios), Some(bytes), Some(0)),
+            "{strategy} {kind}: {f:#}"
+        );
+        assert_eq!(c["request_hist"], serde_json::json!([bucket(4096, 8191, ios)]));
+        assert_eq!(f[format!("{dir}_bytes")], bytes);
+    }
+    assert_eq!(f["opens"]["direct"], 1, "{f:#}");
+    assert_eq!(p["lost"], serde_json::json!({"inflight_full": 0, "map_full": 0, "path_events": 0}));
+}
+
 #[test]
 fn fio_write_4k_is_2048_pwrites() {
     for s in STRATEGIES {

@@ -548,6 +548,35 @@ const PHASES: &[Expect] = &[
     },
     // 24: opened 6 times: plain, O_DIRECT, O_SYNC, O_DSYNC, O_APPEND, O_DIRECT|O_DSYNC|O_APPEND.
     Expect { name: "24-open-flags", syscalls: &[close(6)], opens: [6, 2, 1, 2, 2], ..E },
+    // 26: Linux AIO, one iocb at a time: PWRITE 100@0, PWRITEV 60+40@100, FDSYNC, FSYNC,
+    // PREAD 300@0 -> 200, PREAD 10 into (void *)1 -> an event with res -EFAULT.
+    Expect {
+        name: "26-aio",
+        read_bytes: 200,
+        write_bytes: 200,
+        seq_read: &[200],
+        seq_write: &[200],
+        fsync_calls: 2,
+        fsync_bytes: 200,
+        fsync_between: &[200, 0],
+        syscalls: &[
+            ok_sc("aio_pwrite", &[100], &[100], 100),
+            ok_sc("aio_pwritev", &[100], &[100], 100),
+            sync("aio_fdsync", 1),
+            sync("aio_fsync", 1),
+            Sc {
+                name: "aio_pread",
+                calls: 2,
+                errors: 1,
+                bytes: 200,
+                errnos: &[("EFAULT", 1)],
+                req: &[300, 10],
+                done: &[200],
+            },
+            close(1),
+        ],
+        ..E
+    },
 ];
 
 fn sc_json(s: &Sc) -> Value {
@@ -599,10 +628,30 @@ fn check(f: &Value, e: &Expect, exe_comm: &str, profile: &Value, strict: bool) -
         }
     }
     // Times: set exactly when a read (write) succeeded, ordered, inside the recording.
-    const READS: &[&str] =
-        &["read", "readv", "pread64", "preadv", "preadv2", "sendfile_in", "copy_file_range_in", "splice_in"];
-    const WRITES: &[&str] =
-        &["write", "writev", "pwrite64", "pwritev", "pwritev2", "sendfile_out", "copy_file_range_out", "splice_out"];
+    const READS: &[&str] = &[
+        "read",
+        "readv",
+        "pread64",
+        "preadv",
+        "preadv2",
+        "sendfile_in",
+        "copy_file_range_in",
+        "splice_in",
+        "aio_pread",
+        "aio_preadv",
+    ];
+    const WRITES: &[&str] = &[
+        "write",
+        "writev",
+        "pwrite64",
+        "pwritev",
+        "pwritev2",
+        "sendfile_out",
+        "copy_file_range_out",
+        "splice_out",
+        "aio_pwrite",
+        "aio_pwritev",
+    ];
     let did = |kinds: &[&str]| e.syscalls.iter().any(|s| kinds.contains(&s.name) && !s.done.is_empty());
     let (start, end) = (profile["start_ns"].as_u64().unwrap(), profile["end_ns"].as_u64().unwrap());
     for (dir, any) in [("read", did(READS)), ("write", did(WRITES))] {

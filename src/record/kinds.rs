@@ -8,6 +8,8 @@ pub enum Class {
     Write,
     Sync,
     Close,
+    /// A syscall that carries other I/O (io_submit, io_getevents): no file's.
+    Batch,
 }
 
 include!(concat!(env!("OUT_DIR"), "/record_lists.rs"));

@@ -41,7 +41,9 @@ sockets, pipes and devices never appear, directories only for their fsyncs
 splice) counts as a read of one and a write of the other.
 
 Traced syscalls: read readv pread64 preadv preadv2 write writev pwrite64
-pwritev pwritev2 sendfile copy_file_range splice fsync fdatasync close.
+pwritev pwritev2 sendfile copy_file_range splice fsync fdatasync close, and
+Linux AIO per iocb (io_submit, io_getevents; not with --strategy legacy).
+What a recording cannot see is listed in the profile (`unsupported`).
 
 Options:
   -p, --pid PID        trace this process and its children, also those it
@@ -79,26 +81,31 @@ Examples:
 
 /// Syscalls added after 4.14, whose hooks are attached where present.
 const fn need_of(sys: &str) -> Need {
-    // openat2: 5.6 (fddb5d430ad9 "open: introduce openat2(2) syscall")
-    if objects::has(&["openat2"], sys) {
+    // openat2: 5.6 (fddb5d430ad9 "open: introduce openat2(2) syscall");
+    // io_pgetevents: 4.18 (7a074e96dee6 "aio: implement io_pgetevents").
+    if objects::has(&["openat2", "io_pgetevents"], sys) {
         Need::IfPresent
     } else {
         Need::Always
     }
 }
 
-/// Probes on syscall tracepoints: `tp_enter_X`/`tp_exit_X` for each `both`,
-/// `tp_exit_X` only for each `exit`, then `extra`.
+/// Probes on syscall tracepoints: `tp_enter_X`/`tp_exit_X` for each `both`
+/// and `aio`, `tp_exit_X` only for each `exit`, then `extra`.
 macro_rules! syscall_tps {
     (@tp $prog:literal, $dir:literal, $sys:literal) => {
         Probe::new(concat!($prog, $sys), Attach::Tracepoint { category: "syscalls", name: concat!($dir, $sys) })
             .need(need_of($sys))
     };
-    (both: [$($b:literal),*], exit: [$($x:literal),*], extra: [$($e:expr),*]) => {
+    (both: [$($b:literal),*], aio: [$($a:literal),*], exit: [$($x:literal),*], extra: [$($e:expr),*]) => {
         &[
             $(
                 syscall_tps!(@tp "tp_enter_", "sys_enter_", $b),
                 syscall_tps!(@tp "tp_exit_", "sys_exit_", $b),
+            )*
+            $(
+                syscall_tps!(@tp "tp_enter_", "sys_enter_", $a),
+                syscall_tps!(@tp "tp_exit_", "sys_exit_", $a),
             )*
             $( syscall_tps!(@tp "tp_exit_", "sys_exit_", $x), )*
             $($e,)*
@@ -107,19 +114,23 @@ macro_rules! syscall_tps {
 }
 
 /// Probes on the syscall functions `__x64_sys_X` (bpf/record.bpf.c): entry
-/// and exit programs for each `both`, exit only for each `exit`, then fork
-/// and exec.
+/// and exit programs for each `both` and `aio`, exit only for each `exit`,
+/// then fork and exec.
 macro_rules! syscall_fns {
     (@at fentry, $f:expr, $ret:literal) => { Attach::Fentry { func: $f } };
     (@at kprobe, $f:expr, $ret:literal) => { Attach::Kprobe { func: $f, ret: $ret } };
     (@fn $kind:ident, $prog:literal, $sys:literal, $ret:literal) => {
         Probe::new(concat!($prog, $sys), syscall_fns!(@at $kind, concat!("__x64_sys_", $sys), $ret)).need(need_of($sys))
     };
-    ($kind:ident, $enter:literal, $exit:literal, both: [$($b:literal),*], exit: [$($x:literal),*]) => {
+    ($kind:ident, $enter:literal, $exit:literal, both: [$($b:literal),*], aio: [$($a:literal),*], exit: [$($x:literal),*]) => {
         &[
             $(
                 syscall_fns!(@fn $kind, $enter, $b, false),
                 syscall_fns!(@fn $kind, $exit, $b, true),
+            )*
+            $(
+                syscall_fns!(@fn $kind, $enter, $a, false),
+                syscall_fns!(@fn $kind, $exit, $a, true),
             )*
             $( syscall_fns!(@fn $kind, $exit, $x, true), )*
             RAW_FORK,
@@ -131,12 +142,14 @@ macro_rules! syscall_fns {
 /// The legacy strategy's probes (bpf/record_legacy.bpf.c): the I/O syscalls
 /// and opens (`both`, `exit`: from bpf/record.h) at entry and exit, then
 /// what keeps its fd table: lseek, dup, pipes, cwd at entry and exit, the
-/// other fd-making syscalls at exit, fork and exec.
+/// other fd-making syscalls at exit, fork and exec. No AIO: every iocb would
+/// be inlined into one program, far past 4.14's limits.
 macro_rules! legacy_tps {
-    (both: [$($b:literal),*], exit: [$($o:literal),*]) => {
+    (both: [$($b:literal),*], aio: [$($_a:literal),*], exit: [$($o:literal),*]) => {
         syscall_tps!(
             both: [$($b,)* $($o,)* "lseek", "dup", "dup2", "dup3", "fcntl", "pipe", "pipe2", "socketpair",
                 "chdir", "fchdir"],
+            aio: [],
             exit: ["socket", "accept", "accept4", "eventfd2", "epoll_create1", "memfd_create", "timerfd_create",
                 "signalfd4", "inotify_init1", "eventfd", "epoll_create", "signalfd", "inotify_init"],
             extra: [
@@ -354,6 +367,15 @@ impl Naming {
             Naming::Opens(opens) => opens.identify(k),
         }
     }
+}
+
+/// What a recording with objects of `flavour` does not see: io_uring, 32-bit
+/// syscalls and memory-mapped I/O nowhere yet, Linux AIO not with the legacy
+/// object (every iocb of a batch would be inlined into one program, past
+/// 4.14's limits).
+fn unsupported(flavour: Flavour) -> Vec<&'static str> {
+    let aio = (flavour == Flavour::Legacy).then_some("aio");
+    aio.into_iter().chain(["ia32_syscalls", "io_uring", "mmap"]).collect()
 }
 
 /// Result-map limits: (map, entries when allocated at run time, entries when
@@ -660,6 +682,7 @@ impl Session {
             strategy: strategy.name.to_string(),
             events_lost: r.events_lost,
             interval_ns: o.interval.map(|i| i.as_nanos() as u64),
+            unsupported: unsupported(strategy.object.flavour),
         };
         let shown = out.shown().to_string();
         out.commit_with(|w| profile::write_document(w, &header, &rows, snapshots.as_mut()))?;
@@ -714,6 +737,10 @@ mod tests {
             };
             for sys in IO_SYSCALLS {
                 assert!(has(sys, false) && has(sys, true), "{}: {sys} not traced at entry and exit", s.name);
+            }
+            for sys in kinds::AIO_SYSCALLS {
+                let traced = has(sys, false) && has(sys, true);
+                assert_eq!(traced, s.object.flavour == Flavour::CoRe, "{}: {sys} traced: {traced}", s.name);
             }
             for sys in OPENS {
                 assert!(has(sys, true), "{}: exit of {sys} not traced", s.name);

@@ -95,7 +95,7 @@ impl Class {
         match self {
             Class::Read => Some(file_hist::HIST_SEQ_READ as u16),
             Class::Write => Some(file_hist::HIST_SEQ_WRITE as u16),
-            Class::Sync | Class::Close => None,
+            Class::Sync | Class::Close | Class::Batch => None,
         }
     }
 }
@@ -682,6 +682,8 @@ pub struct Header {
     pub strategy: String,
     pub events_lost: u64,
     pub interval_ns: Option<u64>,
+    /// Ways of moving file data this recording did not see (docs/profile-format.md).
+    pub unsupported: Vec<&'static str>,
 }
 
 /// Read, write and fsync counters of one file: read_bytes, write_bytes,
@@ -712,7 +714,7 @@ fn counters_now(obj: &Object) -> Result<BTreeMap<Key, Counters>> {
                 Some(Class::Read) => (c[0] += v.bytes, c[2] += v.calls),
                 Some(Class::Write) => (c[1] += v.bytes, c[3] += v.calls),
                 Some(Class::Sync) => ((), c[4] += v.calls),
-                Some(Class::Close) | None => ((), ()),
+                Some(Class::Close | Class::Batch) | None => ((), ()),
             };
         },
     )?;
@@ -887,6 +889,7 @@ pub fn write_document(
         "filters": h.filters,
         "lost": rows.lost(h.events_lost).to_json(),
         "interval_ns": h.interval_ns,
+        "unsupported": h.unsupported,
     });
     // The head's members, then "files" and "snapshots" streamed into the same object.
     let head = head.to_string();

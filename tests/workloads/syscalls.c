@@ -120,6 +120,17 @@
  * A directory (in the profile's `directories`, not its files):
  *  25-dir          mkdir; open O_DIRECTORY; fsync, fsync, fdatasync; close.
  *                  fsync calls 3: fsync 2, fdatasync 1.
+ *
+ * Linux AIO (io_setup, io_submit, io_getevents; the CO-RE strategies):
+ *  26-aio          O_RDWR, empty. io_submit of PWRITE 100 @0, PWRITEV
+ *                  [60,40] @100, FDSYNC, FSYNC in one call; reap the 4
+ *                  events (one io_getevents each, waiting for 1); then PREAD
+ *                  300 @0 -> 200; PREAD 10 @0 into (void *)1 -> an event
+ *                  with res -EFAULT; close. aio_pwrite 100, aio_pwritev
+ *                  100, aio_fdsync 1, aio_fsync 1, aio_pread 300 -> 200 and
+ *                  10 -> EFAULT. Writes at 0 and 100: one run of 200;
+ *                  reads: one run of 200; fsync calls 2, bytes between 200
+ *                  and 0.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -129,6 +140,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <linux/aio_abi.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -527,6 +539,47 @@ int main(int argc, char **argv)
 		expect(s_fsync(fd), 0, 0, "fsync");
 		expect(s_fsync(fd), 0, 0, "fsync again");
 		expect(s_fdatasync(fd), 0, 0, "fdatasync");
+		s_close(fd);
+	}
+
+	{
+		aio_context_t ctx = 0;
+		struct iocb cbs[6], *list[4];
+		struct io_event ev;
+		struct iovec vv[2] = { { buf, 60 }, { buf + 60, 40 } };
+
+		fd = open_in("26-aio", O_RDWR | NEW, -1);
+		if (syscall(SYS_io_setup, 8, &ctx))
+			die("io_setup: %s", strerror(errno));
+		memset(cbs, 0, sizeof(cbs));
+		for (int i = 0; i < 6; i++)
+			cbs[i].aio_fildes = fd;
+		cbs[0].aio_lio_opcode = IOCB_CMD_PWRITE, cbs[0].aio_buf = (unsigned long)buf, cbs[0].aio_nbytes = 100;
+		cbs[1].aio_lio_opcode = IOCB_CMD_PWRITEV, cbs[1].aio_buf = (unsigned long)vv, cbs[1].aio_nbytes = 2;
+		cbs[1].aio_offset = 100;
+		cbs[2].aio_lio_opcode = IOCB_CMD_FDSYNC;
+		cbs[3].aio_lio_opcode = IOCB_CMD_FSYNC;
+		for (int i = 0; i < 4; i++)
+			list[i] = &cbs[i];
+		/* One at a time, each reaped before the next: a known order. */
+		for (int i = 0; i < 4; i++) {
+			expect(syscall(SYS_io_submit, ctx, 1L, &list[i]), 1, 0, "io_submit");
+			expect(syscall(SYS_io_getevents, ctx, 1L, 1L, &ev, NULL), 1, 0, "io_getevents");
+			if (ev.obj != (unsigned long)list[i] || ev.res != (i < 2 ? 100 : 0))
+				die("event %d: res %lld", i, (long long)ev.res);
+		}
+		cbs[4].aio_lio_opcode = IOCB_CMD_PREAD, cbs[4].aio_buf = (unsigned long)buf, cbs[4].aio_nbytes = 300;
+		cbs[5].aio_lio_opcode = IOCB_CMD_PREAD, cbs[5].aio_buf = 1, cbs[5].aio_nbytes = 10;
+		for (int i = 4; i < 6; i++) {
+			struct iocb *one = &cbs[i];
+
+			expect(syscall(SYS_io_submit, ctx, 1L, &one), 1, 0, "io_submit");
+			expect(syscall(SYS_io_getevents, ctx, 1L, 1L, &ev, NULL), 1, 0, "io_getevents");
+			if (ev.res != (i == 4 ? 200 : -EFAULT))
+				die("event %d: res %lld", i, (long long)ev.res);
+		}
+		if (syscall(SYS_io_destroy, ctx))
+			die("io_destroy: %s", strerror(errno));
 		s_close(fd);
 	}
 	return 0;

@@ -353,7 +353,8 @@ r_record_exact() {
   rm -rf /mnt/iotvm-rec /mnt/iotvm-rec.* $d && mkdir $d
   record_or_skip "$s" "$p" sh -c "$WORKLOADS/iowork pwrite /mnt/iotvm-rec $n $bs fsync &&
     $WORKLOADS/iowork read /mnt/iotvm-rec $((n / 2)) $((bs * 2)) &&
-    $WORKLOADS/iowork copy_file_range /mnt/iotvm-rec 10 $bs && $WORKLOADS/iowork splice /mnt/iotvm-rec 10 $bs || exit 1
+    $WORKLOADS/iowork copy_file_range /mnt/iotvm-rec 10 $bs && $WORKLOADS/iowork splice /mnt/iotvm-rec 10 $bs &&
+    $WORKLOADS/iowork aio_pread /mnt/iotvm-rec 10 $bs || exit 1
     for i in 1 2 3 4 5; do $WORKLOADS/iowork pwrite $d/tmp_\$i \$i 4096 && rm $d/tmp_\$i || exit 1; done
     for i in 1 2 3; do $WORKLOADS/iowork write $d/again 2 512 && rm $d/again || exit 1; done"
   f=$(profile_file "$p.flat" /mnt/iotvm-rec) || exit 1
@@ -373,7 +374,15 @@ r_record_exact() {
     expect "$p.flat" "$f2.syscalls.${c}_out.calls" 10
     expect "$p.flat" "$f2.write_bytes" $((10 * bs))
   done
-  expect "$p.flat" "$f.read_bytes" $((n * bs + 2 * 10 * bs))
+  # Linux AIO: per iocb with the CO-RE strategies; the legacy one says it cannot
+  if [ "$(jget strategy "$p.flat")" = legacy ]; then
+    expect "$p.flat" unsupported.0 aio
+    expect "$p.flat" "$f.read_bytes" $((n * bs + 2 * 10 * bs))
+  else
+    expect "$p.flat" "$f.syscalls.aio_pread.calls" 10
+    expect "$p.flat" "$f.syscalls.aio_pread.bytes" $((10 * bs))
+    expect "$p.flat" "$f.read_bytes" $((n * bs + 3 * 10 * bs))
+  fi
   for i in 1 2 3 4 5; do
     f=$(profile_file "$p.flat" $d/tmp_$i) || exit 1
     expect "$p.flat" "$f.syscalls.pwrite64.calls" $i
@@ -386,7 +395,7 @@ r_record_exact() {
   [ "$(grep -c "^files\.[0-9]*\.path=$d/" "$p.flat")" = 6 ] ||
     fail "rows under $d: $(grep "^files\.[0-9]*\.path=$d/" "$p.flat" | tr '\n' ' ')"
   rm -rf /mnt/iotvm-rec /mnt/iotvm-rec.* $d
-  pass "strategy $(jget strategy "$p.flat"): pwrite64 $n x $bs, fsync, read $((n / 2)) x $((bs * 2)), copy_file_range and splice 10 x $bs: exact;" \
+  pass "strategy $(jget strategy "$p.flat"): pwrite64 $n x $bs, fsync, read $((n / 2)) x $((bs * 2)), copy_file_range, splice and Linux AIO (or unsupported) 10 x $bs: exact;" \
     "5 files created and deleted in turn, one path created 3 times: 6 exact rows"
 }
 # same_as_default TOOL STRATEGY: the kernel's default strategy was just tested as .default
