@@ -695,16 +695,28 @@ RECORD_OPENS(OPEN_TP)
  * fire only for the traced syscalls, and enabling them does not send every
  * syscall of every task through the syscall-tracepoint slow path.
  */
+/* fentry/fexit's first argument, the user registers: read by a probe, not as
+ * ctx[0], which the verifier refuses where the function's BTF has struct
+ * pt_regs only as a forward declaration (Debian's 5.10 for
+ * __x64_sys_copy_file_range: "arg0 type FWD is not a struct"). */
+static __always_inline const struct regs *fn_regs(u64 *ctx)
+{
+	u64 r = 0;
+
+	probe_read_kernel(&r, sizeof(r), ctx);
+	return (const struct regs *)r;
+}
+
 #define SYSCALL_FN(name, kind)                                                 \
 	SEC("fentry/__x64_sys_" #name)                                         \
 	int fe_##name(u64 *ctx)                                                \
 	{                                                                      \
-		return enter_regs(kind, (const struct regs *)ctx[0]);          \
+		return enter_regs(kind, fn_regs(ctx));                         \
 	}                                                                      \
 	SEC("fexit/__x64_sys_" #name)                                          \
 	int fx_##name(u64 *ctx)                                                \
 	{                                                                      \
-		return exit_regs(kind, (const struct regs *)ctx[0], ctx[1]);   \
+		return exit_regs(kind, fn_regs(ctx), ctx[1]);                  \
 	}                                                                      \
 	SEC("kprobe/__x64_sys_" #name)                                         \
 	int kp_##name(struct regs *ctx)                                        \

@@ -716,11 +716,15 @@ struct io_event_user {
 	s64 res2;
 };
 
-/* An iocb submitted and not reaped yet: (tgid, its user address). */
+/* An iocb submitted and not reaped yet: (tgid, its user address, its
+ * aio_data), which its event repeats. The kernel copies an iocb at
+ * submission, so a program may reuse its memory at once: aio_data tells
+ * such submissions apart where the program sets it (fio, libaio users). */
 struct aio_key {
 	u32 tgid;
 	u32 _pad;
 	u64 iocb;
+	u64 data;
 };
 
 struct aio_op {
@@ -740,38 +744,65 @@ struct {
 	__type(value, struct aio_op);
 } aio_ops SEC(".maps");
 
+/* What aio_submitted() and aio_reaped() work on, per CPU: off the stack,
+ * which the call chain down to take_path() shares (512 bytes in all before
+ * 6.x counts global functions apart; 5.10 to 6.12 refused it, EACCES). */
+struct aio_work {
+	struct iocb_user cb;
+	struct io_event_user ev;
+	struct aio_key k;
+	struct aio_op op;
+	struct io_done d;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct aio_work);
+} aio_work SEC(".maps");
+
 /* One iocb that io_submit accepted (at `uiocb`): remembered until reaped. */
 GLOBAL_FN int aio_submitted(u64 uiocb, u64 ts)
 {
-	struct iocb_user cb;
-	struct aio_key k = { .tgid = bpf_get_current_pid_tgid() >> 32, .iocb = uiocb };
-	struct aio_op op = { .ts = ts };
+	u32 zero = 0;
+	struct aio_work *w = bpf_map_lookup_elem(&aio_work, &zero);
+	struct iocb_user *cb;
+	struct aio_op *op;
 	struct open_file *of;
 
-	if (probe_read_user(&cb, sizeof(cb), (void *)uiocb))
+	if (!w)
 		return 0;
-	if (cb.opcode == IOCB_CMD_PREAD)
-		op.kind = IO_AIO_PREAD;
-	else if (cb.opcode == IOCB_CMD_PWRITE)
-		op.kind = IO_AIO_PWRITE;
-	else if (cb.opcode == IOCB_CMD_PREADV)
-		op.kind = IO_AIO_PREADV;
-	else if (cb.opcode == IOCB_CMD_PWRITEV)
-		op.kind = IO_AIO_PWRITEV;
-	else if (cb.opcode == IOCB_CMD_FSYNC)
-		op.kind = IO_AIO_FSYNC;
-	else if (cb.opcode == IOCB_CMD_FDSYNC)
-		op.kind = IO_AIO_FDSYNC;
+	cb = &w->cb;
+	op = &w->op;
+	if (probe_read_user(cb, sizeof(*cb), (void *)uiocb))
+		return 0;
+	if (cb->opcode == IOCB_CMD_PREAD)
+		op->kind = IO_AIO_PREAD;
+	else if (cb->opcode == IOCB_CMD_PWRITE)
+		op->kind = IO_AIO_PWRITE;
+	else if (cb->opcode == IOCB_CMD_PREADV)
+		op->kind = IO_AIO_PREADV;
+	else if (cb->opcode == IOCB_CMD_PWRITEV)
+		op->kind = IO_AIO_PWRITEV;
+	else if (cb->opcode == IOCB_CMD_FSYNC)
+		op->kind = IO_AIO_FSYNC;
+	else if (cb->opcode == IOCB_CMD_FDSYNC)
+		op->kind = IO_AIO_FDSYNC;
 	else
 		return 0; /* poll, noop: no file data */
-	op.ref = file_ref(cb.fildes);
+	op->ts = ts;
+	op->ref = file_ref(cb->fildes);
 	/* Named now, while the fd is the caller's: it may be closed before the reap. */
-	if (!op.ref || !(of = file_state(op.ref, is_sync(op.kind))))
+	if (!op->ref || !(of = file_state(op->ref, is_sync(op->kind))))
 		return 0;
-	op.file = of->key;
-	op.off = cb.offset;
-	op.req = op.kind == IO_AIO_PREADV || op.kind == IO_AIO_PWRITEV ? iov_total(cb.buf, cb.nbytes) : cb.nbytes;
-	if (bpf_map_update_elem(&aio_ops, &k, &op, BPF_ANY))
+	op->file = of->key;
+	op->off = cb->offset;
+	op->req = op->kind == IO_AIO_PREADV || op->kind == IO_AIO_PWRITEV ? iov_total(cb->buf, cb->nbytes) : cb->nbytes;
+	w->k.tgid = bpf_get_current_pid_tgid() >> 32;
+	w->k.iocb = uiocb;
+	w->k.data = cb->data;
+	if (bpf_map_update_elem(&aio_ops, &w->k, op, BPF_ANY))
 		drop(DROP_INFLIGHT);
 	return 0;
 }
@@ -779,23 +810,28 @@ GLOBAL_FN int aio_submitted(u64 uiocb, u64 ts)
 /* One event io_getevents returned (at `uevent`): its iocb completed. */
 GLOBAL_FN int aio_reaped(u64 uevent)
 {
-	struct io_event_user ev;
-	struct aio_key k = { .tgid = bpf_get_current_pid_tgid() >> 32 };
+	u32 zero = 0;
+	struct aio_work *w = bpf_map_lookup_elem(&aio_work, &zero);
 	struct aio_op *op;
 	struct open_file *of;
 
-	if (probe_read_user(&ev, sizeof(ev), (void *)uevent))
+	if (!w || probe_read_user(&w->ev, sizeof(w->ev), (void *)uevent))
 		return 0;
-	k.iocb = ev.obj;
-	op = bpf_map_lookup_elem(&aio_ops, &k);
+	w->k.tgid = bpf_get_current_pid_tgid() >> 32;
+	w->k.iocb = w->ev.obj;
+	w->k.data = w->ev.data;
+	op = bpf_map_lookup_elem(&aio_ops, &w->k);
 	if (!op)
 		return 0;
-	struct io_done d = { .off = op->off, .req = op->req, .start = op->ts, .ret = ev.res, .kind = op->kind };
-
+	w->d.off = op->off;
+	w->d.req = op->req;
+	w->d.start = op->ts;
+	w->d.ret = w->ev.res;
+	w->d.kind = op->kind;
 	of = file_state(op->ref, is_sync(op->kind));
 	if (of && of->key.id == op->file.id && of->key.mntns == op->file.mntns)
-		account(of, &d);
-	bpf_map_delete_elem(&aio_ops, &k);
+		account(of, &w->d);
+	bpf_map_delete_elem(&aio_ops, &w->k);
 	return 0;
 }
 
