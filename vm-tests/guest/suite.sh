@@ -332,7 +332,8 @@ record_or_skip() { # STRATEGY PROFILE CMD...: iotrace record [--strategy S] -o P
 profile_file() {
   local k
   k=$(awk -v p="$2" 'match($0, /^files\.[0-9]+\.path=/) && substr($0, RLENGTH + 1) == p { print substr($0, 1, RLENGTH - 6); exit }' "$1")
-  [ -n "$k" ] || fail "$2 not in the profile (files: $(sed -n 's/^files\.[0-9]*\.path=//p' "$1" | tr '\n' ' '))"
+  [ -n "$k" ] || fail "$2 not in the profile (files: $(sed -n 's/^files\.[0-9]*\.path=//p' "$1" | tr '\n' ' ');" \
+    "$(grep -E '^(lost\.[a-z_]+|files\.[0-9]+\.(comms\.[0-9]+|syscalls\.[a-z0-9_]+\.calls))=' "$1" | head -n 30 | tr '\n' ' '))"
   echo "$k"
 }
 expect() { # FLAT KEY VALUE
