@@ -721,9 +721,9 @@ mod tests {
         }
     }
 
-    /// Strategies with a probe per syscall trace all of bpf/record.h's: the
-    /// legacy list is written out by hand (it traces more), the others come
-    /// from io_syscalls!. fentry's exit programs are fexit, on the same function.
+    /// Strategies with a probe per syscall trace all of bpf/record.h's (all
+    /// through io_syscalls!), AIO's only with CO-RE objects. fentry's exit
+    /// programs are fexit, on the same function.
     #[test]
     fn per_syscall_strategies_trace_the_one_list() {
         for s in TOOL.strategies {
