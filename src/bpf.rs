@@ -649,8 +649,13 @@ impl Map<'_> {
                     &opts,
                 )
             };
-            for i in 0..(n as usize).min(count) {
-                f(&keys[i * ks..(i + 1) * ks], &vals[i * vs..i * vs + self.value_size as usize]);
+            // Items are only there on success or ENOENT (the last batch): a
+            // kernel without batch operations leaves `n` as it was, and the
+            // buffers are zeroes then, not entries.
+            if ret == 0 || -ret == libc::ENOENT {
+                for i in 0..(n as usize).min(count) {
+                    f(&keys[i * ks..(i + 1) * ks], &vals[i * vs..i * vs + self.value_size as usize]);
+                }
             }
             match -ret {
                 0 => first = false,
