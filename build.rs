@@ -154,10 +154,29 @@ fn record_lists(clang: &str, bpf_dir: &Path, multiarch_inc: &str, out: &Path) {
     std::fs::write(out.join("record_lists.rs"), rust).unwrap();
 }
 
+/// The `Attach` (src/bpf.rs) a program's section names, as libbpf reads it:
+/// the one place a program's attach point is written is its SEC() in C.
+fn attach_of(section: &str) -> String {
+    let (kind, target) = section.split_once('/').unwrap_or_else(|| panic!("section {section}: no attach target"));
+    match kind {
+        "tracepoint" | "tp" => {
+            let (category, name) = target.split_once('/').expect("tracepoint/CATEGORY/NAME");
+            format!("Attach::Tracepoint {{ category: {category:?}, name: {name:?} }}")
+        }
+        "raw_tp" | "raw_tracepoint" => format!("Attach::RawTracepoint {{ name: {target:?} }}"),
+        "tp_btf" => format!("Attach::TpBtf {{ name: {target:?} }}"),
+        "fentry" | "fexit" => format!("Attach::Fentry {{ func: {target:?} }}"),
+        "kprobe" => format!("Attach::Kprobe {{ func: {target:?}, ret: false }}"),
+        "kretprobe" => format!("Attach::Kprobe {{ func: {target:?}, ret: true }}"),
+        _ => panic!("section {section}: an attach kind src/bpf.rs does not know"),
+    }
+}
+
 /// A `static` for `$OUT_DIR/objects.rs`: the object embedded, with the names
-/// of its programs (global functions in a section of their own) and maps
-/// (symbols in `.maps`), read from its symbol table, so that src/objects.rs
-/// can check at compile time every name the Rust side uses.
+/// of its programs (global functions in a section of their own, with the
+/// attach point the section names) and maps (symbols in `.maps`), read from
+/// its symbol table, so that src/objects.rs can check at compile time every
+/// name the Rust side uses.
 fn embed(stem: &str, legacy: bool, obj: &Path) -> String {
     let syms = Command::new("llvm-objdump").arg("-t").arg(obj).output().expect("cannot run llvm-objdump");
     assert!(syms.status.success(), "llvm-objdump -t {}", obj.display());
@@ -172,10 +191,9 @@ fn embed(stem: &str, legacy: bool, obj: &Path) -> String {
         if section == ".maps" {
             maps.push(format!("{name:?}"));
         } else if global && left.get(23..24) == Some("F") && section != ".text" {
-            programs.push(format!("{name:?}"));
+            programs.push(format!("Prog {{ name: {name:?}, attach: {} }}", attach_of(section)));
         }
     }
-    programs.sort();
     maps.sort();
     format!(
         "pub static {}: &Obj = &Obj {{\n    name: {stem:?},\n    flavour: Flavour::{},\n    \

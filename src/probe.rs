@@ -5,10 +5,10 @@
 
 use std::io::Read;
 
-use crate::bpf::{self, Attach, Insn, MapType, Object, RawMap};
+use crate::bpf::{self, Insn, MapType, Object, RawMap};
 use crate::error::{describe, describe_io, Error, Result};
-use crate::objects;
 use crate::objects::map_name;
+use crate::objects::{self, program, Prog};
 use crate::shared::probe_slot;
 use crate::tracefs::Tracefs;
 
@@ -132,7 +132,7 @@ impl Features {
     }
 
     fn probe(&self, f: Feat) -> Probed {
-        let attach = |prog, slot, how, needs_btf| probe_attach(prog, slot, how, needs_btf, self.has(Feat::Btf));
+        let attach = |prog, slot, needs_btf| probe_attach(prog, slot, needs_btf, self.has(Feat::Btf));
         match f {
             Feat::Btf => probe_btf(),
             Feat::RingBuf if bpf::map_type_supported(MapType::RingBuf) => yes("BPF_MAP_TYPE_RINGBUF"),
@@ -145,20 +145,11 @@ impl Features {
             Feat::BoundedLoops => probe_bounded_loops(),
             Feat::ProbeReadKernel if bpf::helper_supported(bpf::Helper::ProbeReadKernel) => yes("helper accepted"),
             Feat::ProbeReadKernel => no("falls back to bpf_probe_read"),
-            Feat::Tracepoint => attach(
-                "probe_tracepoint",
-                probe_slot::PROBE_TRACEPOINT,
-                Attach::Tracepoint { category: "syscalls", name: "sys_enter_getpid" },
-                false,
-            ),
-            Feat::RawTp => {
-                attach("probe_raw_tp", probe_slot::PROBE_RAW_TP, Attach::RawTracepoint { name: "sys_enter" }, false)
-            }
-            Feat::TpBtf => attach("probe_tp_btf", probe_slot::PROBE_TP_BTF, Attach::TpBtf { name: "sys_enter" }, true),
-            Feat::Fentry => attach("probe_fentry", probe_slot::PROBE_FENTRY, Attach::Fentry { func: "vfs_read" }, true),
-            Feat::Kprobe => {
-                attach("probe_kprobe", probe_slot::PROBE_KPROBE, Attach::Kprobe { func: "vfs_read", ret: false }, false)
-            }
+            Feat::Tracepoint => attach(program!("probe_tracepoint" in PROBE), probe_slot::PROBE_TRACEPOINT, false),
+            Feat::RawTp => attach(program!("probe_raw_tp" in PROBE), probe_slot::PROBE_RAW_TP, false),
+            Feat::TpBtf => attach(program!("probe_tp_btf" in PROBE), probe_slot::PROBE_TP_BTF, true),
+            Feat::Fentry => attach(program!("probe_fentry" in PROBE), probe_slot::PROBE_FENTRY, true),
+            Feat::Kprobe => attach(program!("probe_kprobe" in PROBE), probe_slot::PROBE_KPROBE, false),
             Feat::SyscallTracepoints => {
                 let names: Vec<String> = crate::record::IO_SYSCALLS
                     .iter()
@@ -244,13 +235,14 @@ fn probe_btf() -> Probed {
 }
 
 /// Load one program of probe.bpf.o, attach it, trigger it, and require a hit.
-fn probe_attach(prog: &str, slot: probe_slot, how: Attach, needs_btf: bool, btf: bool) -> Probed {
+fn probe_attach(prog: &Prog, slot: probe_slot, needs_btf: bool, btf: bool) -> Probed {
+    let how = &prog.attach;
     if needs_btf && !btf {
         return no("needs kernel BTF");
     }
     let run = || -> Result<u64> {
-        let obj = Object::load(objects::PROBE, &[prog], |_| Ok(()))?;
-        obj.attach(prog, &how)?;
+        let obj = Object::load(objects::PROBE, &[prog.name], |_| Ok(()))?;
+        obj.attach(prog.name, how)?;
         trigger();
         let hits: Option<u64> = obj.map(map_name!("hits" in PROBE))?.get(&(slot as u32))?;
         Ok(hits.unwrap_or(0))

@@ -5,7 +5,7 @@
 
 use crate::bpf::{Attach, Object, OpenObject};
 use crate::error::{Error, Result};
-use crate::objects::Obj;
+use crate::objects::{Obj, Prog};
 use crate::probe::{Feat, Features};
 
 /// Which kind of object a strategy loads (bpf/compat.bpf.h; build.rs tells
@@ -31,28 +31,28 @@ pub enum Need {
     When(fn(&Features) -> Result<bool>),
 }
 
-/// One program of a strategy and where it attaches.
+/// One program of a strategy; where it attaches is its SEC() in C
+/// (objects::Prog).
 #[derive(Clone, Copy)]
 pub struct Probe {
     pub prog: &'static str,
-    pub attach: Attach,
     pub need: Need,
 }
 
 impl Probe {
-    pub const fn new(prog: &'static str, attach: Attach) -> Probe {
-        Probe { prog, attach, need: Need::Always }
+    pub const fn new(prog: &'static str) -> Probe {
+        Probe { prog, need: Need::Always }
     }
 
     pub const fn need(self, need: Need) -> Probe {
         Probe { need, ..self }
     }
 
-    /// Is it wanted on this kernel?
-    fn wanted(&self, f: &Features) -> Result<bool> {
+    /// Is `prog`, this probe's program, wanted on this kernel?
+    fn wanted(&self, prog: &Prog, f: &Features) -> Result<bool> {
         Ok(match self.need {
             Need::Always => true,
-            Need::IfPresent => match self.attach {
+            Need::IfPresent => match prog.attach {
                 Attach::Tracepoint { category, name } => f.tracefs.has_event(category, name),
                 Attach::Fentry { func } | Attach::Kprobe { func, .. } => crate::bpf::kernel_has_func(func),
                 Attach::RawTracepoint { .. } | Attach::TpBtf { .. } => true,
@@ -84,12 +84,12 @@ pub struct Tool {
 pub struct Loaded {
     pub obj: Object,
     /// The programs wanted on this kernel, attached by `attach`.
-    pub probes: Vec<&'static Probe>,
+    pub progs: Vec<&'static Prog>,
 }
 
 impl Loaded {
     pub fn attach(&self) -> Result<()> {
-        self.probes.iter().try_for_each(|p| self.obj.attach(p.prog, &p.attach))
+        self.progs.iter().try_for_each(|p| self.obj.attach(p.name, &p.attach))
     }
 }
 
@@ -105,14 +105,20 @@ impl Strategy {
     /// Load the object with the programs wanted on this kernel; `configure`
     /// sizes maps and writes the configuration first.
     pub fn load(&'static self, f: &Features, configure: impl FnOnce(&mut OpenObject) -> Result<()>) -> Result<Loaded> {
-        let mut probes = Vec::new();
+        let mut progs = Vec::new();
         for p in self.probes {
-            if p.wanted(f)? {
-                probes.push(p);
+            let prog = self.program(p);
+            if p.wanted(prog, f)? {
+                progs.push(prog);
             }
         }
-        let progs: Vec<&str> = probes.iter().map(|p| p.prog).collect();
-        Ok(Loaded { obj: Object::load(self.object, &progs, configure)?, probes })
+        let names: Vec<&str> = progs.iter().map(|p| p.name).collect();
+        Ok(Loaded { obj: Object::load(self.object, &names, configure)?, progs })
+    }
+
+    /// The object's program of `probe` (there is one: Tool::check).
+    pub fn program(&self, probe: &Probe) -> &'static Prog {
+        self.object.program(probe.prog).expect("checked at compile time by Tool::check")
     }
 }
 
@@ -125,7 +131,7 @@ impl Tool {
             let s = &self.strategies[i];
             let mut j = 0;
             while j < s.probes.len() {
-                if !crate::objects::has(s.object.programs, s.probes[j].prog) {
+                if s.object.program(s.probes[j].prog).is_none() {
                     panic!("{}", s.probes[j].prog); // a program its object does not have
                 }
                 j += 1;

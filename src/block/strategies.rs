@@ -1,24 +1,15 @@
 //! The block tools' attach strategies: each tool's two objects (bpf/block.bpf.h).
 
-use crate::bpf::Attach;
 use crate::objects::{self, Obj};
 use crate::probe::Feat;
 use crate::strategy::{Probe, Strategy, Tool};
 
-const BIO_QUEUE: Probe = Probe::new("tp_bio_queue", Attach::Tracepoint { category: "block", name: "block_bio_queue" });
+const BIO_QUEUE: Probe = Probe::new("tp_bio_queue");
 
-const CORE_PROBES: &[Probe] = &[
-    BIO_QUEUE,
-    Probe::new("raw_rq_insert", Attach::RawTracepoint { name: "block_rq_insert" }),
-    Probe::new("raw_rq_issue", Attach::RawTracepoint { name: "block_rq_issue" }),
-    Probe::new("raw_rq_complete", Attach::RawTracepoint { name: "block_rq_complete" }),
-];
-const LEGACY_PROBES: &[Probe] = &[
-    BIO_QUEUE,
-    Probe::new("tp_rq_insert", Attach::Tracepoint { category: "block", name: "block_rq_insert" }),
-    Probe::new("tp_rq_issue", Attach::Tracepoint { category: "block", name: "block_rq_issue" }),
-    Probe::new("tp_rq_complete", Attach::Tracepoint { category: "block", name: "block_rq_complete" }),
-];
+const CORE_PROBES: &[Probe] =
+    &[BIO_QUEUE, Probe::new("raw_rq_insert"), Probe::new("raw_rq_issue"), Probe::new("raw_rq_complete")];
+const LEGACY_PROBES: &[Probe] =
+    &[BIO_QUEUE, Probe::new("tp_rq_insert"), Probe::new("tp_rq_issue"), Probe::new("tp_rq_complete")];
 
 /// Strategies of every block tool, over its two objects (bpf/block.bpf.h).
 /// raw_tp first: exact (requests known by pointer) and without the

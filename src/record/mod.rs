@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::bpf::{Attach, EventReader, Plain};
+use crate::bpf::{EventReader, Plain};
 use crate::cli::{self, Arg, Args};
 use crate::clock;
 use crate::error::{Error, Result};
@@ -90,51 +90,22 @@ const fn need_of(sys: &str) -> Need {
     }
 }
 
-/// Probes on syscall tracepoints: `tp_enter_X`/`tp_exit_X` for each `both`
-/// and `aio`, `tp_exit_X` only for each `exit`, then `extra`.
-macro_rules! syscall_tps {
-    (@tp $prog:literal, $dir:literal, $sys:literal) => {
-        Probe::new(concat!($prog, $sys), Attach::Tracepoint { category: "syscalls", name: concat!($dir, $sys) })
-            .need(need_of($sys))
-    };
-    (both: [$($b:literal),*], aio: [$($a:literal),*], exit: [$($x:literal),*], extra: [$($e:expr),*]) => {
+/// Programs of one syscall each (bpf/record.bpf.c): `ENTER` + X and `EXIT` + X
+/// for each `both` and `aio`, `EXIT` + X only for each `exit`, then `extra`.
+macro_rules! per_syscall {
+    ($enter:literal, $exit:literal, both: [$($b:literal),*], aio: [$($a:literal),*], exit: [$($x:literal),*],
+     extra: [$($e:expr),*]) => {
         &[
             $(
-                syscall_tps!(@tp "tp_enter_", "sys_enter_", $b),
-                syscall_tps!(@tp "tp_exit_", "sys_exit_", $b),
+                Probe::new(concat!($enter, $b)).need(need_of($b)),
+                Probe::new(concat!($exit, $b)).need(need_of($b)),
             )*
             $(
-                syscall_tps!(@tp "tp_enter_", "sys_enter_", $a),
-                syscall_tps!(@tp "tp_exit_", "sys_exit_", $a),
+                Probe::new(concat!($enter, $a)).need(need_of($a)),
+                Probe::new(concat!($exit, $a)).need(need_of($a)),
             )*
-            $( syscall_tps!(@tp "tp_exit_", "sys_exit_", $x), )*
+            $( Probe::new(concat!($exit, $x)).need(need_of($x)), )*
             $($e,)*
-        ]
-    };
-}
-
-/// Probes on the syscall functions `__x64_sys_X` (bpf/record.bpf.c): entry
-/// and exit programs for each `both` and `aio`, exit only for each `exit`,
-/// then fork and exec.
-macro_rules! syscall_fns {
-    (@at fentry, $f:expr, $ret:literal) => { Attach::Fentry { func: $f } };
-    (@at kprobe, $f:expr, $ret:literal) => { Attach::Kprobe { func: $f, ret: $ret } };
-    (@fn $kind:ident, $prog:literal, $sys:literal, $ret:literal) => {
-        Probe::new(concat!($prog, $sys), syscall_fns!(@at $kind, concat!("__x64_sys_", $sys), $ret)).need(need_of($sys))
-    };
-    ($kind:ident, $enter:literal, $exit:literal, both: [$($b:literal),*], aio: [$($a:literal),*], exit: [$($x:literal),*]) => {
-        &[
-            $(
-                syscall_fns!(@fn $kind, $enter, $b, false),
-                syscall_fns!(@fn $kind, $exit, $b, true),
-            )*
-            $(
-                syscall_fns!(@fn $kind, $enter, $a, false),
-                syscall_fns!(@fn $kind, $exit, $a, true),
-            )*
-            $( syscall_fns!(@fn $kind, $exit, $x, true), )*
-            RAW_FORK,
-            RAW_EXEC,
         ]
     };
 }
@@ -146,26 +117,26 @@ macro_rules! syscall_fns {
 /// be inlined into one program, far past 4.14's limits.
 macro_rules! legacy_tps {
     (both: [$($b:literal),*], aio: [$($_a:literal),*], exit: [$($o:literal),*]) => {
-        syscall_tps!(
+        per_syscall!(
+            "tp_enter_",
+            "tp_exit_",
             both: [$($b,)* $($o,)* "lseek", "dup", "dup2", "dup3", "fcntl", "pipe", "pipe2", "socketpair",
                 "chdir", "fchdir"],
             aio: [],
             exit: ["socket", "accept", "accept4", "eventfd2", "epoll_create1", "memfd_create", "timerfd_create",
                 "signalfd4", "inotify_init1", "eventfd", "epoll_create", "signalfd", "inotify_init"],
             extra: [
-                Probe::new("tp_fork_at44", Attach::Tracepoint { category: "sched", name: "sched_process_fork" })
-                    .need(Need::When(legacy::fork_at44)),
-                Probe::new("tp_fork_at20", Attach::Tracepoint { category: "sched", name: "sched_process_fork" })
-                    .need(Need::When(legacy::fork_at20)),
-                Probe::new("tp_exec", Attach::Tracepoint { category: "sched", name: "sched_process_exec" })
+                Probe::new("tp_fork_at44").need(Need::When(legacy::fork_at44)),
+                Probe::new("tp_fork_at20").need(Need::When(legacy::fork_at20)),
+                Probe::new("tp_exec")
             ]
         )
     };
 }
 
 const MODERN: &[Feat] = &[Feat::Btf, Feat::RawTp, Feat::RingBuf, Feat::GlobalData, Feat::BoundedLoops];
-const RAW_FORK: Probe = Probe::new("raw_fork", Attach::RawTracepoint { name: "sched_process_fork" });
-const RAW_EXEC: Probe = Probe::new("raw_exec", Attach::RawTracepoint { name: "sched_process_exec" });
+const RAW_FORK: Probe = Probe::new("raw_fork");
+const RAW_EXEC: Probe = Probe::new("raw_exec");
 
 pub static TOOL: Tool = Tool {
     name: "record",
@@ -176,12 +147,7 @@ pub static TOOL: Tool = Tool {
             needs: &[Feat::Btf, Feat::TpBtf, Feat::RawTp, Feat::RingBuf, Feat::GlobalData, Feat::BoundedLoops],
             object: objects::RECORD,
             exit_args: true,
-            probes: &[
-                Probe::new("tb_sys_enter", Attach::TpBtf { name: "sys_enter" }),
-                Probe::new("tb_sys_exit", Attach::TpBtf { name: "sys_exit" }),
-                RAW_FORK,
-                RAW_EXEC,
-            ],
+            probes: &[Probe::new("tb_sys_enter"), Probe::new("tb_sys_exit"), RAW_FORK, RAW_EXEC],
         },
         Strategy {
             name: "raw_tp",
@@ -189,12 +155,7 @@ pub static TOOL: Tool = Tool {
             needs: MODERN,
             object: objects::RECORD,
             exit_args: true,
-            probes: &[
-                Probe::new("raw_sys_enter", Attach::RawTracepoint { name: "sys_enter" }),
-                Probe::new("raw_sys_exit", Attach::RawTracepoint { name: "sys_exit" }),
-                RAW_FORK,
-                RAW_EXEC,
-            ],
+            probes: &[Probe::new("raw_sys_enter"), Probe::new("raw_sys_exit"), RAW_FORK, RAW_EXEC],
         },
         Strategy {
             name: "tracepoint",
@@ -202,7 +163,7 @@ pub static TOOL: Tool = Tool {
             needs: MODERN,
             object: objects::RECORD,
             exit_args: false,
-            probes: io_syscalls!(syscall_tps!(), extra: [RAW_FORK, RAW_EXEC]),
+            probes: io_syscalls!(per_syscall!("tp_enter_", "tp_exit_",), extra: [RAW_FORK, RAW_EXEC]),
         },
         Strategy {
             name: "fentry",
@@ -210,7 +171,7 @@ pub static TOOL: Tool = Tool {
             needs: &[Feat::Btf, Feat::Fentry, Feat::RawTp, Feat::RingBuf, Feat::GlobalData, Feat::BoundedLoops],
             object: objects::RECORD,
             exit_args: true,
-            probes: io_syscalls!(syscall_fns!(fentry, "fe_", "fx_",)),
+            probes: io_syscalls!(per_syscall!("fe_", "fx_",), extra: [RAW_FORK, RAW_EXEC]),
         },
         Strategy {
             name: "kprobe",
@@ -218,7 +179,7 @@ pub static TOOL: Tool = Tool {
             needs: &[Feat::Btf, Feat::Kprobe, Feat::RawTp, Feat::RingBuf, Feat::GlobalData, Feat::BoundedLoops],
             object: objects::RECORD,
             exit_args: false,
-            probes: io_syscalls!(syscall_fns!(kprobe, "kp_", "kr_",)),
+            probes: io_syscalls!(per_syscall!("kp_", "kr_",), extra: [RAW_FORK, RAW_EXEC]),
         },
         Strategy {
             name: "legacy",
@@ -707,6 +668,7 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bpf::Attach;
 
     /// The syscall of a per-syscall probe and whether it is the exit one.
     fn syscall_of(how: &Attach) -> Option<(&str, bool)> {
@@ -727,8 +689,11 @@ mod tests {
     #[test]
     fn per_syscall_strategies_trace_the_one_list() {
         for s in TOOL.strategies {
-            let probes: Vec<(&str, &str, bool)> =
-                s.probes.iter().filter_map(|p| syscall_of(&p.attach).map(|(sys, exit)| (p.prog, sys, exit))).collect();
+            let probes: Vec<(&str, &str, bool)> = s
+                .probes
+                .iter()
+                .filter_map(|p| syscall_of(&s.program(p).attach).map(|(sys, exit)| (p.prog, sys, exit)))
+                .collect();
             if probes.is_empty() {
                 continue; // one program for every syscall (raw_tp, tp_btf)
             }
