@@ -909,7 +909,7 @@ pub fn write_document(
     for keys in rows.dir_rows() {
         let rec = rows.record(keys).map_err(|e| std::io::Error::other(e.to_string()))?;
         // Directories opened (legacy: every open has counters) but never synced are no rows.
-        if rec.stats.fsync_calls == 0 && !rec.syscalls.keys().any(|k| Class::of_kind(*k as u32) == Some(Class::Sync)) {
+        if !rec.syscalls.keys().any(|k| Class::of_kind(*k as u32) == Some(Class::Sync)) {
             continue;
         }
         line.clear();
