@@ -122,6 +122,7 @@ fn record_lists(clang: &str, bpf_dir: &Path, multiarch_inc: &str, out: &Path) {
             "WRITE" => "Class::Write",
             "SYNC" => "Class::Sync",
             "CLOSE" => "Class::Close",
+            "OTHER" => "Class::Other",
             "BATCH" => "Class::Batch",
             c => panic!("bpf/record.h: unknown class {c}"),
         })

@@ -93,8 +93,11 @@ struct nsproxy {
 } __attribute__((preserve_access_index));
 
 struct task_struct {
+	unsigned int flags;
 	int pid;
 	int tgid;
+	struct task_struct *group_leader;
+	char comm[16];
 	/* u64 since 5.7 (d1e7fd6462ca "signal: Extend exec_id to 64bits"): the
 	 * low half, read either way on little-endian x86, is enough to notice an exec. */
 	unsigned int self_exec_id;
@@ -195,6 +198,21 @@ __noinline u32 exec_id(void)
 static __always_inline u64 file_ref(u32 fd)
 {
 	return fd_file(fd);
+}
+
+/* io_uring's worker and SQPOLL threads (5.12+: 0x10 was PF_VCPU before 5.5)
+ * belong to the ring owner's process and do its I/O: named as it is, not
+ * iou-wrk-PID / iou-sqp-PID. */
+#define PF_IO_WORKER 0x10
+
+static __always_inline void current_comm(char *comm)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	if (BPF_CORE_READ(task, flags) & PF_IO_WORKER)
+		bpf_probe_read_kernel_str(comm, RECORD_COMM_LEN, BPF_CORE_READ(task, group_leader)->comm);
+	else
+		bpf_get_current_comm(comm, RECORD_COMM_LEN);
 }
 
 static __always_inline u32 current_exec_id(void)
@@ -744,6 +762,155 @@ static __always_inline const struct regs *fn_regs(u64 *ctx)
 RECORD_SYSCALLS(SYSCALL_FN)
 RECORD_AIO_SYSCALLS(SYSCALL_FN)
 RECORD_OPENS(OPEN_FN)
+
+/* ---------------------------------------------------------------- io_uring */
+
+/*
+ * Each request on file data (record.h: RECORD_URING_OPS) is remembered when
+ * it is submitted, by the task that submits it (the ring's owner, or its
+ * SQPOLL thread, of the same process: the pid filter holds), and accounted
+ * when its CQE is posted: the file the request ran on, its result, the
+ * latency from submission. Where io_uring_complete passes the request
+ * (5.19+; src/record/uring.rs tells from the tracepoint's format). The file
+ * is read at completion: since 5.18 it is assigned at issue, after the
+ * submit tracepoint, and a fixed (registered) file is a struct file there too.
+ */
+
+/* The request's fields we read (io_uring_types.h). Its per-opcode data
+ * overlays `file` (io_cmd_data): a struct io_rw for reads and writes, a
+ * struct io_sync for fsync, sync_file_range and fallocate. */
+struct io_cqe {
+	int res;
+} __attribute__((preserve_access_index));
+
+struct io_kiocb {
+	struct file *file;
+	unsigned char opcode;
+	struct io_cqe cqe;
+} __attribute__((preserve_access_index));
+
+struct kiocb {
+	long long ki_pos;
+} __attribute__((preserve_access_index));
+
+struct io_rw {
+	struct kiocb kiocb;
+	u64 addr;
+	u32 len;
+} __attribute__((preserve_access_index));
+
+struct io_sync {
+	long long len;
+	long long off;
+	int flags;
+} __attribute__((preserve_access_index));
+
+#define IORING_FSYNC_DATASYNC 1
+#define URING_OPS_MAX 64
+#define KIND_OF_OP(op, kind) [op] = kind + 1,
+
+/* IORING_OP_* -> io_kind + 1 (0: not on file data), like syscall_kinds. */
+static volatile u8 uring_kinds[URING_OPS_MAX] = { RECORD_URING_OPS(KIND_OF_OP) };
+
+struct uring_op {
+	u64 ts;
+	u64 off;  /* the request's offset; -1: the file position */
+	u64 req;  /* bytes asked for (fallocate, sync_file_range: their length) */
+	u32 kind;
+	u32 _pad;
+};
+
+/* Requests submitted and not completed, by struct io_kiocb address. A
+ * request whose CQE is never posted (IOSQE_CQE_SKIP_SUCCESS) leaves its
+ * entry until the kernel reuses the request, which overwrites it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, u64);
+	__type(value, struct uring_op);
+} uring_ops SEC(".maps");
+
+GLOBAL_FN int uring_submitted(u64 r)
+{
+	struct io_kiocb *req = (struct io_kiocb *)r;
+	u32 op = BPF_CORE_READ(req, opcode);
+	struct uring_op u = {};
+	int kind;
+
+	if (op >= URING_OPS_MAX || !uring_kinds[op] || !is_traced(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	kind = uring_kinds[op] - 1;
+	u.ts = bpf_ktime_get_ns();
+	u.kind = kind;
+	if (is_read(kind) || is_write(kind)) {
+		struct io_rw *rw = (struct io_rw *)r;
+		u32 len = BPF_CORE_READ(rw, len);
+
+		u.off = BPF_CORE_READ(rw, kiocb.ki_pos);
+		/* readv, writev and their fixed forms: len counts iovecs */
+		if (kind == IO_URING_READV || kind == IO_URING_WRITEV || kind == IO_URING_READV_FIXED ||
+		    kind == IO_URING_WRITEV_FIXED)
+			u.req = iov_total(BPF_CORE_READ(rw, addr), len);
+		else
+			u.req = len;
+	} else {
+		struct io_sync *s = (struct io_sync *)r;
+
+		u.off = BPF_CORE_READ(s, off);
+		u.req = BPF_CORE_READ(s, len);
+		if (kind == IO_URING_FSYNC && BPF_CORE_READ(s, flags) & IORING_FSYNC_DATASYNC)
+			u.kind = IO_URING_FDATASYNC;
+	}
+	if (bpf_map_update_elem(&uring_ops, &r, &u, BPF_ANY))
+		drop(DROP_INFLIGHT);
+	return 0;
+}
+
+GLOBAL_FN int uring_completed(u64 r)
+{
+	struct io_kiocb *req = (struct io_kiocb *)r;
+	struct uring_op *u = bpf_map_lookup_elem(&uring_ops, &r);
+	struct open_file *of;
+	struct io_done d;
+	u64 ref;
+
+	if (!u)
+		return 0;
+	d.off = u->off;
+	d.req = u->req;
+	d.start = u->ts;
+	d.kind = u->kind;
+	bpf_map_delete_elem(&uring_ops, &r);
+	ref = (u64)BPF_CORE_READ(req, file);
+	d.ret = BPF_CORE_READ(req, cqe.res);
+	/* At the file position (offset -1): the request has moved it past its bytes. */
+	if (d.off == (u64)-1)
+		d.off = file_pos(ref, false) - (d.ret > 0 ? d.ret : 0);
+	if (ref && (of = file_state(ref, is_sync(d.kind))))
+		account(of, &d);
+	return 0;
+}
+
+/* io_uring_submit_req(req): 6.3+, and as io_uring_submit_sqe(req,
+ * force_nonblock) from 5.19 (before, its first argument is the ring). */
+SEC("raw_tp/io_uring_submit_req")
+int raw_uring_submit_req(struct bpf_raw_tracepoint_args *ctx)
+{
+	return uring_submitted(ctx->args[0]);
+}
+
+SEC("raw_tp/io_uring_submit_sqe")
+int raw_uring_submit_sqe(struct bpf_raw_tracepoint_args *ctx)
+{
+	return uring_submitted(ctx->args[0]);
+}
+
+/* io_uring_complete(ctx, req, ...): req is NULL for a CQE of no request. */
+SEC("raw_tp/io_uring_complete")
+int raw_uring_complete(struct bpf_raw_tracepoint_args *ctx)
+{
+	return ctx->args[1] ? uring_completed(ctx->args[1]) : 0;
+}
 
 /* ---------------------------------------------------------------- processes */
 

@@ -40,6 +40,8 @@ static __always_inline bool file_appends(u64 ref);
  * count on directories too (databases sync the directory of a file they
  * created or renamed). */
 static __always_inline struct open_file *file_state(u64 ref, bool sync);
+/* The name of the process doing the I/O, into comm (RECORD_COMM_LEN). */
+static __always_inline void current_comm(char *comm);
 /* Changes when the current process execs (0 where that cannot be read). */
 static __always_inline u32 current_exec_id(void);
 /* `ref` was closed successfully. */
@@ -253,32 +255,36 @@ SUBPROG void hist_add_inline(u64 *slots, const struct file_key *file, u32 hist, 
 		hist_add(file, hist, value);
 }
 
-/* The io_kinds of a class (record.h: RECORD_KINDS) as a bit mask. */
+/* The io_kinds of a class (record.h: RECORD_KINDS) as a bit mask: a
+ * constant wherever `cls` is one, so a class test is a shift and an and. */
 #define KIND_CLASS_READ 1
 #define KIND_CLASS_WRITE 2
 #define KIND_CLASS_SYNC 3
 #define KIND_CLASS_CLOSE 4
-#define KIND_CLASS_BATCH 5
-#define KIND_IF_READ(kind, name, class) | (KIND_CLASS_##class == KIND_CLASS_READ ? 1ull << kind : 0)
-#define KIND_IF_WRITE(kind, name, class) | (KIND_CLASS_##class == KIND_CLASS_WRITE ? 1ull << kind : 0)
+#define KIND_CLASS_OTHER 5
+#define KIND_CLASS_BATCH 6
+#define KIND_IF_CLASS(kind, name, class) | (KIND_CLASS_##class == cls ? 1ull << kind : 0)
 _Static_assert(IO_NR_KINDS <= 64, "io_kind masks are 64-bit");
+
+static __always_inline bool of_class(u32 kind, const u32 cls)
+{
+	return kind < IO_NR_KINDS && ((0 RECORD_KINDS(KIND_IF_CLASS)) >> kind) & 1;
+}
 
 static __always_inline bool is_read(u32 kind)
 {
-	return kind < IO_NR_KINDS && ((0 RECORD_KINDS(KIND_IF_READ)) >> kind) & 1;
+	return of_class(kind, KIND_CLASS_READ);
 }
 
 static __always_inline bool is_write(u32 kind)
 {
-	return kind < IO_NR_KINDS && ((0 RECORD_KINDS(KIND_IF_WRITE)) >> kind) & 1;
+	return of_class(kind, KIND_CLASS_WRITE);
 }
 
-#define KIND_IF_SYNC(kind, name, class) | (KIND_CLASS_##class == KIND_CLASS_SYNC ? 1ull << kind : 0)
-
-/* fsync, fdatasync and their AIO forms */
+/* fsync, fdatasync and their AIO and io_uring forms */
 static __always_inline bool is_sync(u32 kind)
 {
-	return kind < IO_NR_KINDS && ((0 RECORD_KINDS(KIND_IF_SYNC)) >> kind) & 1;
+	return of_class(kind, KIND_CLASS_SYNC);
 }
 
 /* Does a syscall of `kind` move bytes from one file to another? It is
@@ -405,7 +411,7 @@ SUBPROG void account(struct open_file *of, const struct io_done *d)
 		struct user_key uk = { .file = of->key, .tgid = tgid, .exec = exec };
 		struct file_user u = {};
 
-		bpf_get_current_comm(u.comm, sizeof(u.comm));
+		current_comm(u.comm);
 		bpf_map_update_elem(&users, &uk, &u, BPF_ANY);
 		of->last_tgid = tgid;
 		of->last_exec = exec;
@@ -416,7 +422,7 @@ SUBPROG void account(struct open_file *of, const struct io_done *d)
 	if (!sc)
 		return;
 	__sync_fetch_and_add(&sc->calls, 1);
-	if (is_read(kind) || is_write(kind))
+	if (is_read(kind) || is_write(kind) || of_class(kind, KIND_CLASS_OTHER))
 		hist_add_inline(INLINE(sc->request), &of->key, HIST_REQUEST + kind * 2, d->req);
 	if (ret < 0) {
 		struct errno_key ek = { .file = of->key, .kind = kind, .err = -ret };
@@ -427,7 +433,7 @@ SUBPROG void account(struct open_file *of, const struct io_done *d)
 			__sync_fetch_and_add(n, 1);
 		return;
 	}
-	if (kind == IO_CLOSE)
+	if (kind == IO_CLOSE || of_class(kind, KIND_CLASS_OTHER))
 		return;
 	if (is_sync(kind)) {
 		struct file_stats *fs;

@@ -23,8 +23,10 @@
  * by build.rs, into the names, classes and tracepoints user space uses.
  *
  * RECORD_KINDS: X(KIND, profile name, class), in the profile's order. The
- * class is READ or WRITE (the file's data), SYNC or CLOSE; BATCH for a
- * syscall that carries other files' I/O and is no row of its own.
+ * class is READ or WRITE (the file's data), SYNC (fsync, fdatasync: the
+ * file's durability points), CLOSE, or OTHER (counted calls and errors: an
+ * io_uring fallocate or sync_file_range); BATCH for a syscall that carries
+ * other files' I/O and is no row of its own.
  * RECORD_SYSCALLS: X(syscall, KIND): the syscalls traced at entry and exit
  * (tracepoints syscalls:sys_{enter,exit}_SYSCALL, __x64_sys_SYSCALL,
  * __NR_SYSCALL). The syscalls that move bytes from one file to another
@@ -55,10 +57,22 @@
 	X(IO_AIO_PWRITE, aio_pwrite, WRITE)                                    \
 	X(IO_AIO_PREADV, aio_preadv, READ)                                     \
 	X(IO_AIO_PWRITEV, aio_pwritev, WRITE)                                  \
+	X(IO_URING_READ, uring_read, READ)                                     \
+	X(IO_URING_READV, uring_readv, READ)                                   \
+	X(IO_URING_READ_FIXED, uring_read_fixed, READ)                         \
+	X(IO_URING_READV_FIXED, uring_readv_fixed, READ)                       \
+	X(IO_URING_WRITE, uring_write, WRITE)                                  \
+	X(IO_URING_WRITEV, uring_writev, WRITE)                                \
+	X(IO_URING_WRITE_FIXED, uring_write_fixed, WRITE)                      \
+	X(IO_URING_WRITEV_FIXED, uring_writev_fixed, WRITE)                    \
 	X(IO_FSYNC, fsync, SYNC)                                               \
 	X(IO_FDATASYNC, fdatasync, SYNC)                                       \
 	X(IO_AIO_FSYNC, aio_fsync, SYNC)                                       \
 	X(IO_AIO_FDSYNC, aio_fdsync, SYNC)                                     \
+	X(IO_URING_FSYNC, uring_fsync, SYNC)                                   \
+	X(IO_URING_FDATASYNC, uring_fdatasync, SYNC)                           \
+	X(IO_URING_SYNC_FILE_RANGE, uring_sync_file_range, OTHER)              \
+	X(IO_URING_FALLOCATE, uring_fallocate, OTHER)                          \
 	X(IO_CLOSE, close, CLOSE)                                              \
 	X(IO_SUBMIT, io_submit, BATCH)                                         \
 	X(IO_GETEVENTS, io_getevents, BATCH)                                   \
@@ -88,6 +102,23 @@
 	X(io_submit, IO_SUBMIT)                                                \
 	X(io_getevents, IO_GETEVENTS)                                          \
 	X(io_pgetevents, IO_PGETEVENTS)
+
+/* io_uring (CO-RE strategies, kernels whose io_uring_complete passes the
+ * request): X(IORING_OP_* number (uapi linux/io_uring.h), KIND) for the
+ * opcodes on file data, each request accounted when its CQE is posted.
+ * IORING_OP_FSYNC with IORING_FSYNC_DATASYNC is IO_URING_FDATASYNC. */
+#define RECORD_URING_OPS(X)                                                    \
+	X(1, IO_URING_READV)                                                   \
+	X(2, IO_URING_WRITEV)                                                  \
+	X(3, IO_URING_FSYNC)                                                   \
+	X(4, IO_URING_READ_FIXED)                                              \
+	X(5, IO_URING_WRITE_FIXED)                                             \
+	X(8, IO_URING_SYNC_FILE_RANGE)                                         \
+	X(17, IO_URING_FALLOCATE)                                              \
+	X(22, IO_URING_READ)                                                   \
+	X(23, IO_URING_WRITE)                                                  \
+	X(60, IO_URING_READV_FIXED)                                            \
+	X(61, IO_URING_WRITEV_FIXED)
 
 #define RECORD_OPENS(X) X(open) X(openat) X(openat2) X(creat)
 
@@ -228,7 +259,7 @@ struct file_user {
 };
 
 enum record_drop {
-	DROP_INFLIGHT,  /* inflight or aio_ops full, or an AIO batch past AIO_BATCH_MAX */
+	DROP_INFLIGHT,  /* inflight, aio_ops or uring_ops full, or an AIO batch past AIO_BATCH_MAX */
 	DROP_FILES,     /* stats map full */
 	DROP_EVENTS,    /* ring buffer full: a path was not sent */
 	DROP_NR,

@@ -187,6 +187,11 @@ static __always_inline u32 current_exec_id(void)
 	return 0;
 }
 
+static __always_inline void current_comm(char *comm)
+{
+	bpf_get_current_comm(comm, RECORD_COMM_LEN);
+}
+
 static __always_inline bool file_appends(u64 ref)
 {
 	struct open_file *of = file_state(ref, false);

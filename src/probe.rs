@@ -90,7 +90,7 @@ impl Feat {
             Feat::Kprobe => "kprobes (CONFIG_KPROBES)",
             Feat::SyscallTracepoints => "syscalls:sys_{enter,exit}_* for every traced syscall",
             Feat::BlockTracepoints => "block:block_rq_{issue,complete}",
-            Feat::IoUringTracepoints => "io_uring:* tracepoints (5.5)",
+            Feat::IoUringTracepoints => "io_uring:io_uring_complete passing the request, for record (5.19)",
             Feat::RuntimeAllocMaps => "BPF_F_NO_PREALLOC hash maps in tracing programs without a kernel WARN (6.1)",
             Feat::Jit => "BPF JIT enabled (net.core.bpf_jit_enable)",
         }
@@ -162,9 +162,7 @@ impl Features {
             Feat::BlockTracepoints => {
                 probe_events(&self.tracefs, "block", &["block_rq_issue", "block_rq_complete"].map(String::from))
             }
-            Feat::IoUringTracepoints => {
-                probe_events(&self.tracefs, "io_uring", &["io_uring_submit_req", "io_uring_complete"].map(String::from))
-            }
+            Feat::IoUringTracepoints => probe_io_uring(&self.tracefs),
             Feat::RuntimeAllocMaps => probe_runtime_alloc(&self.kernel),
             Feat::Jit => probe_jit(),
         }
@@ -272,6 +270,20 @@ fn probe_events(tracefs: &Tracefs, category: &str, names: &[String]) -> Probed {
         yes(format!("all {} present", names.len()))
     } else {
         yes(format!("missing: {}", missing.join(" ")))
+    }
+}
+
+/// record's io_uring programs take the request from io_uring_complete, whose
+/// arguments were the ring, user_data and result before 5.19: then nothing
+/// names the file a completion belongs to.
+fn probe_io_uring(tracefs: &Tracefs) -> Probed {
+    const CAT: &str = "io_uring";
+    if !tracefs.has_event(CAT, "io_uring_complete") {
+        return no(format!("no io_uring tracepoints in {}", tracefs.path.display()));
+    }
+    match tracefs.field(CAT, "io_uring_complete", "req") {
+        Ok(_) => yes("io_uring_complete has the request"),
+        Err(_) => no("io_uring_complete does not pass the request (before 5.19): io_uring I/O is not recorded"),
     }
 }
 

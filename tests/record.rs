@@ -78,12 +78,11 @@ fn fio_libaio(strategy: &str) {
     let (p, target) = fio(&dir, strategy, "aio.dat", &[&args[..], &[output.as_str()]].concat());
     let job = &serde_json::from_slice::<Value>(&std::fs::read(&out).unwrap()).unwrap()["jobs"][0];
     let f = file(&p, &target);
+    assert_eq!(p["unsupported"], unsupported(strategy));
     if strategy == "legacy" {
         assert!(f["syscalls"]["aio_pread"].is_null(), "{f:#}");
-        assert_eq!(p["unsupported"], serde_json::json!(["aio", "ia32_syscalls", "io_uring", "mmap"]));
         return;
     }
-    assert_eq!(p["unsupported"], serde_json::json!(["ia32_syscalls", "io_uring", "mmap"]));
     for (kind, dir) in [("aio_pread", "read"), ("aio_pwrite", "write")] {
         let (ios, bytes) = (job[dir]["total_ios"].as_u64().unwrap(), job[dir]["io_bytes"].as_u64().unwrap());
         assert!(ios > 100, "fio {dir}: {ios} I/Os");
@@ -97,6 +96,69 @@ fn fio_libaio(strategy: &str) {
         assert_eq!(f[format!("{dir}_bytes")], bytes);
     }
     assert_eq!(f["opens"]["direct"], 1, "{f:#}");
+    assert_eq!(p["lost"], serde_json::json!({"inflight_full": 0, "map_full": 0, "path_events": 0}));
+}
+
+/// What the host kernel (6.x) lets each strategy see.
+fn unsupported(strategy: &str) -> Value {
+    match strategy {
+        "legacy" => serde_json::json!(["aio", "ia32_syscalls", "io_uring", "mmap"]),
+        _ => serde_json::json!(["ia32_syscalls", "mmap"]),
+    }
+}
+
+/// fio's io_uring engine, 8 in flight: every request as fio counts it, under
+/// the opcode fio chose, with the files and buffers registered or not, with
+/// a kernel thread submitting (SQPOLL: still the fio process), vectored with
+/// an fsync every 8 writes, and O_DIRECT.
+#[test]
+fn fio_io_uring_is_exact() {
+    const VARIANTS: &[(&[&str], &str, &str)] = &[
+        (&[], "uring_read", "uring_write"),
+        (&["--fixedbufs=1", "--registerfiles=1"], "uring_read_fixed", "uring_write_fixed"),
+        (&["--sqthread_poll=1"], "uring_read", "uring_write"),
+        (&["--nonvectored=0", "--fsync=8"], "uring_readv", "uring_writev"),
+        (&["--direct=1", "--fixedbufs=1"], "uring_read_fixed", "uring_write_fixed"),
+    ];
+    for s in STRATEGIES {
+        for (i, (args, read, write)) in VARIANTS.iter().enumerate() {
+            fio_io_uring(s, i, args, [read, write]);
+        }
+    }
+}
+
+fn fio_io_uring(strategy: &str, variant: usize, extra: &[&str], kinds: [&str; 2]) {
+    let dir = TempDir::new(&format!("fio-uring-{strategy}-{variant}"));
+    let out = dir.path().join("fio.json");
+    let output = format!("--output={}", out.display());
+    let args = ["--ioengine=io_uring", "--iodepth=8", "--rw=randrw", "--bs=4k", "--output-format=json"];
+    let (p, target) = fio(&dir, strategy, "uring.dat", &[&args[..], extra, &[output.as_str()]].concat());
+    let job = &serde_json::from_slice::<Value>(&std::fs::read(&out).unwrap()).unwrap()["jobs"][0];
+    let f = file(&p, &target);
+    let what = format!("{strategy} {extra:?}");
+    assert_eq!(p["unsupported"], unsupported(strategy), "{what}");
+    if strategy == "legacy" {
+        assert!(f["syscalls"].as_object().unwrap().keys().all(|k| !k.starts_with("uring_")), "{what}: {f:#}");
+        return;
+    }
+    for (kind, dir) in kinds.iter().zip(["read", "write"]) {
+        let (ios, bytes) = (job[dir]["total_ios"].as_u64().unwrap(), job[dir]["io_bytes"].as_u64().unwrap());
+        assert!(ios > 100, "fio {dir}: {ios} I/Os");
+        let c = &f["syscalls"][kind];
+        assert_eq!(
+            (c["calls"].as_u64(), c["bytes"].as_u64(), c["errors"].as_u64()),
+            (Some(ios), Some(bytes), Some(0)),
+            "{what} {kind}: {f:#}"
+        );
+        assert_eq!(c["request_hist"], serde_json::json!([bucket(4096, 8191, ios)]), "{what} {kind}");
+        assert_eq!(c["completed_hist"], serde_json::json!([bucket(4096, 8191, ios)]), "{what} {kind}");
+        assert_eq!(f[format!("{dir}_bytes")], bytes, "{what}");
+    }
+    let syncs = job["sync"]["total_ios"].as_u64().unwrap_or(0);
+    assert_eq!(f["syscalls"]["uring_fsync"]["calls"].as_u64().unwrap_or(0), syncs, "{what}: {f:#}");
+    assert_eq!(f["fsync"]["calls"], syncs, "{what}");
+    // SQPOLL's kernel thread (iou-sqp-PID) is a thread of fio.
+    assert_eq!(f["comms"], serde_json::json!(["fio"]), "{what}");
     assert_eq!(p["lost"], serde_json::json!({"inflight_full": 0, "map_full": 0, "path_events": 0}));
 }
 

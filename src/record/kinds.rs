@@ -8,6 +8,8 @@ pub enum Class {
     Write,
     Sync,
     Close,
+    /// Counted calls and errors, no data (io_uring's fallocate, sync_file_range).
+    Other,
     /// A syscall that carries other I/O (io_submit, io_getevents): no file's.
     Batch,
 }

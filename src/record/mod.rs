@@ -5,6 +5,7 @@ mod kinds;
 mod legacy;
 mod naming;
 mod profile;
+mod uring;
 
 pub use kinds::{Class, IO_SYSCALLS, OPENS};
 pub use profile::FORMAT_VERSION;
@@ -41,8 +42,9 @@ sockets, pipes and devices never appear, directories only for their fsyncs
 splice) counts as a read of one and a write of the other.
 
 Traced syscalls: read readv pread64 preadv preadv2 write writev pwrite64
-pwritev pwritev2 sendfile copy_file_range splice fsync fdatasync close, and
-Linux AIO per iocb (io_submit, io_getevents; not with --strategy legacy).
+pwritev pwritev2 sendfile copy_file_range splice fsync fdatasync close;
+Linux AIO per iocb (io_submit, io_getevents) and io_uring per request
+(kernels 5.19+), not with --strategy legacy.
 What a recording cannot see is listed in the profile (`unsupported`).
 
 Options:
@@ -147,7 +149,8 @@ pub static TOOL: Tool = Tool {
             needs: &[Feat::Btf, Feat::TpBtf, Feat::RawTp, Feat::RingBuf, Feat::GlobalData, Feat::BoundedLoops],
             object: objects::RECORD,
             exit_args: true,
-            probes: &[Probe::new("tb_sys_enter"), Probe::new("tb_sys_exit"), RAW_FORK, RAW_EXEC],
+            probes: &[Probe::new("tb_sys_enter"), Probe::new("tb_sys_exit"), RAW_FORK, RAW_EXEC, uring::SUBMIT_REQ,
+                uring::SUBMIT_SQE, uring::COMPLETE],
         },
         Strategy {
             name: "raw_tp",
@@ -155,7 +158,8 @@ pub static TOOL: Tool = Tool {
             needs: MODERN,
             object: objects::RECORD,
             exit_args: true,
-            probes: &[Probe::new("raw_sys_enter"), Probe::new("raw_sys_exit"), RAW_FORK, RAW_EXEC],
+            probes: &[Probe::new("raw_sys_enter"), Probe::new("raw_sys_exit"), RAW_FORK, RAW_EXEC, uring::SUBMIT_REQ,
+                uring::SUBMIT_SQE, uring::COMPLETE],
         },
         Strategy {
             name: "tracepoint",
@@ -163,7 +167,7 @@ pub static TOOL: Tool = Tool {
             needs: MODERN,
             object: objects::RECORD,
             exit_args: false,
-            probes: io_syscalls!(per_syscall!("tp_enter_", "tp_exit_",), extra: [RAW_FORK, RAW_EXEC]),
+            probes: io_syscalls!(per_syscall!("tp_enter_", "tp_exit_",), extra: [RAW_FORK, RAW_EXEC, uring::SUBMIT_REQ, uring::SUBMIT_SQE, uring::COMPLETE]),
         },
         Strategy {
             name: "fentry",
@@ -171,7 +175,7 @@ pub static TOOL: Tool = Tool {
             needs: &[Feat::Btf, Feat::Fentry, Feat::RawTp, Feat::RingBuf, Feat::GlobalData, Feat::BoundedLoops],
             object: objects::RECORD,
             exit_args: true,
-            probes: io_syscalls!(per_syscall!("fe_", "fx_",), extra: [RAW_FORK, RAW_EXEC]),
+            probes: io_syscalls!(per_syscall!("fe_", "fx_",), extra: [RAW_FORK, RAW_EXEC, uring::SUBMIT_REQ, uring::SUBMIT_SQE, uring::COMPLETE]),
         },
         Strategy {
             name: "kprobe",
@@ -179,7 +183,7 @@ pub static TOOL: Tool = Tool {
             needs: &[Feat::Btf, Feat::Kprobe, Feat::RawTp, Feat::RingBuf, Feat::GlobalData, Feat::BoundedLoops],
             object: objects::RECORD,
             exit_args: false,
-            probes: io_syscalls!(per_syscall!("kp_", "kr_",), extra: [RAW_FORK, RAW_EXEC]),
+            probes: io_syscalls!(per_syscall!("kp_", "kr_",), extra: [RAW_FORK, RAW_EXEC, uring::SUBMIT_REQ, uring::SUBMIT_SQE, uring::COMPLETE]),
         },
         Strategy {
             name: "legacy",
@@ -330,13 +334,15 @@ impl Naming {
     }
 }
 
-/// What a recording with objects of `flavour` does not see: io_uring, 32-bit
-/// syscalls and memory-mapped I/O nowhere yet, Linux AIO not with the legacy
-/// object (every iocb of a batch would be inlined into one program, past
-/// 4.14's limits).
-fn unsupported(flavour: Flavour) -> Vec<&'static str> {
-    let aio = (flavour == Flavour::Legacy).then_some("aio");
-    aio.into_iter().chain(["ia32_syscalls", "io_uring", "mmap"]).collect()
+/// What a recording with objects of `flavour` does not see: 32-bit syscalls
+/// and memory-mapped I/O nowhere yet; Linux AIO and io_uring not with the
+/// legacy object (every iocb of a batch would be inlined into one program,
+/// past 4.14's limits; io_uring needs CO-RE), io_uring not before 5.19.
+fn unsupported(flavour: Flavour, f: &crate::probe::Features) -> Vec<&'static str> {
+    let legacy = flavour == Flavour::Legacy;
+    let aio = legacy.then_some("aio");
+    let uring = (legacy || !f.has(Feat::IoUringTracepoints)).then_some("io_uring");
+    aio.into_iter().chain(["ia32_syscalls"]).chain(uring).chain(["mmap"]).collect()
 }
 
 /// Result-map limits: (map, entries when allocated at run time, entries when
@@ -478,6 +484,8 @@ struct Session {
     until_gone: bool,
     /// Legacy: the open id of our working directory, where the command starts.
     command_cwd: Option<u64>,
+    /// Ways of moving file data this recording does not see (the profile's `unsupported`).
+    unsupported: Vec<&'static str>,
 }
 
 /// What a run saw.
@@ -552,7 +560,8 @@ impl Session {
             }
             _ => None,
         };
-        Ok(Session { o, strategy, loaded, naming, out, snapshots, until_gone, command_cwd })
+        let unsupported = unsupported(strategy.flavour(), &features);
+        Ok(Session { o, strategy, loaded, naming, out, snapshots, until_gone, command_cwd, unsupported })
     }
 
     fn run(&mut self) -> Result<Recorded> {
@@ -627,7 +636,7 @@ impl Session {
     }
 
     fn finish(self, r: Recorded) -> Result<ExitCode> {
-        let Session { o, strategy, loaded, mut naming, out, mut snapshots, .. } = self;
+        let Session { o, strategy, loaded, mut naming, out, mut snapshots, unsupported, .. } = self;
         let collisions = naming.finish();
         // Per-open-file state: of struct files (CO-RE), of opens (legacy).
         let open_map = match strategy.flavour() {
@@ -643,7 +652,7 @@ impl Session {
             strategy: strategy.name.to_string(),
             events_lost: r.events_lost,
             interval_ns: o.interval.map(|i| i.as_nanos() as u64),
-            unsupported: unsupported(strategy.object.flavour),
+            unsupported,
         };
         let shown = out.shown().to_string();
         out.commit_with(|w| profile::write_document(w, &header, &rows, snapshots.as_mut()))?;

@@ -95,7 +95,7 @@ impl Class {
         match self {
             Class::Read => Some(file_hist::HIST_SEQ_READ as u16),
             Class::Write => Some(file_hist::HIST_SEQ_WRITE as u16),
-            Class::Sync | Class::Close | Class::Batch => None,
+            Class::Sync | Class::Close | Class::Other | Class::Batch => None,
         }
     }
 }
@@ -190,12 +190,12 @@ impl Comms {
 #[derive(Default, Clone, Copy)]
 struct Present {
     /// Bits 1 << io_kind: syscall_stats.
-    kinds: u32,
+    kinds: u64,
     file_stats: bool,
     file_opens: bool,
 }
 
-const _: () = assert!(KIND_NAMES.len() <= 32, "Present::kinds has a bit per io_kind");
+const _: () = assert!(KIND_NAMES.len() <= 64, "Present::kinds has a bit per io_kind");
 
 /// The entries of the maps keyed by more than a file (errno, histogram
 /// slot, process), each sorted by file.
@@ -255,7 +255,7 @@ impl Values<'_> {
                 f.stats.add_opens(&v.n);
             }
         }
-        for kind in (0..KIND_NAMES.len() as u32).filter(|kind| present.kinds & 1 << kind != 0) {
+        for kind in (0..KIND_NAMES.len() as u32).filter(|kind| present.kinds & 1u64 << kind != 0) {
             let Some(v) =
                 self.syscall_stats.get_prefix::<stat_key, syscall_stats>(&stat_key { file, kind, _pad: 0 })?
             else {
@@ -457,7 +457,7 @@ pub fn collect<'a>(obj: &'a Object, open_map: &str) -> Result<Collected<'a>> {
         syscall_stats: obj.map(map_name!("syscall_stats" in RECORD, RECORD_LEGACY))?,
     };
     let mut keys: BTreeMap<Key, Present> = BTreeMap::new();
-    values.syscall_stats.for_each_key(|k: stat_key| keys.entry(key(&k.file)).or_default().kinds |= 1 << k.kind)?;
+    values.syscall_stats.for_each_key(|k: stat_key| keys.entry(key(&k.file)).or_default().kinds |= 1u64 << k.kind)?;
     values.file_stats.for_each_key(|k: file_key| keys.entry(key(&k)).or_default().file_stats = true)?;
     values.file_opens.for_each_key(|k: file_key| keys.entry(key(&k)).or_default().file_opens = true)?;
     let mut errnos = obj.map(map_name!("errnos" in RECORD, RECORD_LEGACY))?.entries::<errno_key, u64>()?;
@@ -714,7 +714,7 @@ fn counters_now(obj: &Object) -> Result<BTreeMap<Key, Counters>> {
                 Some(Class::Read) => (c[0] += v.bytes, c[2] += v.calls),
                 Some(Class::Write) => (c[1] += v.bytes, c[3] += v.calls),
                 Some(Class::Sync) => ((), c[4] += v.calls),
-                Some(Class::Close | Class::Batch) | None => ((), ()),
+                Some(Class::Close | Class::Other | Class::Batch) | None => ((), ()),
             };
         },
     )?;

@@ -356,6 +356,7 @@ r_record_exact() {
     $WORKLOADS/iowork read /mnt/iotvm-rec $((n / 2)) $((bs * 2)) &&
     $WORKLOADS/iowork copy_file_range /mnt/iotvm-rec 10 $bs && $WORKLOADS/iowork splice /mnt/iotvm-rec 10 $bs &&
     $WORKLOADS/iowork aio_pread /mnt/iotvm-rec 10 $bs || exit 1
+    $WORKLOADS/iowork uring_readv /mnt/iotvm-rec 10 $bs || [ \$? = 3 ] || exit 1
     for i in 1 2 3 4 5; do $WORKLOADS/iowork pwrite $d/tmp_\$i \$i 4096 && rm $d/tmp_\$i || exit 1; done
     for i in 1 2 3; do $WORKLOADS/iowork write $d/again 2 512 && rm $d/again || exit 1; done"
   f=$(profile_file "$p.flat" /mnt/iotvm-rec) || exit 1
@@ -375,15 +376,27 @@ r_record_exact() {
     expect "$p.flat" "$f2.syscalls.${c}_out.calls" 10
     expect "$p.flat" "$f2.write_bytes" $((10 * bs))
   done
-  # Linux AIO: per iocb with the CO-RE strategies; the legacy one says it cannot
+  # Linux AIO: per iocb with the CO-RE strategies; the legacy one says it cannot.
+  # io_uring: with the CO-RE strategies where io_uring_complete passes the request (5.19+),
+  # else the profile says it cannot.
+  local reads=$((n * bs + 2 * 10 * bs)) uring=0
+  case $(uname -r) in [0-4].*|5.[0-9].*|5.1[0-8].*) ;; *) [ "$(jget strategy "$p.flat")" = legacy ] || uring=1 ;; esac
   if [ "$(jget strategy "$p.flat")" = legacy ]; then
     expect "$p.flat" unsupported.0 aio
-    expect "$p.flat" "$f.read_bytes" $((n * bs + 2 * 10 * bs))
   else
     expect "$p.flat" "$f.syscalls.aio_pread.calls" 10
     expect "$p.flat" "$f.syscalls.aio_pread.bytes" $((10 * bs))
-    expect "$p.flat" "$f.read_bytes" $((n * bs + 3 * 10 * bs))
+    reads=$((reads + 10 * bs))
   fi
+  if [ $uring = 1 ]; then
+    expect "$p.flat" "$f.syscalls.uring_readv.calls" 10
+    expect "$p.flat" "$f.syscalls.uring_readv.bytes" $((10 * bs))
+    expect "$p.flat" "$f.syscalls.uring_readv.request_hist.0.count" 10
+    reads=$((reads + 10 * bs))
+  else
+    grep -q '^unsupported\.[0-9]*=io_uring$' "$p.flat" || fail "io_uring not seen but not listed as unsupported"
+  fi
+  expect "$p.flat" "$f.read_bytes" $reads
   for i in 1 2 3 4 5; do
     f=$(profile_file "$p.flat" $d/tmp_$i) || exit 1
     expect "$p.flat" "$f.syscalls.pwrite64.calls" $i
@@ -396,7 +409,7 @@ r_record_exact() {
   [ "$(grep -c "^files\.[0-9]*\.path=$d/" "$p.flat")" = 6 ] ||
     fail "rows under $d: $(grep "^files\.[0-9]*\.path=$d/" "$p.flat" | tr '\n' ' ')"
   rm -rf /mnt/iotvm-rec /mnt/iotvm-rec.* $d
-  pass "strategy $(jget strategy "$p.flat"): pwrite64 $n x $bs, fsync, read $((n / 2)) x $((bs * 2)), copy_file_range, splice and Linux AIO (or unsupported) 10 x $bs: exact;" \
+  pass "strategy $(jget strategy "$p.flat"): pwrite64 $n x $bs, fsync, read $((n / 2)) x $((bs * 2)), copy_file_range, splice, Linux AIO and io_uring 10 x $bs: exact ($(jget unsupported.0 "$p.flat") ... unsupported);" \
     "5 files created and deleted in turn, one path created 3 times: 6 exact rows"
 }
 # same_as_default TOOL STRATEGY: the kernel's default strategy was just tested as .default
