@@ -532,27 +532,114 @@ static __always_inline int opened(s64 fd)
 
 #define NR_SYSCALLS_MAX 512
 
-/* Syscall number -> io_kind + 1 (0: not traced). A table in global data,
- * not a switch: the verifier cannot know its values, so it cannot prune
- * account()'s branches by them, which on 6.1 miscounted pwrite64 as a read
- * when the exit's kind came from a switch (found by vm-tests). */
+/* Syscall number -> what record does with it: io_kind + 1, NR_OPEN for
+ * RECORD_OPENS, 0 for the rest. A table in global data, not a switch: the
+ * verifier cannot know its values, so it cannot prune account()'s branches
+ * by them, which on 6.1 miscounted pwrite64 as a read when the exit's kind
+ * came from a switch (found by vm-tests). */
+#define NR_OPEN 0x40  /* above every io_kind + 1 (IO_NR_KINDS <= 63) */
+#define NR_OFF32 0x80 /* ia32 sendfile: its offset pointer is to 32 bits */
+_Static_assert(IO_NR_KINDS < NR_OPEN, "io_kind + 1 below NR_OPEN");
+
 /* x86-64 has one sendfile, 64-bit: its tracepoints and function are named
  * sendfile64 (SYSCALL_DEFINE4(sendfile64, ...)), its number __NR_sendfile. */
 #define __NR_sendfile64 __NR_sendfile
 #define KIND_OF_NR(sys, kind) [__NR_##sys] = kind + 1,
+#define OPEN_NR(sys) [__NR_##sys] = NR_OPEN,
 
-static volatile u8 syscall_kinds[NR_SYSCALLS_MAX] = { RECORD_SYSCALLS(KIND_OF_NR) RECORD_AIO_SYSCALLS(KIND_OF_NR) };
+static volatile u8 syscall_kinds[NR_SYSCALLS_MAX] = {
+	RECORD_SYSCALLS(KIND_OF_NR) RECORD_AIO_SYSCALLS(KIND_OF_NR) RECORD_OPENS(OPEN_NR)
+};
 
-/* Is nr one of RECORD_OPENS? */
-#define IS_NR(sys) || nr == __NR_##sys
-#define IS_OPEN(nr) (0 RECORD_OPENS(IS_NR))
+/* The same for the 32-bit syscalls of x86-64's ia32 emulation (int $0x80,
+ * sysenter), which have numbers of their own (build.rs: ia32_unistd.h). Their
+ * sendfile takes a compat_off_t *, sendfile64 a loff_t *; io_pgetevents has
+ * a time64 twin. */
+#include "ia32_unistd.h"
+#define KIND_OF_IA32(sys, kind) [__NR_ia32_##sys] = kind + 1,
+#define OPEN_IA32(sys) [__NR_ia32_##sys] = NR_OPEN,
 
-/* The io_kind of syscall nr, or -1. */
-static __always_inline int kind_of(long nr)
+static volatile u8 ia32_kinds[NR_SYSCALLS_MAX] = {
+	RECORD_SYSCALLS(KIND_OF_IA32) RECORD_AIO_SYSCALLS(KIND_OF_IA32) RECORD_OPENS(OPEN_IA32)
+	[__NR_ia32_sendfile] = (IO_SENDFILE_OUT + 1) | NR_OFF32,
+	[__NR_ia32_io_pgetevents_time64] = IO_PGETEVENTS + 1,
+};
+
+struct thread_info {
+	unsigned int status;
+} __attribute__((preserve_access_index));
+
+struct task_struct___ti {
+	struct thread_info thread_info;
+} __attribute__((preserve_access_index));
+
+/* arch/x86/include/asm/thread_info.h: set at the entry of a 32-bit syscall
+ * (int $0x80 or sysenter, whatever the process's own mode), cleared on the
+ * way back to user space, after sys_exit. */
+#define TS_COMPAT 0x0002
+
+static __always_inline bool in_ia32_syscall(void)
 {
-	if ((unsigned long)nr >= NR_SYSCALLS_MAX)
+	struct task_struct___ti *task;
+
+	if (!bpf_core_field_exists(struct task_struct___ti, thread_info) || !bpf_core_field_exists(struct thread_info, status))
+		return false;
+	if (DIRECT_TASK)
+		return ((struct task_struct___ti *)bpf_get_current_task_btf())->thread_info.status & TS_COMPAT;
+	task = (struct task_struct___ti *)bpf_get_current_task();
+	return BPF_CORE_READ(task, thread_info.status) & TS_COMPAT;
+}
+
+static __always_inline bool entry_needed(u32 v)
+{
+	return v && v != NR_OPEN && needs_entry((v & ~NR_OFF32) - 1);
+}
+
+#define KIND_OPEN (-2)
+
+/* What syscall nr of the current task is to record: its io_kind, KIND_OPEN
+ * (at the exit only) or -1; *abi: its arguments' layout (ABI_*). Asked by
+ * every syscall of every process: the tables first, the filter next, and
+ * only then the task, whose TS_COMPAT picks the table. At the entry only
+ * what needs it (needs_entry) passes. */
+static __always_inline int syscall_of(long nr, bool entry, u32 *abi)
+{
+	const volatile struct record_config *cfg = get_config();
+	u32 v64, v32, v;
+
+	*abi = 0;
+	if ((unsigned long)nr >= NR_SYSCALLS_MAX || !cfg)
 		return -1;
-	return (int)syscall_kinds[nr] - 1;
+	v64 = syscall_kinds[nr];
+	v32 = ia32_kinds[nr];
+	if (entry ? cfg->exit_args && !entry_needed(v64) && !entry_needed(v32) : !v64 && !v32)
+		return -1;
+	if (!is_traced(bpf_get_current_pid_tgid() >> 32))
+		return -1;
+	v = v64;
+	if (in_ia32_syscall()) {
+		v = v32;
+		*abi = ABI_IA32 | (v & NR_OFF32 ? ABI_OFF32 : 0);
+	}
+	v &= ~NR_OFF32;
+	if (!v || (entry && v == NR_OPEN))
+		return -1;
+	if (v == NR_OPEN)
+		return KIND_OPEN;
+	/* The other table's syscall of this number may have been the one that needs its entry. */
+	if (entry && cfg->exit_args && !needs_entry(v - 1))
+		return -1;
+	return v - 1;
+}
+
+/* A 32-bit syscall's arguments (ebx, ecx, edx, esi, edi, ebp, 32 bits each)
+ * in x86-64's layout, as view_args() reads them: the 64-bit offset that
+ * the p* calls split in two (pos_low, pos_high) joined. */
+static __always_inline void ia32_args(u32 kind, u64 *a)
+{
+	if (kind == IO_PREAD64 || kind == IO_PWRITE64 || kind == IO_PREADV || kind == IO_PWRITEV ||
+	    kind == IO_PREADV2 || kind == IO_PWRITEV2)
+		a[3] |= a[4] << 32;
 }
 
 /* x86_64 pt_regs as in the uapi <asm/ptrace.h>: stable ABI, no BTF needed. */
@@ -560,16 +647,27 @@ struct regs {
 	u64 r15, r14, r13, r12, bp, bx, r11, r10, r9, r8, ax, cx, dx, si, di, orig_ax;
 };
 
-/* The syscall arguments in the user registers at `user`: di, si, dx, r10, r8, r9. */
-static __always_inline bool user_args(const struct regs *user, u64 *a)
+/* The syscall arguments in the user registers at `user`: di, si, dx, r10,
+ * r8, r9, or for a 32-bit syscall bx, cx, dx, si, di, bp. */
+static __always_inline bool user_args(const struct regs *user, u32 kind, u32 abi, u64 *a)
 {
-	/* r10 .. di, contiguous in struct regs: one read */
+	/* bp .. di, contiguous in struct regs: one read */
 	struct {
-		u64 r10, r9, r8, ax, cx, dx, si, di;
+		u64 bp, bx, r11, r10, r9, r8, ax, cx, dx, si, di;
 	} w;
 
-	if (probe_read_kernel(&w, sizeof(w), &user->r10))
+	if (probe_read_kernel(&w, sizeof(w), &user->bp))
 		return false;
+	if (abi & ABI_IA32) {
+		a[0] = (u32)w.bx;
+		a[1] = (u32)w.cx;
+		a[2] = (u32)w.dx;
+		a[3] = (u32)w.si;
+		a[4] = (u32)w.di;
+		a[5] = (u32)w.bp;
+		ia32_args(kind, a);
+		return true;
+	}
 	a[0] = w.di;
 	a[1] = w.si;
 	a[2] = w.dx;
@@ -579,38 +677,43 @@ static __always_inline bool user_args(const struct regs *user, u64 *a)
 	return true;
 }
 
+/* fentry and kprobes on __x64_sys_*: 64-bit syscalls of `kind` only. */
 static __always_inline int enter_regs(u32 kind, const struct regs *user)
 {
 	u64 a[6];
 
-	return enter_wanted(kind) && user_args(user, a) ? io_enter(kind, a) : 0;
+	return enter_wanted(kind) && user_args(user, kind, 0, a) ? io_enter(kind, a, 0) : 0;
 }
 
 /* The exit of `kind` with the user registers at `user`, where the
  * arguments still are: a read or write is accounted from them alone
  * (cfg->exit_args), the rest from what the entry recorded. */
-static __always_inline int exit_regs(u32 kind, const struct regs *user, s64 ret)
+static __always_inline int exit_regs(u32 kind, u32 abi, const struct regs *user, s64 ret)
 {
 	const volatile struct record_config *cfg = get_config();
 	bool from_args = cfg->exit_args && !needs_entry(kind);
 	struct call_view *v;
 	u32 zero = 0;
 
-	/* Every process's reads and writes pass here: filter first. */
+	/* fexit: every process's reads and writes pass here: filter first. */
 	if (from_args && !is_traced(bpf_get_current_pid_tgid() >> 32))
 		return 0;
 	v = bpf_map_lookup_elem(&call_views, &zero);
-	if (!v || (from_args && !user_args(user, v->args)))
+	if (!v || (from_args && !user_args(user, kind, abi, v->args)))
 		return 0;
+	v->abi = abi;
 	return io_exit_from(ret, kind, v, from_args);
 }
 
 SEC("raw_tp/sys_enter")
 int raw_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 {
-	int kind = kind_of(ctx->args[1]);
+	const struct regs *user = (const struct regs *)ctx->args[0];
+	u32 abi;
+	int kind = syscall_of(ctx->args[1], true, &abi);
+	u64 a[6];
 
-	return kind < 0 ? 0 : enter_regs(kind, (const struct regs *)ctx->args[0]);
+	return kind >= 0 && user_args(user, kind, abi, a) ? io_enter(kind, a, abi) : 0;
 }
 
 SEC("raw_tp/sys_exit")
@@ -618,15 +721,14 @@ int raw_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct regs *r = (struct regs *)ctx->args[0];
 	long nr = 0;
+	u32 abi;
 	int kind;
 
 	probe_read_kernel(&nr, sizeof(nr), &r->orig_ax);
-	kind = kind_of(nr);
-	if (kind >= 0)
-		return exit_regs(kind, r, ctx->args[1]);
-	if (IS_OPEN(nr))
+	kind = syscall_of(nr, false, &abi);
+	if (kind == KIND_OPEN)
 		return opened(ctx->args[1]);
-	return 0;
+	return kind >= 0 ? exit_regs(kind, abi, r, ctx->args[1]) : 0;
 }
 
 /* ---------------------------------------------------------------- tp_btf */
@@ -634,11 +736,21 @@ int raw_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 /* The same two raw tracepoints with BTF-typed arguments (5.5+): the user
  * registers are read directly, not by a probe read each. */
 struct pt_regs {
-	unsigned long di, si, dx, r10, r8, r9, orig_ax;
+	unsigned long bx, cx, dx, si, di, bp, r10, r8, r9, orig_ax;
 } __attribute__((preserve_access_index));
 
-static __always_inline void regs_args(const struct pt_regs *regs, u64 *a)
+static __always_inline void regs_args(const struct pt_regs *regs, u32 kind, u32 abi, u64 *a)
 {
+	if (abi & ABI_IA32) {
+		a[0] = (u32)regs->bx;
+		a[1] = (u32)regs->cx;
+		a[2] = (u32)regs->dx;
+		a[3] = (u32)regs->si;
+		a[4] = (u32)regs->di;
+		a[5] = (u32)regs->bp;
+		ia32_args(kind, a);
+		return;
+	}
 	a[0] = regs->di;
 	a[1] = regs->si;
 	a[2] = regs->dx;
@@ -652,13 +764,14 @@ SEC("tp_btf/sys_enter")
 int tb_sys_enter(u64 *ctx)
 {
 	const struct pt_regs *regs = (void *)ctx[0];
-	int kind = kind_of(ctx[1]);
+	u32 abi;
+	int kind = syscall_of(ctx[1], true, &abi);
 	u64 a[6];
 
-	if (kind < 0 || !enter_wanted(kind))
+	if (kind < 0)
 		return 0;
-	regs_args(regs, a);
-	return io_enter(kind, a);
+	regs_args(regs, kind, abi, a);
+	return io_enter(kind, a, abi);
 }
 
 /* sys_exit(struct pt_regs *regs, long ret) */
@@ -667,26 +780,22 @@ int tb_sys_exit(u64 *ctx)
 {
 	const volatile struct record_config *cfg = get_config();
 	const struct pt_regs *regs = (void *)ctx[0];
-	long nr = regs->orig_ax;
-	int kind = kind_of(nr);
-	bool from_args;
+	u32 abi, zero = 0;
+	int kind = syscall_of(regs->orig_ax, false, &abi);
 	struct call_view *v;
-	u32 zero = 0;
+	bool from_args;
 
-	if (kind < 0) {
-		if (IS_OPEN(nr))
-			return opened(ctx[1]);
+	if (kind == KIND_OPEN)
+		return opened(ctx[1]);
+	if (kind < 0)
 		return 0;
-	}
 	from_args = cfg->exit_args && !needs_entry(kind);
-	/* Every process's reads and writes pass here: filter first. */
-	if (from_args && !is_traced(bpf_get_current_pid_tgid() >> 32))
-		return 0;
 	v = bpf_map_lookup_elem(&call_views, &zero);
 	if (!v)
 		return 0;
 	if (from_args)
-		regs_args(regs, v->args);
+		regs_args(regs, kind, abi, v->args);
+	v->abi = abi;
 	return io_exit_from(ctx[1], kind, v, from_args);
 }
 
@@ -734,7 +843,7 @@ static __always_inline const struct regs *fn_regs(u64 *ctx)
 	SEC("fexit/__x64_sys_" #name)                                          \
 	int fx_##name(u64 *ctx)                                                \
 	{                                                                      \
-		return exit_regs(kind, fn_regs(ctx), ctx[1]);                  \
+		return exit_regs(kind, 0, fn_regs(ctx), ctx[1]);               \
 	}                                                                      \
 	SEC("kprobe/__x64_sys_" #name)                                         \
 	int kp_##name(struct regs *ctx)                                        \
@@ -850,7 +959,7 @@ GLOBAL_FN int uring_submitted(u64 r)
 		/* readv, writev and their fixed forms: len counts iovecs */
 		if (kind == IO_URING_READV || kind == IO_URING_WRITEV || kind == IO_URING_READV_FIXED ||
 		    kind == IO_URING_WRITEV_FIXED)
-			u.req = iov_total(BPF_CORE_READ(rw, addr), len);
+			u.req = iov_total(BPF_CORE_READ(rw, addr), len, false);
 		else
 			u.req = len;
 	} else {

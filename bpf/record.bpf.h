@@ -473,26 +473,28 @@ SUBPROG void account(struct open_file *of, const struct io_done *d)
 	}
 }
 
-struct iovec_user {
-	u64 base;
-	u64 len;
-};
-
-/* Bytes an iovec array asks for; the first MAX_IOVECS entries are summed. */
-static __always_inline u64 iov_total_loop(u64 uiov, u64 cnt)
+/* Bytes an iovec array asks for; the first MAX_IOVECS entries are summed.
+ * `ia32`: a 32-bit syscall's struct compat_iovec {u32 base; u32 len;}. */
+static __always_inline u64 iov_len(u64 uiov, u64 i, bool ia32)
 {
-	struct iovec_user iov;
-	u64 total = 0;
+	u64 len = 0;
+
+	if (probe_read_user(&len, ia32 ? 4 : 8, (void *)(uiov + i * (ia32 ? 8 : 16) + (ia32 ? 4 : 8))))
+		return (u64)-1;
+	return len;
+}
+
+static __always_inline u64 iov_total_loop(u64 uiov, u64 cnt, bool ia32)
+{
+	u64 total = 0, len;
 
 #ifdef IOTRACE_LEGACY
 #pragma unroll
 #endif
 	for (int i = 0; i < MAX_IOVECS; i++) {
-		if (i >= cnt)
+		if (i >= cnt || (len = iov_len(uiov, i, ia32)) == (u64)-1)
 			break;
-		if (probe_read_user(&iov, sizeof(iov), (void *)(uiov + i * sizeof(iov))))
-			break;
-		total += iov.len;
+		total += len;
 	}
 	return total;
 }
@@ -500,20 +502,19 @@ static __always_inline u64 iov_total_loop(u64 uiov, u64 cnt)
 #ifdef IOTRACE_LEGACY
 #define iov_total iov_total_loop
 #else
-static __always_inline u64 iov_total(u64 uiov, u64 cnt)
+static __always_inline u64 iov_total(u64 uiov, u64 cnt, bool ia32)
 {
-	struct iovec_user iov;
-	u64 total = 0;
+	u64 total = 0, len;
 	int *i;
 
 	if (!HAVE_NUM_ITER)
-		return iov_total_loop(uiov, cnt);
+		return iov_total_loop(uiov, cnt, ia32);
 	struct num_iter it = {};
 	num_iter_new(&it, 0, cnt < MAX_IOVECS ? cnt : MAX_IOVECS);
 	while ((i = num_iter_next(&it))) {
-		if (probe_read_user(&iov, sizeof(iov), (void *)(uiov + *i * sizeof(iov))))
+		if ((len = iov_len(uiov, *i, ia32)) == (u64)-1)
 			break;
-		total += iov.len;
+		total += len;
 	}
 	num_iter_destroy(&it);
 	return total;
@@ -534,9 +535,15 @@ static __always_inline bool needs_entry(u32 kind)
  * global functions, which cannot take pointers before 5.12, and the stack is
  * 512 bytes for the whole call chain. Programs on sys_enter/sys_exit never
  * nest on one CPU. */
+/* call_view.abi: how its arguments are laid out. */
+#define ABI_IA32 1  /* a 32-bit syscall (record.bpf.c: syscall_of()): 32-bit pointers */
+#define ABI_OFF32 2 /* ... whose offset pointer is to a 32-bit compat_off_t (sendfile) */
+
 struct call_view {
 	struct inflight in;
 	u64 args[6];
+	u32 abi; /* ABI_*; 0: x86-64's */
+	u32 _pad;
 };
 
 struct {
@@ -549,11 +556,11 @@ struct {
 /* The offset of one end of a copy: *uoff where the caller passed a pointer
  * (the kernel then moves *uoff, not the file position), else the file
  * position, which the copy advances: `flag` is then set in *flags. */
-static __always_inline u64 copy_off(u64 uoff, u64 ref, bool append, u64 done, u32 *flags, u32 flag)
+static __always_inline u64 copy_off(u64 uoff, bool off32, u64 ref, bool append, u64 done, u32 *flags, u32 flag)
 {
-	s64 pos;
+	s64 pos = 0;
 
-	if (uoff && !probe_read_user(&pos, sizeof(pos), (void *)uoff))
+	if (uoff && !probe_read_user(&pos, off32 ? 4 : 8, (void *)uoff))
 		return pos - done;
 	*flags |= flag;
 	return file_pos(ref, !done && append) - done;
@@ -589,7 +596,7 @@ GLOBAL_FN int view_args(u32 kind, u64 done)
 	}
 	in->ref = file_ref(a[0]);
 	/* One loop for every vectored call: verifying it costs per call site. */
-	in->req = vectored ? iov_total(a[1], a[2]) : a[2];
+	in->req = vectored ? iov_total(a[1], a[2], v->abi & ABI_IA32) : a[2];
 	if (kind == IO_PREAD64 || kind == IO_PWRITE64 || kind == IO_PREADV || kind == IO_PWRITEV ||
 	    kind == IO_PREADV2 || kind == IO_PWRITEV2)
 		in->off = a[3];
@@ -606,8 +613,9 @@ GLOBAL_FN int view_args(u32 kind, u64 done)
 		in->ref = file_ref(sf ? a[0] : a[2]);
 		in->ref_in = file_ref(sf ? a[1] : a[0]);
 		in->req = sf ? a[3] : a[4];
-		in->off_in = copy_off(sf ? a[2] : a[1], in->ref_in, false, done, &in->flags, INFL_POS_IN);
-		in->off = copy_off(sf ? 0 : a[3], in->ref, file_appends(in->ref), done, &in->flags, INFL_POS);
+		in->off_in = copy_off(sf ? a[2] : a[1], v->abi & ABI_OFF32, in->ref_in, false, done, &in->flags,
+				      INFL_POS_IN);
+		in->off = copy_off(sf ? 0 : a[3], false, in->ref, file_appends(in->ref), done, &in->flags, INFL_POS);
 	}
 	/* Linux appends positional writes to O_APPEND files and, with RWF_APPEND,
 	 * pwritev2 to any file: the offset argument is ignored (pwrite(2) BUGS).
@@ -630,7 +638,7 @@ static __always_inline bool enter_wanted(u32 kind)
 }
 
 /* Record an entry that enter_wanted(). */
-static __always_inline int io_enter(u32 kind, const u64 *a)
+static __always_inline int io_enter(u32 kind, const u64 *a, u32 abi)
 {
 	u32 tid = (u32)bpf_get_current_pid_tgid(), zero = 0;
 	struct call_view *v = bpf_map_lookup_elem(&call_views, &zero);
@@ -639,6 +647,7 @@ static __always_inline int io_enter(u32 kind, const u64 *a)
 	if (!v)
 		return 0;
 	__builtin_memcpy(v->args, a, sizeof(v->args));
+	v->abi = abi;
 	__builtin_memset(&v->in, 0, sizeof(v->in));
 	v->in.ts = bpf_ktime_get_ns();
 	v->in.kind = kind;
@@ -768,8 +777,9 @@ struct {
 	__type(value, struct aio_work);
 } aio_work SEC(".maps");
 
-/* One iocb that io_submit accepted (at `uiocb`): remembered until reaped. */
-GLOBAL_FN int aio_submitted(u64 uiocb, u64 ts)
+/* One iocb that io_submit accepted (at `uiocb`): remembered until reaped.
+ * A 32-bit caller's iocb has the same layout, its iovecs do not. */
+GLOBAL_FN int aio_submitted(u64 uiocb, u64 ts, u32 ia32)
 {
 	u32 zero = 0;
 	struct aio_work *w = bpf_map_lookup_elem(&aio_work, &zero);
@@ -804,7 +814,8 @@ GLOBAL_FN int aio_submitted(u64 uiocb, u64 ts)
 		return 0;
 	op->file = of->key;
 	op->off = cb->offset;
-	op->req = op->kind == IO_AIO_PREADV || op->kind == IO_AIO_PWRITEV ? iov_total(cb->buf, cb->nbytes) : cb->nbytes;
+	op->req = op->kind == IO_AIO_PREADV || op->kind == IO_AIO_PWRITEV ? iov_total(cb->buf, cb->nbytes, ia32)
+									     : cb->nbytes;
 	w->k.tgid = bpf_get_current_pid_tgid() >> 32;
 	w->k.iocb = uiocb;
 	w->k.data = cb->data;
@@ -841,15 +852,16 @@ GLOBAL_FN int aio_reaped(u64 uevent)
 	return 0;
 }
 
-/* Item i of an AIO batch at `arr`: an io_submit's iocb pointer, or an event. */
-static __always_inline void aio_item(u32 kind, u64 arr, u64 i, u64 now)
+/* Item i of an AIO batch at `arr`: an io_submit's iocb pointer (32 bits
+ * wide for an `ia32` caller), or an event (the same layout for both). */
+static __always_inline void aio_item(u32 kind, u64 arr, u64 i, u64 now, bool ia32)
 {
-	u64 p;
+	u64 p = 0;
 
 	if (kind != IO_SUBMIT)
 		aio_reaped(arr + i * sizeof(struct io_event_user));
-	else if (!probe_read_user(&p, sizeof(p), (void *)(arr + i * sizeof(p))))
-		aio_submitted(p, now);
+	else if (!probe_read_user(&p, ia32 ? 4 : 8, (void *)(arr + i * (ia32 ? 4 : 8))))
+		aio_submitted(p, now, ia32);
 }
 
 /* The iocbs an io_submit accepted, or the events an io_[p]getevents returned:
@@ -868,7 +880,7 @@ GLOBAL_FN int aio_batch(u32 kind, s64 n)
 	if (n > AIO_BATCH_MAX)
 		drop(DROP_INFLIGHT);
 	for (int i = 0; i < AIO_BATCH_MAX && i < n; i++)
-		aio_item(kind, arr, i, now);
+		aio_item(kind, arr, i, now, v->abi & ABI_IA32);
 	return 0;
 }
 #endif /* !IOTRACE_LEGACY */
@@ -907,12 +919,16 @@ static __always_inline int io_exit_from(s64 ret, u32 kind, struct call_view *v, 
 	return 0;
 }
 
+/* The exit of a 64-bit syscall of `kind` whose entry was recorded. */
 static __always_inline int io_exit(s64 ret, u32 kind)
 {
 	u32 zero = 0;
 	struct call_view *v = bpf_map_lookup_elem(&call_views, &zero);
 
-	return v ? io_exit_from(ret, kind, v, false) : 0;
+	if (!v)
+		return 0;
+	v->abi = 0;
+	return io_exit_from(ret, kind, v, false);
 }
 
 /* ---------------------------------------------------------------- tracepoints */
@@ -946,7 +962,7 @@ struct sys_exit_args {
 		 * attaching fails (EACCES) if the program reads past it:      \
 		 * read them as memory, unused ones are never looked at. */    \
 		probe_read_kernel(a, sizeof(a), ctx->args);                    \
-		return io_enter(kind, a);                                      \
+		return io_enter(kind, a, 0);                                   \
 	}                                                                      \
 	SEC("tracepoint/syscalls/sys_exit_" #name)                            \
 	int tp_exit_##name(struct sys_exit_args *ctx)                          \

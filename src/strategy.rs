@@ -68,10 +68,38 @@ pub struct Strategy {
     pub summary: &'static str,
     pub needs: &'static [Feat],
     pub object: &'static Obj,
-    /// Its exit programs see the syscall's arguments (sys_exit as a raw or
-    /// BTF tracepoint, fexit): reads and writes need no entry program work.
-    pub exit_args: bool,
+    pub hooks: SyscallHooks,
     pub probes: &'static [Probe],
+}
+
+/// How a strategy's programs meet syscalls, and what follows from that.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum SyscallHooks {
+    /// None (the block tools).
+    None,
+    /// The raw sys_enter/sys_exit tracepoints (raw_tp, tp_btf): every
+    /// syscall, 32-bit ones included; the arguments are in the registers at
+    /// the exit.
+    Raw,
+    /// fentry/fexit on `__x64_sys_*`: 64-bit syscalls, arguments at the exit.
+    Fexit,
+    /// `syscalls:sys_{enter,exit}_*` (the kernel skips 32-bit syscalls there:
+    /// ARCH_TRACE_IGNORE_COMPAT_SYSCALLS) or kprobes on `__x64_sys_*`:
+    /// 64-bit syscalls, arguments at the entry only.
+    Entry,
+}
+
+impl SyscallHooks {
+    /// The exit programs see the syscall's arguments: reads and writes need
+    /// no entry program work.
+    pub fn exit_args(self) -> bool {
+        matches!(self, SyscallHooks::Raw | SyscallHooks::Fexit)
+    }
+
+    /// 32-bit syscalls (int $0x80, sysenter) are seen.
+    pub fn ia32(self) -> bool {
+        self == SyscallHooks::Raw
+    }
 }
 
 pub struct Tool {

@@ -103,7 +103,8 @@ fn fio_libaio(strategy: &str) {
 fn unsupported(strategy: &str) -> Value {
     match strategy {
         "legacy" => serde_json::json!(["aio", "ia32_syscalls", "io_uring", "mmap"]),
-        _ => serde_json::json!(["ia32_syscalls", "mmap"]),
+        "tracepoint" => serde_json::json!(["ia32_syscalls", "mmap"]),
+        _ => serde_json::json!(["mmap"]),
     }
 }
 

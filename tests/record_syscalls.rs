@@ -743,6 +743,76 @@ fn exerciser_is_exact_tracepoint() {
     exerciser_is_exact("tracepoint");
 }
 
+// ---------------------------------------------------------------- 32-bit syscalls
+
+/// tests/workloads/ia32.c: a 64-bit program doing its I/O with `int $0x80`
+/// (the header comment there lists each call). The raw syscall tracepoints
+/// see it all, under the 64-bit names; the syscalls:* tracepoints the
+/// kernel does not fire for 32-bit syscalls, and the profile says so.
+#[test]
+fn ia32_syscalls_are_exact() {
+    let dir = TempDir::new("ia32");
+    let src = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/workloads/ia32.c");
+    let bin = dir.path().join("ia32");
+    ok(Command::new("gcc").args(["-static", "-O2", "-Wall", "-Werror", "-o"]).arg(&bin).arg(src));
+    for strategy in ["tp_btf", "raw_tp", "tracepoint", "legacy"] {
+        let work = dir.path().join(strategy);
+        std::fs::create_dir(&work).unwrap();
+        let p = record(&dir, &["--strategy", strategy], &[bin.to_str().unwrap(), work.to_str().unwrap()]);
+        let (a, b) = (work.join("a"), work.join("b"));
+        lost_nothing(&p);
+        if !matches!(strategy, "tp_btf" | "raw_tp") {
+            assert!(p["unsupported"].as_array().unwrap().contains(&json!("ia32_syscalls")), "{strategy}");
+            no_file(&p, &a);
+            no_file(&p, &b);
+            continue;
+        }
+        assert!(!p["unsupported"].as_array().unwrap().contains(&json!("ia32_syscalls")), "{strategy}");
+        let n = |calls: u64, bytes: u64, req: &[u64]| (calls, bytes, hist(req));
+        let got = |f: &Value| -> std::collections::BTreeMap<String, (u64, u64, Value)> {
+            f["syscalls"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| {
+                    assert_eq!(v["errors"], 0, "{strategy} {k}");
+                    (k.clone(), (v["calls"].as_u64().unwrap(), v["bytes"].as_u64().unwrap(), v["request_hist"].clone()))
+                })
+                .collect()
+        };
+        let fa = file(&p, &a);
+        let want_a = [
+            ("write", n(3, 3000, &[1000; 3])),
+            ("pwrite64", n(2, 2000, &[1000; 2])),
+            ("writev", n(1, 1000, &[1000])),
+            ("fsync", n(1, 0, &[])),
+            ("fdatasync", n(1, 0, &[])),
+            ("pread64", n(1, 2000, &[2000])),
+            ("preadv", n(1, 1000, &[1000])),
+            ("aio_pread", n(1, 100, &[100])),
+            ("sendfile_in", n(2, 500, &[300, 200])),
+            ("copy_file_range_in", n(1, 100, &[100])),
+            ("close", n(1, 0, &[])),
+        ];
+        assert_eq!(got(fa), want_a.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(), "{strategy}: {fa:#}");
+        // Runs: writes [0, 4000) and [5 GiB, 5 GiB + 2000) (the offset's high half, then writev at
+        // the file position); reads [0, 3000), the AIO read [0, 100) and sendfile's [100, 400), sendfile64's
+        // [1000, 1200), copy_file_range's [4000, 4100).
+        assert_eq!(fa["seq_write_hist"], hist(&[4000, 2000]), "{strategy}");
+        assert_eq!(fa["seq_read_hist"], hist(&[3000, 400, 200, 100]), "{strategy}");
+        assert_eq!(fa["comms"], json!(["ia32"]));
+        assert_eq!(fa["opens"]["calls"], 1);
+        let fb = file(&p, &b);
+        let want_b = [
+            ("sendfile_out", n(2, 500, &[300, 200])),
+            ("copy_file_range_out", n(1, 100, &[100])),
+            ("close", n(1, 0, &[])),
+        ];
+        assert_eq!(got(fb), want_b.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(), "{strategy}: {fb:#}");
+        assert_eq!(fb["opens"]["calls"], 1);
+    }
+}
+
 // ---------------------------------------------------------------- regressions
 
 /// The true values of the phases named, for both strategies.

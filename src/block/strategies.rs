@@ -2,7 +2,7 @@
 
 use crate::objects::{self, Obj};
 use crate::probe::Feat;
-use crate::strategy::{Probe, Strategy, Tool};
+use crate::strategy::{Probe, Strategy, SyscallHooks, Tool};
 
 const BIO_QUEUE: Probe = Probe::new("tp_bio_queue");
 
@@ -23,7 +23,7 @@ const fn strategies(modern: &'static Obj, legacy: &'static Obj) -> [Strategy; 2]
                 "raw_tp block_rq_{insert,issue,complete} with CO-RE (requests by pointer), tracepoint block_bio_queue",
             needs: &[Feat::Btf, Feat::RawTp, Feat::GlobalData, Feat::BlockTracepoints, Feat::PerfBuffer],
             object: modern,
-            exit_args: false,
+            hooks: SyscallHooks::None,
             probes: CORE_PROBES,
         },
         Strategy {
@@ -31,7 +31,7 @@ const fn strategies(modern: &'static Obj, legacy: &'static Obj) -> [Strategy; 2]
             summary: "block:block_{bio_queue,rq_insert,rq_issue,rq_complete}, fields from format files (4.14+)",
             needs: &[Feat::Tracepoint, Feat::BlockTracepoints, Feat::PerfBuffer],
             object: legacy,
-            exit_args: false,
+            hooks: SyscallHooks::None,
             probes: LEGACY_PROBES,
         },
     ]

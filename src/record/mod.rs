@@ -25,7 +25,7 @@ use crate::objects::map_name;
 use crate::probe::Feat;
 use crate::shared::{file_event, open_event, record_config, RECORD_COMM_LEN, RECORD_MAX_COMMS};
 use crate::signals;
-use crate::strategy::{Flavour, Loaded, Need, Probe, Strategy, Tool};
+use crate::strategy::{Flavour, Loaded, Need, Probe, Strategy, SyscallHooks, Tool};
 
 pub const HELP: &str = "\
 Usage: iotrace record [-p PID]... [-c COMM]... [-d SECS] [-i SECS] [-o PROFILE.json] [-- CMD ARGS...]
@@ -44,7 +44,8 @@ splice) counts as a read of one and a write of the other.
 Traced syscalls: read readv pread64 preadv preadv2 write writev pwrite64
 pwritev pwritev2 sendfile copy_file_range splice fsync fdatasync close;
 Linux AIO per iocb (io_submit, io_getevents) and io_uring per request
-(kernels 5.19+), not with --strategy legacy.
+(kernels 5.19+), not with --strategy legacy; 32-bit syscalls (int $0x80)
+with the tp_btf and raw_tp strategies, under the same names.
 What a recording cannot see is listed in the profile (`unsupported`).
 
 Options:
@@ -148,7 +149,7 @@ pub static TOOL: Tool = Tool {
             summary: "BTF-typed sys_enter/sys_exit (one program each), direct reads, CO-RE file identity",
             needs: &[Feat::Btf, Feat::TpBtf, Feat::RawTp, Feat::RingBuf, Feat::GlobalData, Feat::BoundedLoops],
             object: objects::RECORD,
-            exit_args: true,
+            hooks: SyscallHooks::Raw,
             probes: &[Probe::new("tb_sys_enter"), Probe::new("tb_sys_exit"), RAW_FORK, RAW_EXEC, uring::SUBMIT_REQ,
                 uring::SUBMIT_SQE, uring::COMPLETE],
         },
@@ -157,7 +158,7 @@ pub static TOOL: Tool = Tool {
             summary: "raw_tp sys_enter/sys_exit (one program each), CO-RE file identity",
             needs: MODERN,
             object: objects::RECORD,
-            exit_args: true,
+            hooks: SyscallHooks::Raw,
             probes: &[Probe::new("raw_sys_enter"), Probe::new("raw_sys_exit"), RAW_FORK, RAW_EXEC, uring::SUBMIT_REQ,
                 uring::SUBMIT_SQE, uring::COMPLETE],
         },
@@ -166,7 +167,7 @@ pub static TOOL: Tool = Tool {
             summary: "syscalls:sys_{enter,exit}_* per traced syscall, CO-RE file identity",
             needs: MODERN,
             object: objects::RECORD,
-            exit_args: false,
+            hooks: SyscallHooks::Entry,
             probes: io_syscalls!(per_syscall!("tp_enter_", "tp_exit_",), extra: [RAW_FORK, RAW_EXEC, uring::SUBMIT_REQ, uring::SUBMIT_SQE, uring::COMPLETE]),
         },
         Strategy {
@@ -174,7 +175,7 @@ pub static TOOL: Tool = Tool {
             summary: "fentry/fexit on __x64_sys_* (traced syscalls only), CO-RE file identity",
             needs: &[Feat::Btf, Feat::Fentry, Feat::RawTp, Feat::RingBuf, Feat::GlobalData, Feat::BoundedLoops],
             object: objects::RECORD,
-            exit_args: true,
+            hooks: SyscallHooks::Fexit,
             probes: io_syscalls!(per_syscall!("fe_", "fx_",), extra: [RAW_FORK, RAW_EXEC, uring::SUBMIT_REQ, uring::SUBMIT_SQE, uring::COMPLETE]),
         },
         Strategy {
@@ -182,7 +183,7 @@ pub static TOOL: Tool = Tool {
             summary: "kprobe/kretprobe on __x64_sys_* (traced syscalls only), CO-RE file identity",
             needs: &[Feat::Btf, Feat::Kprobe, Feat::RawTp, Feat::RingBuf, Feat::GlobalData, Feat::BoundedLoops],
             object: objects::RECORD,
-            exit_args: false,
+            hooks: SyscallHooks::Entry,
             probes: io_syscalls!(per_syscall!("kp_", "kr_",), extra: [RAW_FORK, RAW_EXEC, uring::SUBMIT_REQ, uring::SUBMIT_SQE, uring::COMPLETE]),
         },
         Strategy {
@@ -190,7 +191,7 @@ pub static TOOL: Tool = Tool {
             summary: "syscall tracepoints + fd table from open/dup/close, perf buffer (4.14+, no BTF)",
             needs: &[Feat::Tracepoint, Feat::PerfBuffer],
             object: objects::RECORD_LEGACY,
-            exit_args: false,
+            hooks: SyscallHooks::Entry,
             probes: io_syscalls!(legacy_tps!()),
         },
     ],
@@ -334,15 +335,17 @@ impl Naming {
     }
 }
 
-/// What a recording with objects of `flavour` does not see: 32-bit syscalls
-/// and memory-mapped I/O nowhere yet; Linux AIO and io_uring not with the
-/// legacy object (every iocb of a batch would be inlined into one program,
-/// past 4.14's limits; io_uring needs CO-RE), io_uring not before 5.19.
-fn unsupported(flavour: Flavour, f: &crate::probe::Features) -> Vec<&'static str> {
-    let legacy = flavour == Flavour::Legacy;
+/// What a recording with `strategy` does not see: memory-mapped I/O nowhere
+/// yet; Linux AIO and io_uring not with the legacy object (every iocb of a
+/// batch would be inlined into one program, past 4.14's limits; io_uring
+/// needs CO-RE), io_uring not before 5.19; 32-bit syscalls only through the
+/// raw syscall tracepoints.
+fn unsupported(strategy: &Strategy, f: &crate::probe::Features) -> Vec<&'static str> {
+    let legacy = strategy.flavour() == Flavour::Legacy;
     let aio = legacy.then_some("aio");
+    let ia32 = (!strategy.hooks.ia32()).then_some("ia32_syscalls");
     let uring = (legacy || !f.has(Feat::IoUringTracepoints)).then_some("io_uring");
-    aio.into_iter().chain(["ia32_syscalls"]).chain(uring).chain(["mmap"]).collect()
+    aio.into_iter().chain(ia32).chain(uring).chain(["mmap"]).collect()
 }
 
 /// Result-map limits: (map, entries when allocated at run time, entries when
@@ -532,7 +535,7 @@ impl Session {
 
         let mut cfg = config(&o);
         // Reads and writes accounted at their exit alone (bpf/record.bpf.h: io_exit_from).
-        cfg.exit_args = strategy.exit_args as u8;
+        cfg.exit_args = strategy.hooks.exit_args() as u8;
         let mut naming = match strategy.flavour() {
             Flavour::Legacy => Naming::Opens(legacy::Opens::default()),
             Flavour::CoRe => Naming::Kernel(naming::Names::default()),
@@ -560,7 +563,7 @@ impl Session {
             }
             _ => None,
         };
-        let unsupported = unsupported(strategy.flavour(), &features);
+        let unsupported = unsupported(strategy, &features);
         Ok(Session { o, strategy, loaded, naming, out, snapshots, until_gone, command_cwd, unsupported })
     }
 
