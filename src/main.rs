@@ -9,6 +9,7 @@ mod commands;
 mod doctor;
 mod errnames;
 mod error;
+mod fio;
 mod hist;
 mod metrics;
 mod objects;

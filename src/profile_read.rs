@@ -27,6 +27,8 @@ pub struct Profile {
     pub recording: (String, String, u64, u64),
     /// The profile's "lost" counts, by cause.
     pub lost: BTreeMap<String, u64>,
+    /// Ways of moving data the recording could not see (empty in profiles before the list).
+    pub unsupported: Vec<String>,
 }
 
 impl Profile {
@@ -260,6 +262,14 @@ pub fn load(path: &str, first: usize) -> Result<Profile> {
         Some(l) => l.keys().map(|k| Ok((k.clone(), u64_field(&doc["lost"], k, path)?))).collect::<Result<_>>()?,
         None => return Err(bad(path, "no 'lost' counts")),
     };
+    let unsupported = match &doc["unsupported"] {
+        Value::Null => vec![],
+        Value::Array(a) => a
+            .iter()
+            .map(|u| u.as_str().map(str::to_string).ok_or_else(|| bad(path, "'unsupported' is not a list of names")))
+            .collect::<Result<_>>()?,
+        _ => return Err(bad(path, "'unsupported' is not a list of names")),
+    };
     Ok(Profile {
         rows,
         host: text("host"),
@@ -270,5 +280,6 @@ pub fn load(path: &str, first: usize) -> Result<Profile> {
             u64_field(&doc, "end_ns", path)?,
         ),
         lost,
+        unsupported,
     })
 }
