@@ -271,6 +271,12 @@ fn job(name: &str, by: By, m: &Metrics, opts: &Opts) -> std::result::Result<Job,
     };
     let said: Vec<&str> = active.iter().map(|(_, s)| s.as_str()).collect();
     j.set("rw", rw, said.join("; "));
+    if random {
+        // fio's random map visits each block once, shrinking blocks to fit
+        // the gaps it leaves (sizes the application never used); applications
+        // have no such map.
+        j.set("norandommap", 1, "random offsets as applications choose them: any block, again or not");
+    }
     if random && active.iter().any(|(p, _)| *p < 100) {
         let ps: Vec<String> = active.iter().map(|(p, _)| p.to_string()).collect();
         j.set("percentage_random", ps.join(","), "the I/Os that did not continue a sequential run, of each direction");
@@ -359,15 +365,16 @@ fn job(name: &str, by: By, m: &Metrics, opts: &Opts) -> std::result::Result<Job,
     }
 
     // The profile has no highest offset: the bytes moved stand for the
-    // file's size, rounded up to whole blocks of the largest size.
-    let block = r_sizes.iter().chain(&w_sizes).map(|(s, _)| *s).max().unwrap_or(1).max(1);
-    let moved = read.bytes + write.bytes;
-    let size = moved.div_ceil(block) * block;
+    // file's size, in whole blocks of the smallest size (O_DIRECT needs
+    // them), and at least the largest block.
+    let sizes = || r_sizes.iter().chain(&w_sizes).map(|(s, _)| *s);
+    let (least, most) = (sizes().min().unwrap_or(1).max(1), sizes().max().unwrap_or(1));
+    let size = ((read.bytes + write.bytes).div_ceil(least) * least).max(most);
     j.set(
         "size",
         size,
         format!(
-            "bytes moved ({} read + {} written, in blocks of {block}): the profile has no highest offset",
+            "bytes moved ({} read + {} written, in blocks of {least}): the profile has no highest offset",
             read.bytes, write.bytes
         ),
     );
@@ -463,8 +470,14 @@ pub fn main(args: Args) -> Result<()> {
     }
     jobs.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.what.cmp(&b.1.what)));
     if let Some(t) = o.top {
-        for (_, j) in jobs.drain(t.min(jobs.len())..) {
-            left.push(Left { name: j.what, why: format!("beyond --top {t}") });
+        let cut: Vec<(u64, Job)> = jobs.drain(t.min(jobs.len())..).collect();
+        if !cut.is_empty() {
+            let bytes: u64 = cut.iter().map(|(b, _)| b).sum();
+            let per = if o.by == By::File { "files" } else { "directories" };
+            left.push(Left {
+                name: format!("{} more {per}", cut.len()),
+                why: format!("{bytes} bytes, beyond --top {t}"),
+            });
         }
     }
     if jobs.is_empty() {
