@@ -6,6 +6,7 @@ mod bpf;
 mod cli;
 mod clock;
 mod commands;
+mod diff;
 mod doctor;
 mod errnames;
 mod error;
@@ -22,6 +23,7 @@ mod report;
 mod shared;
 mod signals;
 mod strategy;
+mod table;
 mod tracefs;
 
 use std::process::ExitCode;

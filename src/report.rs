@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::hist::{slot_range, Hist};
 use crate::metrics::{by_dir, By, Metrics, Name};
 use crate::profile_read::{load, FileRow};
+use crate::table::{csv_field, human, write_aligned};
 
 pub const HELP: &str = "\
 Usage: iotrace report PROFILE... [--by file|dir] [--depth N] [--top N] [--sort KEY] [--csv|--json]
@@ -135,21 +136,6 @@ fn parse(mut args: Args) -> Result<Option<Opts>> {
     Ok(Some(o))
 }
 
-fn human(v: f64) -> String {
-    let units = ["", "K", "M", "G", "T", "P"];
-    let mut v = v;
-    let mut i = 0;
-    while v >= 1024.0 && i + 1 < units.len() {
-        v /= 1024.0;
-        i += 1;
-    }
-    if i == 0 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.1}{}", units[i])
-    }
-}
-
 fn pct(v: &Value) -> String {
     v.as_f64().map_or("-".into(), |x| format!("{:.0}%", x * 100.0))
 }
@@ -224,15 +210,6 @@ fn table_cells(name: &str, j: &Value) -> Vec<String> {
         opt_human(&j["bytes_per_fsync"], ""),
         n("errors").to_string(),
     ]
-}
-
-/// RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled.
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }
 
 pub fn main(args: Args) -> Result<()> {
@@ -330,15 +307,7 @@ pub fn main(args: Args) -> Result<()> {
             let mut lines: Vec<Vec<String>> = vec![COLUMNS.iter().map(|c| c.to_string()).collect()];
             lines.extend(sorted.into_iter().map(|(n, m)| table_cells(&n, &to_json(&m))));
             lines.push(table_cells("TOTAL", &total));
-            let widths: Vec<usize> =
-                (0..COLUMNS.len()).map(|i| lines.iter().map(|l| l[i].len()).max().unwrap_or(0)).collect();
-            for l in &lines {
-                let mut line = format!("{:<w$}", l[0], w = widths[0]);
-                for (c, width) in l.iter().zip(&widths).skip(1) {
-                    let _ = write!(line, "  {c:>width$}");
-                }
-                writeln!(w, "{}", line.trim_end())?;
-            }
+            write_aligned(&mut w, &lines, 1)?;
         }
     }
     w.flush()?;
