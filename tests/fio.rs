@@ -210,3 +210,134 @@ fn libaio_direct() {
     assert!(t.job.contains("\nioengine=libaio\n") && t.job.contains("\ndirect=1\n"), "{}", t.job);
     assert_eq!(t.b["opens"]["direct"], 1);
 }
+
+fn bucket(lo: u64, count: u64) -> Value {
+    serde_json::json!([{"lo": lo, "hi": lo * 2 - 1, "count": count}])
+}
+
+/// A profile's file: `calls` (syscall, calls, bytes each) all completed.
+fn synthetic_file(path: &str, calls: &[(&str, u64, u64)], opens: Value, fsync: Value) -> Value {
+    let mut syscalls = serde_json::Map::new();
+    let (mut r, mut w) = (0, 0);
+    for (name, n, size) in calls {
+        let hist = if *size > 0 { bucket(*size, *n) } else { serde_json::json!([]) };
+        if READS.contains(name) || name.ends_with("_in") {
+            r += n * size;
+        } else {
+            w += n * size;
+        }
+        syscalls.insert(
+            name.to_string(),
+            serde_json::json!({"calls": n, "errors": 0, "bytes": n * size, "errnos": {},
+                               "request_hist": hist, "completed_hist": hist}),
+        );
+    }
+    serde_json::json!({
+        "mntns": 1, "path": path, "path_truncated": false, "unnamed": false, "unlinked": false, "renamed": false,
+        "inodes": [], "comms": ["app"], "read_bytes": r, "write_bytes": w,
+        "first_read_ns": 1_000_000_000u64, "last_read_ns": 2_000_000_000u64,
+        "first_write_ns": 1_000_000_000u64, "last_write_ns": 3_000_000_000u64, "rewrites": 0,
+        "opens": opens, "syscalls": syscalls,
+        "seq_read_hist": bucket(1 << 20, 1), "seq_write_hist": if w > 0 { bucket(1 << 20, 1) } else { serde_json::json!([]) },
+        "fsync": fsync,
+    })
+}
+
+fn no_fsync() -> Value {
+    serde_json::json!({"calls": 0, "bytes": 0, "last_ns": null, "latency_hist": [], "bytes_between_hist": []})
+}
+
+fn opens(calls: u64, direct: u64, sync: u64) -> Value {
+    serde_json::json!({"calls": calls, "direct": direct, "sync": sync, "dsync": 0, "append": 0})
+}
+
+/// Every engine and flag rule on a profile made to measure, and fio's own parser as the judge of the job file.
+#[test]
+fn engines_flags_and_what_is_not_reproduced() {
+    let dir = TempDir::new("fio-map");
+    let files = vec![
+        synthetic_file(
+            "/data/v",
+            &[("writev", 100, 8192), ("fdatasync", 10, 0)],
+            opens(2, 0, 2),
+            serde_json::json!({"calls": 10, "bytes": 819200, "last_ns": 5,
+                               "latency_hist": bucket(4096, 10), "bytes_between_hist": bucket(65536, 10)}),
+        ),
+        synthetic_file("/data/s", &[("pwrite64", 10, 4096), ("sendfile_out", 5, 4096)], opens(1, 0, 0), no_fsync()),
+        synthetic_file("/data/d", &[("preadv2", 64, 4096)], opens(1, 1, 0), no_fsync()),
+        synthetic_file("/data/a", &[("aio_pread", 30, 4096), ("aio_pwrite", 10, 4096)], opens(1, 1, 0), no_fsync()),
+        synthetic_file("/proc/self/status", &[("read", 1, 1024)], opens(1, 0, 0), no_fsync()),
+    ];
+    let profile = serde_json::json!({
+        "version": 2, "tool": "iotrace record", "host": "h", "kernel": "k", "strategy": "tp_btf",
+        "start_ns": 0, "end_ns": 5_000_000_000u64, "boot_wall_ns": 0, "filters": {},
+        "lost": {"inflight_full": 0, "map_full": 0, "path_events": 0}, "unsupported": ["io_uring", "mmap"],
+        "files": files, "directories": [], "interval_ns": null, "snapshots": [],
+    });
+    let p = dir.path().join("p.json");
+    std::fs::write(&p, profile.to_string()).unwrap();
+    let job_file = dir.path().join("j.fio");
+    ok(iotrace().arg("fio").arg(&p).args(["--rate", "--runtime", "30", "-o"]).arg(&job_file));
+    let job = std::fs::read_to_string(&job_file).unwrap();
+    // Each job's options, comments aside.
+    let jobs: Vec<Vec<&str>> = job
+        .split("\n[")
+        .skip(1)
+        .map(|j| j.lines().skip(1).filter(|l| !l.starts_with('#') && !l.is_empty()).collect())
+        .collect();
+    let find = |name: &str| jobs.iter().find(|j| j[0] == format!("filename={name}")).unwrap_or_else(|| panic!("{job}"));
+    assert_eq!(
+        find("/data/v")[1..],
+        ["ioengine=vsync", "rw=write", "bs=8192", "fdatasync=10", "sync=sync", "size=819200", "rate=,409600"],
+        "{job}"
+    );
+    assert_eq!(find("/data/s")[1..], ["ioengine=psync", "rw=write", "bs=4096", "size=40960", "rate=,20480"], "{job}");
+    assert_eq!(
+        find("/data/d")[1..],
+        ["ioengine=pvsync2", "rw=read", "bs=4096", "direct=1", "size=262144", "rate=262144,"],
+        "{job}"
+    );
+    assert_eq!(
+        find("/data/a")[1..],
+        [
+            "ioengine=libaio",
+            "iodepth=1",
+            "rw=rw",
+            "rwmixread=75",
+            "bs=4096,4096",
+            "direct=1",
+            "size=163840",
+            "rate=122880,20480"
+        ],
+        "{job}"
+    );
+    assert_eq!(jobs.len(), 5, "four jobs and [global]: {job}");
+    assert!(job.contains("\n[global]\n") && job.contains("\ntime_based=1\nruntime=30000ms\n"), "{job}");
+    assert!(job.contains("\n#   /data/s: sendfile_out 5 calls, 20480 bytes\n"), "{job}");
+    assert!(job.contains("\n#   /proc/self/status: a kernel pseudo-file"), "{job}");
+    assert!(job.contains("\n# Not seen by the recording, so in no job: io_uring, mmap\n"), "{job}");
+    let o = ok(std::process::Command::new("fio").arg("--parse-only").arg(&job_file));
+    assert_eq!(stderr(&o), "", "fio's parser: {}", stdout(&o));
+
+    // Usage and input errors are one line; /dev/null is written, not replaced.
+    for (args, code, want) in [
+        (vec![], 2, "no profile given"),
+        (vec!["--by", "x", "p"], 2, "--by"),
+        (vec!["/nonexistent.json"], 1, "/nonexistent.json"),
+    ] {
+        let o = run(iotrace().arg("fio").args(&args));
+        assert_eq!(o.status.code(), Some(code), "{args:?}");
+        assert_eq!(stderr(&o).lines().count(), 1, "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
+    }
+    ok(iotrace().arg("fio").arg(&p).args(["-o", "/dev/null"]));
+    use std::os::unix::fs::FileTypeExt;
+    assert!(std::fs::metadata("/dev/null").unwrap().file_type().is_char_device());
+    let mut only_proc = profile.clone();
+    only_proc["files"] = serde_json::json!([files[4]]);
+    std::fs::write(&p, only_proc.to_string()).unwrap();
+    let o = run(iotrace().arg("fio").arg(&p).args(["-o"]).arg(&job_file));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no file in") && stderr(&o).lines().count() == 1, "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&job_file).unwrap(), job, "a failed run leaves the job file as it was");
+}
