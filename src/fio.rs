@@ -111,7 +111,6 @@ struct Left {
 /// One direction (read or write) of what fio can issue.
 #[derive(Default)]
 struct Dir {
-    ops: u64,
     bytes: u64,
     /// Completed sizes of the calls that moved bytes.
     sizes: Hist,
@@ -205,7 +204,7 @@ fn random_pct(what: &str, moving: u64, runs: u64, opens: u64) -> (u64, String) {
     (100 - seq, format!("{what}: {moving} I/Os in {runs} sequential runs, {opens} opens: {seq} % sequential"))
 }
 
-/// The job of one file or directory; None and why if fio cannot issue any of its I/O.
+/// The job of one file or directory; why not, if fio can issue none of its I/O.
 fn job(name: &str, by: By, m: &Metrics, opts: &Opts) -> std::result::Result<Job, String> {
     let mut read = Dir::default();
     let mut write = Dir::default();
@@ -216,7 +215,6 @@ fn job(name: &str, by: By, m: &Metrics, opts: &Opts) -> std::result::Result<Job,
         for n in *names {
             let Some(c) = m.syscalls.get(*n) else { continue };
             let d = if Class::of_name(n) == Some(Class::Read) { &mut read } else { &mut write };
-            d.ops += c.ops;
             d.bytes += c.bytes;
             d.sizes.merge(&Hist(c.done.0.iter().filter(|(s, _)| **s > 0).map(|(s, c)| (*s, *c)).collect()));
             calls += c.calls;
@@ -229,7 +227,7 @@ fn job(name: &str, by: By, m: &Metrics, opts: &Opts) -> std::result::Result<Job,
     if read.moving() + write.moving() == 0 {
         return Err("no read or write that fio can issue moved a byte".into());
     }
-    engines.sort_by(|a, b| b.1.cmp(&a.1));
+    engines.sort_by_key(|e| std::cmp::Reverse(e.1));
     let mut j = Job {
         what: format!(
             "{name}: {} bytes read, {} written{}",
@@ -324,31 +322,7 @@ fn job(name: &str, by: By, m: &Metrics, opts: &Opts) -> std::result::Result<Job,
         }
     }
 
-    // Syncs: every N writes, N from the bytes written between syncs. Syncs
-    // with no write since the previous one are left out of N: fio repeats
-    // its sync before each I/O until the next write, as fio's own did.
-    if m.fsync_calls > 0 {
-        let (option, _) = SYNCS.iter().max_by_key(|(_, names)| m.calls_of(names)).expect("two sync options");
-        let after_writes = m.fsync_between.total() - m.fsync_between.0.get(&0).copied().unwrap_or(0);
-        let counts: Vec<String> = SYNCS.iter().map(|(o, names)| format!("{o} {}", m.calls_of(names))).collect();
-        if after_writes > 0 && has_w {
-            let per_sync = m.fsync_bytes / after_writes;
-            let write_size = write.bytes as f64 / write.moving() as f64;
-            let every = ((per_sync as f64 / write_size).round() as u64).max(1);
-            j.set(
-                option,
-                every,
-                format!(
-                    "{}: {after_writes} after writes, {} bytes written before them: {per_sync} bytes per sync, \
-                     {every} writes of {write_size:.0} bytes",
-                    counts.join(", "),
-                    m.fsync_bytes
-                ),
-            );
-        } else {
-            j.note(format!("{}, none after a write: fio syncs only after writes", counts.join(", ")));
-        }
-    }
+    syncs(&mut j, m, &write);
 
     let o = m.opens;
     if o.calls == 0 {
@@ -379,28 +353,61 @@ fn job(name: &str, by: By, m: &Metrics, opts: &Opts) -> std::result::Result<Job,
         ),
     );
     if opts.rate {
-        let bw = |bytes: u64, first, last| Metrics::bandwidth(bytes, first, last).map(|b| b.round() as u64);
-        let (r, w) = (bw(read.bytes, m.first_read, m.last_read), bw(write.bytes, m.first_write, m.last_write));
-        if r.is_some() || w.is_some() {
-            let s = |v: Option<u64>| v.map_or(String::new(), |v| v.to_string());
-            let window = |first: Option<u64>, last: Option<u64>| match (first, last) {
-                (Some(f), Some(l)) if l > f => format!("{:.3} s", (l - f) as f64 / 1e9),
-                _ => "-".into(),
-            };
-            j.set(
-                "rate",
-                format!("{},{}", s(r), s(w)),
-                format!(
-                    "bytes/s over the active window: read {} bytes in {}, written {} in {}",
-                    read.bytes,
-                    window(m.first_read, m.last_read),
-                    write.bytes,
-                    window(m.first_write, m.last_write)
-                ),
-            );
-        }
+        rate(&mut j, m, &read, &write);
     }
     Ok(j)
+}
+
+/// Syncs: every N writes, N from the bytes written between syncs. Syncs
+/// with no write since the previous one are left out of N: fio repeats its
+/// sync before each I/O until the next write, as a recorded fio did.
+fn syncs(j: &mut Job, m: &Metrics, write: &Dir) {
+    if m.fsync_calls > 0 {
+        let (option, _) = SYNCS.iter().max_by_key(|(_, names)| m.calls_of(names)).expect("two sync options");
+        let after_writes = m.fsync_between.total() - m.fsync_between.0.get(&0).copied().unwrap_or(0);
+        let counts: Vec<String> = SYNCS.iter().map(|(o, names)| format!("{o} {}", m.calls_of(names))).collect();
+        if after_writes > 0 && write.moving() > 0 {
+            let per_sync = m.fsync_bytes / after_writes;
+            let write_size = write.bytes as f64 / write.moving() as f64;
+            let every = ((per_sync as f64 / write_size).round() as u64).max(1);
+            j.set(
+                option,
+                every,
+                format!(
+                    "{}: {after_writes} after writes, {} bytes written before them: {per_sync} bytes per sync, \
+                     {every} writes of {write_size:.0} bytes",
+                    counts.join(", "),
+                    m.fsync_bytes
+                ),
+            );
+        } else {
+            j.note(format!("{}, none after a write: fio syncs only after writes", counts.join(", ")));
+        }
+    }
+}
+
+/// `--rate`: each direction's bandwidth over its active window.
+fn rate(j: &mut Job, m: &Metrics, read: &Dir, write: &Dir) {
+    let bw = |bytes: u64, first, last| Metrics::bandwidth(bytes, first, last).map(|b| b.round() as u64);
+    let (r, w) = (bw(read.bytes, m.first_read, m.last_read), bw(write.bytes, m.first_write, m.last_write));
+    if r.is_some() || w.is_some() {
+        let s = |v: Option<u64>| v.map_or(String::new(), |v| v.to_string());
+        let window = |first: Option<u64>, last: Option<u64>| match (first, last) {
+            (Some(f), Some(l)) if l > f => format!("{:.3} s", (l - f) as f64 / 1e9),
+            _ => "-".into(),
+        };
+        j.set(
+            "rate",
+            format!("{},{}", s(r), s(w)),
+            format!(
+                "bytes/s over the active window: read {} bytes in {}, written {} in {}",
+                read.bytes,
+                window(m.first_read, m.last_read),
+                write.bytes,
+                window(m.first_write, m.last_write)
+            ),
+        );
+    }
 }
 
 /// Why a file gets no job, if it gets none whatever its I/O.

@@ -51,6 +51,8 @@ Examples:
   sudo iotrace doctor --json
   sudo iotrace record -o dd.json -- dd if=/dev/zero of=/tmp/x bs=4k count=256
   iotrace report --by dir --depth 2 dd.json
+  iotrace fio --top 5 dd.json -o dd.fio
+  iotrace diff before.json after.json
 
 Environment:
   IOTRACE_DEBUG=1  echo libbpf's messages (verifier logs) to stderr

@@ -9,8 +9,6 @@ use crate::hist::Hist;
 #[derive(Clone, Default)]
 pub struct Calls {
     pub calls: u64,
-    /// Successful calls.
-    pub ops: u64,
     pub bytes: u64,
     /// Sizes completed, successful calls only.
     pub done: Hist,
@@ -19,7 +17,6 @@ pub struct Calls {
 impl Calls {
     fn add(&mut self, o: &Calls) {
         self.calls += o.calls;
-        self.ops += o.ops;
         self.bytes += o.bytes;
         self.done.merge(&o.done);
     }

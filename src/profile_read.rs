@@ -116,7 +116,7 @@ fn parse_file(f: &Value, src: &str, n: usize) -> Result<FileRow> {
             }
         }
         let bytes = opt_u64_field(s, "bytes", src)?;
-        m.syscalls.insert(name.clone(), Calls { calls, ops: done.total(), bytes, done });
+        m.syscalls.insert(name.clone(), Calls { calls, bytes, done });
     }
     m.read_runs = hist_field(&f["seq_read_hist"], src)?.total();
     m.write_runs = hist_field(&f["seq_write_hist"], src)?.total();
