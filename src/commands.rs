@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use crate::cli::Args;
 use crate::error::Result;
 use crate::strategy::Tool;
-use crate::{block, doctor, record, report};
+use crate::{block, diff, doctor, fio, record, report};
 
 pub struct Command {
     pub name: &'static str,
@@ -47,6 +47,20 @@ pub static COMMANDS: &[Command] = &[
         name: "report",
         about: "summarise profiles by file or directory tree (no root needed)",
         run: |a| done(report::main(a)),
+        tool: None,
+        symlink: false,
+    },
+    Command {
+        name: "diff",
+        about: "what changed from one profile to another, per file or directory",
+        run: |a| done(diff::main(a)),
+        tool: None,
+        symlink: false,
+    },
+    Command {
+        name: "fio",
+        about: "write a fio job file that reproduces the I/O of profiles",
+        run: |a| done(fio::main(a)),
         tool: None,
         symlink: false,
     },

@@ -49,6 +49,21 @@ impl Hist {
         self.0.iter().filter(|(_, c)| **c > 0).max_by_key(|(s, c)| (**c, std::cmp::Reverse(**s))).map(|(s, _)| *s)
     }
 
+    /// The slot holding quantile `q` (0..1) of the values: None if empty.
+    pub fn quantile_slot(&self, q: f64) -> Option<u32> {
+        let total = self.total();
+        let rank = ((q * total as f64).ceil() as u64).max(1);
+        let mut seen = 0;
+        self.0
+            .iter()
+            .find(|(_, n)| {
+                seen += **n;
+                seen >= rank
+            })
+            .map(|(s, _)| *s)
+            .filter(|_| total > 0)
+    }
+
     pub fn to_json(&self) -> Value {
         serde_json::to_value(self).expect("a histogram is plain JSON")
     }
@@ -157,6 +172,19 @@ mod tests {
         assert_eq!(rows[10], format!("       512 -> 1023       : 2        |{:<40}|", "*".repeat(20)));
         assert_eq!(rows.len(), 11, "{text}");
         assert!(Hist::default().ascii("usecs").is_empty());
+    }
+
+    #[test]
+    fn quantiles_are_slots() {
+        let mut h = Hist::default();
+        h.add(10, 50);
+        h.add(12, 49);
+        h.add(20, 1);
+        assert_eq!(h.quantile_slot(0.5), Some(10));
+        assert_eq!(h.quantile_slot(0.51), Some(12));
+        assert_eq!(h.quantile_slot(0.99), Some(12));
+        assert_eq!(h.quantile_slot(1.0), Some(20));
+        assert_eq!(Hist::default().quantile_slot(0.5), None);
     }
 
     #[test]

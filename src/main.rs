@@ -6,19 +6,24 @@ mod bpf;
 mod cli;
 mod clock;
 mod commands;
+mod diff;
 mod doctor;
 mod errnames;
 mod error;
+mod fio;
 mod hist;
+mod metrics;
 mod objects;
 mod output;
 mod privileges;
 mod probe;
+mod profile_read;
 mod record;
 mod report;
 mod shared;
 mod signals;
 mod strategy;
+mod table;
 mod tracefs;
 
 use std::process::ExitCode;
@@ -46,6 +51,8 @@ Examples:
   sudo iotrace doctor --json
   sudo iotrace record -o dd.json -- dd if=/dev/zero of=/tmp/x bs=4k count=256
   iotrace report --by dir --depth 2 dd.json
+  iotrace fio --top 5 dd.json -o dd.fio
+  iotrace diff before.json after.json
 
 Environment:
   IOTRACE_DEBUG=1  echo libbpf's messages (verifier logs) to stderr

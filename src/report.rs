@@ -5,13 +5,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::Write as _;
 
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{json, Value};
 
 use crate::cli::{self, Arg, Args};
 use crate::error::{Error, Result};
 use crate::hist::{slot_range, Hist};
-use crate::record::Class;
+use crate::metrics::{by_dir, By, Metrics, Name};
+use crate::profile_read::{load, FileRow};
+use crate::table::{csv_field, human, write_aligned};
 
 pub const HELP: &str = "\
 Usage: iotrace report PROFILE... [--by file|dir] [--depth N] [--top N] [--sort KEY] [--csv|--json]
@@ -43,12 +44,6 @@ Examples:
 ";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum By {
-    File,
-    Dir,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
 enum Format {
     Table,
     Csv,
@@ -66,334 +61,26 @@ enum SortKey {
     Name,
 }
 
-/// Everything the report adds up, per file or directory.
-#[derive(Clone, Default)]
-struct Metrics {
-    files: u64,
-    read_bytes: u64,
-    write_bytes: u64,
-    read_ops: u64,
-    write_ops: u64,
-    /// Completed I/Os that moved at least one byte, and the sequential runs they formed.
-    read_moving: u64,
-    write_moving: u64,
-    read_runs: u64,
-    write_runs: u64,
-    calls: u64,
-    errors: u64,
-    rewrites: u64,
-    first_read: Option<u64>,
-    last_read: Option<u64>,
-    first_write: Option<u64>,
-    last_write: Option<u64>,
-    read_req: Hist,
-    write_req: Hist,
-    fsync_calls: u64,
-    fsync_bytes: u64,
-}
-
-fn min_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
-    a.into_iter().chain(b).min()
-}
-
-fn max_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
-    a.into_iter().chain(b).max()
-}
-
-impl Metrics {
-    fn add(&mut self, o: &Metrics) {
-        self.files += o.files;
-        self.read_bytes += o.read_bytes;
-        self.write_bytes += o.write_bytes;
-        self.read_ops += o.read_ops;
-        self.write_ops += o.write_ops;
-        self.read_moving += o.read_moving;
-        self.write_moving += o.write_moving;
-        self.read_runs += o.read_runs;
-        self.write_runs += o.write_runs;
-        self.calls += o.calls;
-        self.errors += o.errors;
-        self.rewrites += o.rewrites;
-        self.first_read = min_opt(self.first_read, o.first_read);
-        self.last_read = max_opt(self.last_read, o.last_read);
-        self.first_write = min_opt(self.first_write, o.first_write);
-        self.last_write = max_opt(self.last_write, o.last_write);
-        self.read_req.merge(&o.read_req);
-        self.write_req.merge(&o.write_req);
-        self.fsync_calls += o.fsync_calls;
-        self.fsync_bytes += o.fsync_bytes;
-    }
-
-    fn bandwidth(bytes: u64, first: Option<u64>, last: Option<u64>) -> Option<f64> {
-        match (first, last) {
-            (Some(f), Some(l)) if l > f && bytes > 0 => Some(bytes as f64 * 1e9 / (l - f) as f64),
-            _ => None,
-        }
-    }
-
-    /// Share of byte-moving I/Os that continued the run before them.
-    fn seq_share(moving: u64, runs: u64) -> Option<f64> {
-        (moving > 0).then(|| moving.saturating_sub(runs) as f64 / moving as f64)
-    }
-
-    fn to_json(&self) -> Value {
-        let size = |h: &Hist| h.mode().map(slot_range);
-        json!({
-            "files": self.files,
-            "read_bytes": self.read_bytes, "write_bytes": self.write_bytes,
-            "read_ops": self.read_ops, "write_ops": self.write_ops,
-            "read_bw": Metrics::bandwidth(self.read_bytes, self.first_read, self.last_read),
-            "write_bw": Metrics::bandwidth(self.write_bytes, self.first_write, self.last_write),
-            "read_seq_share": Metrics::seq_share(self.read_moving, self.read_runs),
-            "write_seq_share": Metrics::seq_share(self.write_moving, self.write_runs),
-            "read_size_mode": size(&self.read_req).map(|r| r.0),
-            "read_size_mode_hi": size(&self.read_req).map(|r| r.1),
-            "write_size_mode": size(&self.write_req).map(|r| r.0),
-            "write_size_mode_hi": size(&self.write_req).map(|r| r.1),
-            "read_size_hist": self.read_req.to_json(), "write_size_hist": self.write_req.to_json(),
-            "calls": self.calls, "errors": self.errors, "rewrites": self.rewrites,
-            "fsync_calls": self.fsync_calls, "fsync_bytes": self.fsync_bytes,
-            "bytes_per_fsync": (self.fsync_calls > 0).then(|| self.fsync_bytes / self.fsync_calls),
-        })
-    }
-}
-
-/// What a file's name is worth for grouping.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum Name {
-    /// A whole absolute path: merges with the same path, sums into its directories.
-    Path(String),
-    /// Not a whole path (its head missing, or lost), or a file that had no
-    /// name when recorded: a row of its own (the number keeps it apart).
-    Partial(String, usize),
-}
-
-impl Name {
-    fn display(&self) -> &str {
-        match self {
-            Name::Path(p) | Name::Partial(p, _) => p,
-        }
-    }
-}
-
-/// Where --by dir puts files whose name is not a whole path.
-const PARTIAL_GROUP: &str = "<paths not known in full>";
-
-/// One file of one profile.
-struct FileRow {
-    mntns: u64,
-    name: Name,
-    m: Metrics,
-}
-
-/// One profile: its files and what identifies the recording.
-struct Profile {
-    rows: Vec<FileRow>,
-    host: String,
-    /// (host, strategy, start_ns, end_ns): the same for two copies of one recording.
-    recording: (String, String, u64, u64),
-    /// The profile's "lost" counts, by cause.
-    lost: BTreeMap<String, u64>,
-}
-
-fn bad(path: &str, what: impl std::fmt::Display) -> Error {
-    Error::msg(format!("{path}: not a valid iotrace record profile ({what})"))
-}
-
-fn u64_field(v: &Value, name: &str, src: &str) -> Result<u64> {
-    match &v[name] {
-        Value::Null => Err(bad(src, format!("missing number '{name}'"))),
-        n => n.as_u64().ok_or_else(|| bad(src, format!("'{name}' is {n}, not a count (a whole number >= 0)"))),
-    }
-}
-
-fn hist_field(v: &Value, src: &str) -> Result<Hist> {
-    Hist::from_json(v).ok_or_else(|| bad(src, "malformed histogram"))
-}
-
-/// `n`: the file's place among all files read, to keep partial names apart.
-fn parse_file(f: &Value, src: &str, n: usize) -> Result<FileRow> {
-    let mut m = Metrics { files: 1, ..Default::default() };
-    m.read_bytes = u64_field(f, "read_bytes", src)?;
-    m.write_bytes = u64_field(f, "write_bytes", src)?;
-    m.rewrites = u64_field(f, "rewrites", src)?;
-    m.first_read = f["first_read_ns"].as_u64();
-    m.last_read = f["last_read_ns"].as_u64();
-    m.first_write = f["first_write_ns"].as_u64();
-    m.last_write = f["last_write_ns"].as_u64();
-    let syscalls = f["syscalls"].as_object().ok_or_else(|| bad(src, "missing 'syscalls'"))?;
-    for (name, s) in syscalls {
-        m.calls += u64_field(s, "calls", src)?;
-        m.errors += u64_field(s, "errors", src)?;
-        let done = hist_field(&s["completed_hist"], src)?;
-        let req = hist_field(&s["request_hist"], src)?;
-        let moving = done.total() - done.0.get(&0).copied().unwrap_or(0);
-        match Class::of_name(name) {
-            Some(Class::Read) => {
-                m.read_ops += done.total();
-                m.read_moving += moving;
-                m.read_req.merge(&req);
-            }
-            Some(Class::Write) => {
-                m.write_ops += done.total();
-                m.write_moving += moving;
-                m.write_req.merge(&req);
-            }
-            _ => {}
-        }
-    }
-    m.read_runs = hist_field(&f["seq_read_hist"], src)?.total();
-    m.write_runs = hist_field(&f["seq_write_hist"], src)?.total();
-    m.fsync_calls = u64_field(&f["fsync"], "calls", src)?;
-    m.fsync_bytes = u64_field(&f["fsync"], "bytes", src)?;
-    let name = match f["path"].as_str() {
-        // The head is missing, or (legacy: a cut open argument) the tail.
-        Some(p) if f["path_truncated"] == true && p.starts_with('/') => Name::Partial(format!("{p}..."), n),
-        Some(p) if f["path_truncated"] == true => Name::Partial(format!(".../{p}"), n),
-        Some(p) if f["unnamed"] == true => Name::Partial(p.to_string(), n),
-        Some(p) => Name::Path(p.to_string()),
-        None => Name::Partial("<path lost>".to_string(), n),
-    };
-    Ok(FileRow { mntns: u64_field(f, "mntns", src)?, name, m })
-}
-
-/// Profile versions this report reads: 1 (rows by inode) and 2 (rows by path).
-const READS_VERSIONS: std::ops::RangeInclusive<u64> = 1..=crate::record::FORMAT_VERSION;
-
-/// Reads a profile member by member: `files` one file at a time, each turned
-/// into a row at once, and `snapshots` skipped, so that memory follows the
-/// rows, not a JSON tree of the whole document (a 100k-file profile is 70 MB).
-struct ProfileReader<'a> {
-    src: &'a str,
-    first: usize,
-    /// The first error in a file's contents (serde's errors carry only text).
-    invalid: std::cell::RefCell<Option<Error>>,
-}
-
-/// What a profile has besides its rows: the header members.
-type Head = serde_json::Map<String, Value>;
-
-impl<'de> Visitor<'de> for &ProfileReader<'_> {
-    type Value = (Head, Option<Vec<FileRow>>);
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Self::Value, A::Error> {
-        let (mut head, mut rows) = (Head::new(), None);
-        while let Some(key) = map.next_key::<String>()? {
-            match key.as_str() {
-                "files" => rows = Some(map.next_value_seed(FilesSeed(self))?),
-                "snapshots" => {
-                    map.next_value::<de::IgnoredAny>()?;
-                }
-                _ => {
-                    head.insert(key, map.next_value()?);
-                }
-            }
-        }
-        Ok((head, rows))
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for &ProfileReader<'_> {
-    type Value = (Head, Option<Vec<FileRow>>);
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-struct FilesSeed<'r, 'a>(&'r ProfileReader<'a>);
-
-impl<'de> Visitor<'de> for FilesSeed<'_, '_> {
-    type Value = Vec<FileRow>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a list of files")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Self::Value, A::Error> {
-        let mut rows = Vec::new();
-        while let Some(f) = seq.next_element::<Value>()? {
-            match parse_file(&f, self.0.src, self.0.first + rows.len()) {
-                Ok(r) => rows.push(r),
-                Err(e) => {
-                    *self.0.invalid.borrow_mut() = Some(e);
-                    return Err(de::Error::custom("invalid file"));
-                }
-            }
-        }
-        Ok(rows)
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for FilesSeed<'_, '_> {
-    type Value = Vec<FileRow>;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-/// `first`: how many files were read before this profile.
-fn load(path: &str, first: usize) -> Result<Profile> {
-    let input: Box<dyn std::io::Read> = match path {
-        "-" => Box::new(std::io::stdin().lock()),
-        _ => Box::new(std::fs::File::open(path).map_err(|e| Error::from(e).context(path))?),
-    };
-    // Streamed: input that cannot be a profile fails at its first wrong byte
-    // (`report /dev/zero` must not read forever).
-    let reader = ProfileReader { src: path, first, invalid: Default::default() };
-    let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::new(input));
-    let parsed = (&reader).deserialize(&mut de).and_then(|v| de.end().map(|()| v));
-    let (doc, rows) = match parsed {
-        Ok(v) => v,
-        Err(e) => return Err(reader.invalid.take().unwrap_or_else(|| bad(path, format!("JSON: {e}")))),
-    };
-    let doc = Value::Object(doc);
-    if doc["tool"] != "iotrace record" {
-        return Err(bad(path, "no \"tool\": \"iotrace record\""));
-    }
-    match doc["version"].as_u64() {
-        Some(v) if READS_VERSIONS.contains(&v) => {}
-        Some(v) => {
-            return Err(bad(
-                path,
-                format!(
-                    "format version {v}, this iotrace reads {} to {}",
-                    READS_VERSIONS.start(),
-                    READS_VERSIONS.end()
-                ),
-            ))
-        }
-        None => return Err(bad(path, "no version")),
-    }
-    let rows = rows.ok_or_else(|| bad(path, "no 'files' list"))?;
-    let text = |k: &str| doc[k].as_str().unwrap_or_default().to_string();
-    let lost = match doc["lost"].as_object() {
-        Some(l) => l.keys().map(|k| Ok((k.clone(), u64_field(&doc["lost"], k, path)?))).collect::<Result<_>>()?,
-        None => return Err(bad(path, "no 'lost' counts")),
-    };
-    Ok(Profile {
-        rows,
-        host: text("host"),
-        recording: (
-            text("host"),
-            text("strategy"),
-            u64_field(&doc, "start_ns", path)?,
-            u64_field(&doc, "end_ns", path)?,
-        ),
-        lost,
+/// A row as JSON: what every output format is made from.
+fn to_json(m: &Metrics) -> Value {
+    let size = |h: &Hist| h.mode().map(slot_range);
+    json!({
+        "files": m.files,
+        "read_bytes": m.read_bytes, "write_bytes": m.write_bytes,
+        "read_ops": m.read_ops, "write_ops": m.write_ops,
+        "read_bw": m.read_bw(),
+        "write_bw": m.write_bw(),
+        "read_seq_share": m.read_seq_share(),
+        "write_seq_share": m.write_seq_share(),
+        "read_size_mode": size(&m.read_req).map(|r| r.0),
+        "read_size_mode_hi": size(&m.read_req).map(|r| r.1),
+        "write_size_mode": size(&m.write_req).map(|r| r.0),
+        "write_size_mode_hi": size(&m.write_req).map(|r| r.1),
+        "read_size_hist": m.read_req.to_json(), "write_size_hist": m.write_req.to_json(),
+        "calls": m.calls, "errors": m.errors, "rewrites": m.rewrites,
+        "fsync_calls": m.fsync_calls, "fsync_bytes": m.fsync_bytes,
+        "bytes_per_fsync": (m.fsync_calls > 0).then(|| m.fsync_bytes / m.fsync_calls),
     })
-}
-
-/// "/a/b/c" -> ["/", "/a", "/a/b"] limited to `depth` components below the root.
-fn ancestors(path: &str, depth: usize) -> Vec<String> {
-    let comps: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
-    let dirs = comps.len().saturating_sub(1);
-    (0..=dirs.min(depth)).map(|n| format!("/{}", comps[..n].join("/"))).collect()
 }
 
 struct Opts {
@@ -416,13 +103,7 @@ fn parse(mut args: Args) -> Result<Option<Opts>> {
     };
     while let Some(arg) = args.next()? {
         match arg {
-            Arg::Long("by") => {
-                o.by = match args.value_str()?.as_str() {
-                    "file" => By::File,
-                    "dir" => By::Dir,
-                    v => return Err(Error::usage(format!("--by: '{v}' is not file or dir"))),
-                }
-            }
+            Arg::Long("by") => o.by = By::parse(&args.value_str()?)?,
             Arg::Long("depth") => o.depth = args.value_parsed("--depth")?,
             Arg::Long("top") => o.top = Some(args.value_parsed("--top")?),
             Arg::Long("sort") => {
@@ -453,21 +134,6 @@ fn parse(mut args: Args) -> Result<Option<Opts>> {
         return Err(Error::usage("no profile given"));
     }
     Ok(Some(o))
-}
-
-fn human(v: f64) -> String {
-    let units = ["", "K", "M", "G", "T", "P"];
-    let mut v = v;
-    let mut i = 0;
-    while v >= 1024.0 && i + 1 < units.len() {
-        v /= 1024.0;
-        i += 1;
-    }
-    if i == 0 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.1}{}", units[i])
-    }
 }
 
 fn pct(v: &Value) -> String {
@@ -546,15 +212,6 @@ fn table_cells(name: &str, j: &Value) -> Vec<String> {
     ]
 }
 
-/// RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled.
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 pub fn main(args: Args) -> Result<()> {
     let Some(o) = parse(args)? else { return Ok(()) };
     let mut rows: Vec<(usize, FileRow)> = Vec::new();
@@ -566,14 +223,7 @@ pub fn main(args: Args) -> Result<()> {
         if let Some((first, _)) = profiles.iter().find(|(_, r)| *r == prof.recording) {
             cli::note(format_args!("warning: {p} is the same recording as {first}: its numbers count twice"));
         }
-        let n: u64 = prof.lost.values().sum();
-        if n > 0 {
-            let by: Vec<String> = prof.lost.iter().filter(|(_, v)| **v > 0).map(|(k, v)| format!("{k} {v}")).collect();
-            cli::note(format_args!(
-                "warning: {p}: {n} updates were lost while recording ({}): its numbers are incomplete",
-                by.join(", ")
-            ));
-        }
+        prof.warn_lost(p);
         for (k, v) in &prof.lost {
             *lost.entry(k.clone()).or_default() += v;
         }
@@ -592,33 +242,18 @@ pub fn main(args: Args) -> Result<()> {
     let multi_ns = rows.iter().map(|(_, r)| r.mntns).collect::<BTreeSet<_>>().len() > 1;
     let mut total = Metrics::default();
     // Files merge by (host, mntns, path); a file seen in two profiles counts once.
-    let mut files: BTreeMap<(usize, u64, Name), Metrics> = BTreeMap::new();
+    let mut files: BTreeMap<((usize, u64), Name), Metrics> = BTreeMap::new();
     for (host, r) in rows {
-        let e = files.entry((host, r.mntns, r.name)).or_default();
+        let e = files.entry(((host, r.mntns), r.name)).or_default();
         e.add(&r.m);
         e.files = 1;
     }
     files.values().for_each(|m| total.add(m));
     let groups = match o.by {
         By::File => files,
-        By::Dir => {
-            let mut dirs: BTreeMap<(usize, u64, Name), Metrics> = BTreeMap::new();
-            for ((host, ns, name), m) in &files {
-                match name {
-                    Name::Path(path) => {
-                        for d in ancestors(path, o.depth) {
-                            dirs.entry((*host, *ns, Name::Path(d))).or_default().add(m);
-                        }
-                    }
-                    Name::Partial(..) => {
-                        dirs.entry((*host, *ns, Name::Partial(PARTIAL_GROUP.into(), 0))).or_default().add(m);
-                    }
-                }
-            }
-            dirs
-        }
+        By::Dir => by_dir(&files, o.depth, true),
     };
-    let name = |(host, ns, n): &(usize, u64, Name)| {
+    let name = |((host, ns), n): &((usize, u64), Name)| {
         let mut s = String::new();
         if multi_host {
             let _ = write!(s, "{}:", hosts[*host]);
@@ -646,14 +281,14 @@ pub fn main(args: Args) -> Result<()> {
         sorted.truncate(t);
     }
     // Each row becomes JSON (and text) only while it is written.
-    let total = total.to_json();
+    let total = to_json(&total);
     let mut w = std::io::BufWriter::new(std::io::stdout().lock());
     match o.format {
         Format::Json => {
-            let by = if o.by == By::File { "file" } else { "dir" };
+            let by = o.by.as_str();
             write!(w, "{{\n  \"by\": \"{by}\",\n  \"rows\": [")?;
             for (i, (n, m)) in sorted.into_iter().enumerate() {
-                let mut j = m.to_json();
+                let mut j = to_json(&m);
                 j["name"] = json!(n);
                 write!(w, "{}\n    {j}", if i > 0 { "," } else { "" })?;
             }
@@ -664,43 +299,17 @@ pub fn main(args: Args) -> Result<()> {
             let header: Vec<&str> = CSV_COLUMNS.iter().map(|(c, _)| *c).collect();
             writeln!(w, "name,{},lost_updates", header.join(","))?;
             for (n, m) in sorted {
-                writeln!(w, "{},", csv_cells(&n, &m.to_json()).join(","))?;
+                writeln!(w, "{},", csv_cells(&n, &to_json(&m)).join(","))?;
             }
             writeln!(w, "{},{}", csv_cells("TOTAL", &total).join(","), lost.values().sum::<u64>())?;
         }
         Format::Table => {
             let mut lines: Vec<Vec<String>> = vec![COLUMNS.iter().map(|c| c.to_string()).collect()];
-            lines.extend(sorted.into_iter().map(|(n, m)| table_cells(&n, &m.to_json())));
+            lines.extend(sorted.into_iter().map(|(n, m)| table_cells(&n, &to_json(&m))));
             lines.push(table_cells("TOTAL", &total));
-            let widths: Vec<usize> =
-                (0..COLUMNS.len()).map(|i| lines.iter().map(|l| l[i].len()).max().unwrap_or(0)).collect();
-            for l in &lines {
-                let mut line = format!("{:<w$}", l[0], w = widths[0]);
-                for (c, width) in l.iter().zip(&widths).skip(1) {
-                    let _ = write!(line, "  {c:>width$}");
-                }
-                writeln!(w, "{}", line.trim_end())?;
-            }
+            write_aligned(&mut w, &lines, 1)?;
         }
     }
     w.flush()?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ancestors_sum_every_level() {
-        assert_eq!(ancestors("/a/b/c.txt", usize::MAX), ["/", "/a", "/a/b"]);
-        assert_eq!(ancestors("/a/b/c.txt", 1), ["/", "/a"]);
-        assert_eq!(ancestors("/f", usize::MAX), ["/"]);
-    }
-
-    #[test]
-    fn sequential_share() {
-        assert_eq!(Metrics::seq_share(2048, 1), Some(2047.0 / 2048.0));
-        assert_eq!(Metrics::seq_share(0, 0), None);
-    }
 }

@@ -106,3 +106,36 @@ pub fn file<'a>(p: &'a serde_json::Value, path: &Path) -> &'a serde_json::Value 
     );
     found[0]
 }
+
+/// Run `cmd` to its end, which must come within `limit` (else it is killed
+/// and the test fails), and must be a success: its output.
+pub fn ok_within(cmd: &mut Command, limit: std::time::Duration) -> Output {
+    use std::io::Read;
+    use std::process::Stdio;
+    let child =
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let mut child = Reap(child);
+    // Read both pipes while waiting, so that a full pipe cannot stall the child.
+    let mut pipes = (child.0.stdout.take().unwrap(), child.0.stderr.take().unwrap());
+    let out = std::thread::spawn(move || {
+        let mut o = Vec::new();
+        let _ = pipes.0.read_to_end(&mut o);
+        o
+    });
+    let err = std::thread::spawn(move || {
+        let mut e = Vec::new();
+        let _ = pipes.1.read_to_end(&mut e);
+        e
+    });
+    let deadline = std::time::Instant::now() + limit;
+    let status = loop {
+        if let Some(st) = child.0.try_wait().unwrap() {
+            break st;
+        }
+        assert!(std::time::Instant::now() < deadline, "{cmd:?} still running after {limit:?}: killed");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let o = Output { status, stdout: out.join().unwrap(), stderr: err.join().unwrap() };
+    assert!(o.status.success(), "{cmd:?} failed: {}\nstdout:\n{}\nstderr:\n{}", o.status, stdout(&o), stderr(&o));
+    o
+}
