@@ -46,7 +46,7 @@ fn main() {
         }
         b
     });
-    ia32_numbers(&multiarch, &out);
+    ia32_numbers(multiarch, &out);
     let mut objects = String::new();
     for (src, stem, legacy) in builds {
         let define = legacy.then_some("-DIOTRACE_LEGACY");

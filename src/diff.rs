@@ -10,7 +10,7 @@ use crate::cli::{self, Arg, Args};
 use crate::error::{Error, Result};
 use crate::hist::{slot_range, Hist};
 use crate::metrics::{by_dir, By, Metrics, Name};
-use crate::profile_read::{load, Profile};
+use crate::profile_read::{load, Detail, Profile};
 use crate::table::{csv_field, human, write_aligned};
 
 pub const HELP: &str = "\
@@ -257,7 +257,7 @@ fn raw(unit: Unit, v: Option<f64>) -> Value {
 
 pub fn main(args: Args) -> Result<()> {
     let Some(o) = parse(args)? else { return Ok(()) };
-    let (pa, pb) = (load(&o.a, 0)?, load(&o.b, 0)?);
+    let (pa, pb) = (load(&o.a, 0, Detail::Full)?, load(&o.b, 0, Detail::Full)?);
     pa.warn_lost(&o.a);
     pb.warn_lost(&o.b);
     if pa.host != pb.host {

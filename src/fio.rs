@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::hist::{slot_range, Hist};
 use crate::metrics::{by_dir, By, Metrics, Name};
 use crate::output::PendingOutput;
-use crate::profile_read::load;
+use crate::profile_read::{load, Detail};
 use crate::record::Class;
 
 pub const HELP: &str = "\
@@ -85,7 +85,9 @@ fn parse(mut args: Args) -> Result<Option<Opts>> {
     Ok(Some(o))
 }
 
-/// fio's engines by the syscalls each issues (fio's engines/sync.c and libaio.c).
+/// fio's engines by the syscalls each issues (fio's engines/sync.c, libaio.c
+/// and io_uring.c: IORING_OP_READ/WRITE, their vectored forms with
+/// nonvectored=0, their fixed forms with fixedbufs=1).
 const ENGINES: &[(&str, &[&str])] = &[
     ("psync", &["pread64", "pwrite64"]),
     ("sync", &["read", "write"]),
@@ -93,10 +95,17 @@ const ENGINES: &[(&str, &[&str])] = &[
     ("pvsync", &["preadv", "pwritev"]),
     ("pvsync2", &["preadv2", "pwritev2"]),
     ("libaio", &["aio_pread", "aio_pwrite", "aio_preadv", "aio_pwritev"]),
+    (
+        "io_uring",
+        &["uring_read", "uring_write", "uring_readv", "uring_writev", "uring_read_fixed", "uring_write_fixed"],
+    ),
 ];
 
 /// Sync syscalls by the fio option that issues them after every N writes.
-const SYNCS: &[(&str, &[&str])] = &[("fsync", &["fsync", "aio_fsync"]), ("fdatasync", &["fdatasync", "aio_fdsync"])];
+const SYNCS: &[(&str, &[&str])] = &[
+    ("fsync", &["fsync", "aio_fsync", "uring_fsync"]),
+    ("fdatasync", &["fdatasync", "aio_fdsync", "uring_fdatasync"]),
+];
 
 /// File systems whose files are the kernel's, not data: never a job (a
 /// write to /proc/sys or /sys changes the kernel).
@@ -249,8 +258,19 @@ fn job(name: &str, by: By, m: &Metrics, opts: &Opts) -> std::result::Result<Job,
     let used: Vec<String> = engines.iter().map(|(_, _, u)| u.join(", ")).collect();
     let others = if engines.len() > 1 { " (one engine per job: the others' I/O is issued through it)" } else { "" };
     j.set("ioengine", engine, format!("calls: {}{others}", used.join("; ")));
-    if engine == "libaio" {
+    if engine == "libaio" || engine == "io_uring" {
         j.set("iodepth", 1, "the profile has no in-flight count of AIO: fio's default, set it to the application's");
+    }
+    if engine == "io_uring" {
+        let calls = |names: &[&str]| m.calls_of(names);
+        let (fixed, vectored) =
+            (calls(&["uring_read_fixed", "uring_write_fixed"]), calls(&["uring_readv", "uring_writev"]));
+        let plain = calls(&["uring_read", "uring_write"]);
+        if fixed > plain.max(vectored) {
+            j.set("fixedbufs", 1, format!("{fixed} of the requests on registered buffers (READ_FIXED, WRITE_FIXED)"));
+        } else if vectored > plain {
+            j.set("nonvectored", 0, format!("{vectored} of the requests vectored (READV, WRITEV)"));
+        }
     }
 
     let (has_r, has_w) = (read.moving() > 0, write.moving() > 0);
@@ -435,7 +455,7 @@ pub fn main(args: Args) -> Result<()> {
     let mut hosts = BTreeSet::new();
     let mut first = 0;
     for p in &o.profiles {
-        let prof = load(p, first)?;
+        let prof = load(p, first, Detail::Full)?;
         prof.warn_lost(p);
         first += prof.rows.len();
         unsupported.extend(prof.unsupported);

@@ -78,8 +78,19 @@ fn opt_hist_field(v: &Value, src: &str) -> Result<Hist> {
     }
 }
 
+/// How much of each file a reader keeps.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// The totals `report` shows: per-syscall counts, errnos and fsync
+    /// histograms are checked but not kept (three small maps per file would
+    /// double report's memory on a 100k-file profile).
+    Totals,
+    /// Everything `Metrics` holds (diff, fio).
+    Full,
+}
+
 /// `n`: the file's place among all files read, to keep partial names apart.
-fn parse_file(f: &Value, src: &str, n: usize) -> Result<FileRow> {
+fn parse_file(f: &Value, src: &str, n: usize, detail: Detail) -> Result<FileRow> {
     let mut m = Metrics { files: 1, ..Default::default() };
     m.read_bytes = u64_field(f, "read_bytes", src)?;
     m.write_bytes = u64_field(f, "write_bytes", src)?;
@@ -110,21 +121,26 @@ fn parse_file(f: &Value, src: &str, n: usize) -> Result<FileRow> {
             }
             _ => {}
         }
-        if let Some(errnos) = s["errnos"].as_object() {
-            for e in errnos.keys() {
-                *m.errnos.entry(e.clone()).or_default() += u64_field(&s["errnos"], e, src)?;
-            }
-        }
         let bytes = opt_u64_field(s, "bytes", src)?;
-        m.syscalls.insert(name.clone(), Calls { calls, bytes, done });
+        if detail == Detail::Full {
+            if let Some(errnos) = s["errnos"].as_object() {
+                for e in errnos.keys() {
+                    *m.errnos.entry(e.clone()).or_default() += u64_field(&s["errnos"], e, src)?;
+                }
+            }
+            m.syscalls.insert(name.clone(), Calls { calls, bytes, done });
+        }
     }
     m.read_runs = hist_field(&f["seq_read_hist"], src)?.total();
     m.write_runs = hist_field(&f["seq_write_hist"], src)?.total();
     let fsync = &f["fsync"];
     m.fsync_calls = u64_field(fsync, "calls", src)?;
     m.fsync_bytes = u64_field(fsync, "bytes", src)?;
-    m.fsync_latency = opt_hist_field(&fsync["latency_hist"], src)?;
-    m.fsync_between = opt_hist_field(&fsync["bytes_between_hist"], src)?;
+    let (latency, between) =
+        (opt_hist_field(&fsync["latency_hist"], src)?, opt_hist_field(&fsync["bytes_between_hist"], src)?);
+    if detail == Detail::Full {
+        (m.fsync_latency, m.fsync_between) = (latency, between);
+    }
     let opens = &f["opens"];
     m.opens = Opens {
         calls: opt_u64_field(opens, "calls", src)?,
@@ -152,6 +168,7 @@ const READS_VERSIONS: std::ops::RangeInclusive<u64> = 1..=crate::record::FORMAT_
 struct ProfileReader<'a> {
     src: &'a str,
     first: usize,
+    detail: Detail,
     /// The first error in a file's contents (serde's errors carry only text).
     invalid: std::cell::RefCell<Option<Error>>,
 }
@@ -203,7 +220,7 @@ impl<'de> Visitor<'de> for FilesSeed<'_, '_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Self::Value, A::Error> {
         let mut rows = Vec::new();
         while let Some(f) = seq.next_element::<Value>()? {
-            match parse_file(&f, self.0.src, self.0.first + rows.len()) {
+            match parse_file(&f, self.0.src, self.0.first + rows.len(), self.0.detail) {
                 Ok(r) => rows.push(r),
                 Err(e) => {
                     *self.0.invalid.borrow_mut() = Some(e);
@@ -224,14 +241,14 @@ impl<'de> DeserializeSeed<'de> for FilesSeed<'_, '_> {
 }
 
 /// `path` (`-`: standard input); `first`: how many files were read before this profile.
-pub fn load(path: &str, first: usize) -> Result<Profile> {
+pub fn load(path: &str, first: usize, detail: Detail) -> Result<Profile> {
     let input: Box<dyn std::io::Read> = match path {
         "-" => Box::new(std::io::stdin().lock()),
         _ => Box::new(std::fs::File::open(path).map_err(|e| Error::from(e).context(path))?),
     };
     // Streamed: input that cannot be a profile fails at its first wrong byte
     // (`report /dev/zero` must not read forever).
-    let reader = ProfileReader { src: path, first, invalid: Default::default() };
+    let reader = ProfileReader { src: path, first, detail, invalid: Default::default() };
     let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::new(input));
     let parsed = (&reader).deserialize(&mut de).and_then(|v| de.end().map(|()| v));
     let (doc, rows) = match parsed {

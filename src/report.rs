@@ -11,7 +11,7 @@ use crate::cli::{self, Arg, Args};
 use crate::error::{Error, Result};
 use crate::hist::{slot_range, Hist};
 use crate::metrics::{by_dir, By, Metrics, Name};
-use crate::profile_read::{load, FileRow};
+use crate::profile_read::{load, Detail, FileRow};
 use crate::table::{csv_field, human, write_aligned};
 
 pub const HELP: &str = "\
@@ -219,7 +219,7 @@ pub fn main(args: Args) -> Result<()> {
     let mut hosts: Vec<String> = Vec::new();
     let mut lost: BTreeMap<String, u64> = BTreeMap::new();
     for p in &o.profiles {
-        let prof = load(p, rows.len())?;
+        let prof = load(p, rows.len(), Detail::Totals)?;
         if let Some((first, _)) = profiles.iter().find(|(_, r)| *r == prof.recording) {
             cli::note(format_args!("warning: {p} is the same recording as {first}: its numbers count twice"));
         }

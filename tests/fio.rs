@@ -14,8 +14,30 @@ use serde_json::Value;
 const LIMIT: Duration = Duration::from_secs(180);
 
 /// Sums over a file's syscalls of one class.
-const READS: &[&str] = &["read", "pread64", "readv", "preadv", "preadv2", "aio_pread", "aio_preadv"];
-const WRITES: &[&str] = &["write", "pwrite64", "writev", "pwritev", "pwritev2", "aio_pwrite", "aio_pwritev"];
+const READS: &[&str] = &[
+    "read",
+    "pread64",
+    "readv",
+    "preadv",
+    "preadv2",
+    "aio_pread",
+    "aio_preadv",
+    "uring_read",
+    "uring_readv",
+    "uring_read_fixed",
+];
+const WRITES: &[&str] = &[
+    "write",
+    "pwrite64",
+    "writev",
+    "pwritev",
+    "pwritev2",
+    "aio_pwrite",
+    "aio_pwritev",
+    "uring_write",
+    "uring_writev",
+    "uring_write_fixed",
+];
 
 struct Trip {
     /// The data file's row in A's and B's profiles.
@@ -209,6 +231,20 @@ fn libaio_direct() {
     assert_same_sizes(&t);
     assert!(t.job.contains("\nioengine=libaio\n") && t.job.contains("\ndirect=1\n"), "{}", t.job);
     assert_eq!(t.b["opens"]["direct"], 1);
+}
+
+#[test]
+fn io_uring_fixed_buffers() {
+    let t = round_trip(
+        &tmp(),
+        "fio-uring",
+        16,
+        &["--ioengine=io_uring", "--fixedbufs=1", "--iodepth=8", "--rw=randrw", "--bs=4k"],
+    );
+    assert_close(&t, "io_uring fixedbufs randrw", 0);
+    assert_same_sizes(&t);
+    assert!(t.job.contains("\nioengine=io_uring\n") && t.job.contains("\nfixedbufs=1\n"), "{}", t.job);
+    assert!(t.b["syscalls"]["uring_read_fixed"]["calls"].as_u64() > Some(0), "{:#}", t.b);
 }
 
 fn bucket(lo: u64, count: u64) -> Value {
