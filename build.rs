@@ -106,7 +106,7 @@ fn record_lists(clang: &str, bpf_dir: &Path, multiarch_inc: &str, out: &Path) {
     let src = out.join("record_lists.c");
     std::fs::write(
         &src,
-        "#include \"record.h\"\n#define K(kind, name, class) name class ;\n#define S(sys, kind) sys ;\n#define O(sys) sys ;\n\
+        "#include \"record.h\"\n#define K(kind, name, class, via) name class via ;\n#define S(sys, kind) sys ;\n#define O(sys) sys ;\n\
          @KINDS RECORD_KINDS(K) @SYSCALLS RECORD_SYSCALLS(S) @AIO RECORD_AIO_SYSCALLS(S) @OPENS RECORD_OPENS(O) @END\n",
     )
     .unwrap();
@@ -146,11 +146,24 @@ fn record_lists(clang: &str, bpf_dir: &Path, multiarch_inc: &str, out: &Path) {
         })
         .collect::<Vec<_>>()
         .join(", ");
+    let vias = kinds
+        .iter()
+        .map(|r| match r[2].as_str() {
+            "CALL" => "Via::Call",
+            "COPY" => "Via::Copy",
+            "AIO" => "Via::Aio",
+            "URING" => "Via::Uring",
+            v => panic!("bpf/record.h: unknown interface {v}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
     let rust = format!(
         "/// Profile names of the io_kind values, in enum order (RECORD_KINDS).\n\
          pub const KIND_NAMES: [&str; {nk}] = [{names}];\n\
          /// What each io_kind does to a file (RECORD_KINDS).\n\
          pub const KIND_CLASSES: [Class; {nk}] = [{classes}];\n\
+         /// The interface each io_kind is done through (RECORD_KINDS).\n\
+         pub const KIND_VIAS: [Via; {nk}] = [{vias}];\n\
          /// Syscalls traced at entry and exit (RECORD_SYSCALLS).\n\
          pub const IO_SYSCALLS: [&str; {ns}] = [{sys}];\n\
          /// Linux AIO's syscalls, traced at entry and exit by the CO-RE strategies (RECORD_AIO_SYSCALLS).\n\

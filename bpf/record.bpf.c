@@ -596,40 +596,44 @@ static __always_inline bool entry_needed(u32 v)
 }
 
 #define KIND_OPEN (-2)
+/* syscall_of()'s answer: io_kind (or KIND_OPEN, -1) + 2 in the low byte, ABI_* above. */
+#define SC_KIND(sc) (((sc) & 0xff) - 2)
+#define SC_ABI(sc) ((u32)(sc) >> 8)
 
-/* What syscall nr of the current task is to record: its io_kind, KIND_OPEN
- * (at the exit only) or -1; *abi: its arguments' layout (ABI_*). Asked by
- * every syscall of every process: the tables first, the filter next, and
+/* What syscall nr of the current task is to record (SC_KIND: its io_kind,
+ * KIND_OPEN at the exit only, or -1; SC_ABI: its arguments' layout). Asked
+ * by every syscall of every process: the tables first, the filter next, and
  * only then the task, whose TS_COMPAT picks the table. At the entry only
- * what needs it (needs_entry) passes. */
-static __always_inline int syscall_of(long nr, bool entry, u32 *abi)
+ * what needs it (needs_entry) passes. A global function: its spills stay off
+ * the exit programs' deepest call chain, whose frames 5.10 to 6.1 count
+ * together against 512 bytes. */
+GLOBAL_FN int syscall_of(long nr, u32 entry)
 {
 	const volatile struct record_config *cfg = get_config();
-	u32 v64, v32, v;
+	u32 v64, v32, v, abi = 0;
 
-	*abi = 0;
 	if ((unsigned long)nr >= NR_SYSCALLS_MAX || !cfg)
-		return -1;
+		return 1;
 	v64 = syscall_kinds[nr];
 	v32 = ia32_kinds[nr];
 	if (entry ? cfg->exit_args && !entry_needed(v64) && !entry_needed(v32) : !v64 && !v32)
-		return -1;
+		return 1;
 	if (!is_traced(bpf_get_current_pid_tgid() >> 32))
-		return -1;
+		return 1;
 	v = v64;
 	if (in_ia32_syscall()) {
 		v = v32;
-		*abi = ABI_IA32 | (v & NR_OFF32 ? ABI_OFF32 : 0);
+		abi = ABI_IA32 | (v & NR_OFF32 ? ABI_OFF32 : 0);
 	}
 	v &= ~NR_OFF32;
 	if (!v || (entry && v == NR_OPEN))
-		return -1;
+		return 1;
 	if (v == NR_OPEN)
-		return KIND_OPEN;
+		return (KIND_OPEN + 2) | abi << 8;
 	/* The other table's syscall of this number may have been the one that needs its entry. */
 	if (entry && cfg->exit_args && !needs_entry(v - 1))
-		return -1;
-	return v - 1;
+		return 1;
+	return (v + 1) | abi << 8;
 }
 
 /* A 32-bit syscall's arguments (ebx, ecx, edx, esi, edi, ebp, 32 bits each)
@@ -648,26 +652,28 @@ struct regs {
 };
 
 /* The syscall arguments in the user registers at `user`: di, si, dx, r10,
- * r8, r9, or for a 32-bit syscall bx, cx, dx, si, di, bp. */
+ * r8, r9, or for a 32-bit syscall bx, cx, dx, si, di, bp. Read into `a`
+ * itself where it can be: one more word on this stack and 5.10 to 6.1
+ * refuse the exit programs' call chain (combined stack over 512 bytes). */
 static __always_inline bool user_args(const struct regs *user, u32 kind, u32 abi, u64 *a)
 {
-	/* bp .. di, contiguous in struct regs: one read */
+	/* r10 .. di, contiguous in struct regs: one read */
 	struct {
-		u64 bp, bx, r11, r10, r9, r8, ax, cx, dx, si, di;
+		u64 r10, r9, r8, ax, cx, dx, si, di;
 	} w;
 
-	if (probe_read_kernel(&w, sizeof(w), &user->bp))
-		return false;
 	if (abi & ABI_IA32) {
-		a[0] = (u32)w.bx;
-		a[1] = (u32)w.cx;
-		a[2] = (u32)w.dx;
-		a[3] = (u32)w.si;
-		a[4] = (u32)w.di;
-		a[5] = (u32)w.bp;
+		/* cx, dx, si, di are contiguous, bx and bp apart */
+		if (probe_read_kernel(&a[1], 4 * sizeof(u64), &user->cx) || probe_read_kernel(&a[0], sizeof(u64), &user->bx) ||
+		    probe_read_kernel(&a[5], sizeof(u64), &user->bp))
+			return false;
+		for (int i = 0; i < 6; i++)
+			a[i] = (u32)a[i];
 		ia32_args(kind, a);
 		return true;
 	}
+	if (probe_read_kernel(&w, sizeof(w), &user->r10))
+		return false;
 	a[0] = w.di;
 	a[1] = w.si;
 	a[2] = w.dx;
@@ -675,6 +681,16 @@ static __always_inline bool user_args(const struct regs *user, u32 kind, u32 abi
 	a[4] = w.r8;
 	a[5] = w.r9;
 	return true;
+}
+
+/* user_args() into this CPU's view: a global function, so that its buffer
+ * is not on the exit programs' deepest call chain (see syscall_of()). */
+GLOBAL_FN int view_user_args(u64 user, u32 kind, u32 abi)
+{
+	u32 zero = 0;
+	struct call_view *v = bpf_map_lookup_elem(&call_views, &zero);
+
+	return v && user_args((const struct regs *)user, kind, abi, v->args);
 }
 
 /* fentry and kprobes on __x64_sys_*: 64-bit syscalls of `kind` only. */
@@ -698,8 +714,10 @@ static __always_inline int exit_regs(u32 kind, u32 abi, const struct regs *user,
 	/* fexit: every process's reads and writes pass here: filter first. */
 	if (from_args && !is_traced(bpf_get_current_pid_tgid() >> 32))
 		return 0;
+	if (from_args && !view_user_args((u64)user, kind, abi))
+		return 0;
 	v = bpf_map_lookup_elem(&call_views, &zero);
-	if (!v || (from_args && !user_args(user, kind, abi, v->args)))
+	if (!v)
 		return 0;
 	v->abi = abi;
 	return io_exit_from(ret, kind, v, from_args);
@@ -709,11 +727,10 @@ SEC("raw_tp/sys_enter")
 int raw_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 {
 	const struct regs *user = (const struct regs *)ctx->args[0];
-	u32 abi;
-	int kind = syscall_of(ctx->args[1], true, &abi);
+	int sc = syscall_of(ctx->args[1], true), kind = SC_KIND(sc);
 	u64 a[6];
 
-	return kind >= 0 && user_args(user, kind, abi, a) ? io_enter(kind, a, abi) : 0;
+	return kind >= 0 && user_args(user, kind, SC_ABI(sc), a) ? io_enter(kind, a, SC_ABI(sc)) : 0;
 }
 
 SEC("raw_tp/sys_exit")
@@ -721,14 +738,14 @@ int raw_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct regs *r = (struct regs *)ctx->args[0];
 	long nr = 0;
-	u32 abi;
-	int kind;
+	int sc, kind;
 
 	probe_read_kernel(&nr, sizeof(nr), &r->orig_ax);
-	kind = syscall_of(nr, false, &abi);
+	sc = syscall_of(nr, false);
+	kind = SC_KIND(sc);
 	if (kind == KIND_OPEN)
 		return opened(ctx->args[1]);
-	return kind >= 0 ? exit_regs(kind, abi, r, ctx->args[1]) : 0;
+	return kind >= 0 ? exit_regs(kind, SC_ABI(sc), r, ctx->args[1]) : 0;
 }
 
 /* ---------------------------------------------------------------- tp_btf */
@@ -764,14 +781,13 @@ SEC("tp_btf/sys_enter")
 int tb_sys_enter(u64 *ctx)
 {
 	const struct pt_regs *regs = (void *)ctx[0];
-	u32 abi;
-	int kind = syscall_of(ctx[1], true, &abi);
+	int sc = syscall_of(ctx[1], true), kind = SC_KIND(sc);
 	u64 a[6];
 
 	if (kind < 0)
 		return 0;
-	regs_args(regs, kind, abi, a);
-	return io_enter(kind, a, abi);
+	regs_args(regs, kind, SC_ABI(sc), a);
+	return io_enter(kind, a, SC_ABI(sc));
 }
 
 /* sys_exit(struct pt_regs *regs, long ret) */
@@ -780,8 +796,9 @@ int tb_sys_exit(u64 *ctx)
 {
 	const volatile struct record_config *cfg = get_config();
 	const struct pt_regs *regs = (void *)ctx[0];
-	u32 abi, zero = 0;
-	int kind = syscall_of(regs->orig_ax, false, &abi);
+	u32 zero = 0;
+	int sc = syscall_of(regs->orig_ax, false), kind = SC_KIND(sc);
+	u32 abi = SC_ABI(sc);
 	struct call_view *v;
 	bool from_args;
 

@@ -263,7 +263,7 @@ SUBPROG void hist_add_inline(u64 *slots, const struct file_key *file, u32 hist, 
 #define KIND_CLASS_CLOSE 4
 #define KIND_CLASS_OTHER 5
 #define KIND_CLASS_BATCH 6
-#define KIND_IF_CLASS(kind, name, class) | (KIND_CLASS_##class == cls ? 1ull << kind : 0)
+#define KIND_IF_CLASS(kind, name, class, via) | (KIND_CLASS_##class == cls ? 1ull << kind : 0)
 _Static_assert(IO_NR_KINDS <= 64, "io_kind masks are 64-bit");
 
 static __always_inline bool of_class(u32 kind, const u32 cls)
@@ -546,6 +546,14 @@ struct call_view {
 	u32 _pad;
 };
 
+/* The view's ABI_*: a constant 0 in the legacy object, which sees 64-bit
+ * syscalls only, so that its probe reads keep constant sizes (4.14). */
+#ifdef IOTRACE_LEGACY
+#define VIEW_ABI(v) 0
+#else
+#define VIEW_ABI(v) ((v)->abi)
+#endif
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -596,7 +604,7 @@ GLOBAL_FN int view_args(u32 kind, u64 done)
 	}
 	in->ref = file_ref(a[0]);
 	/* One loop for every vectored call: verifying it costs per call site. */
-	in->req = vectored ? iov_total(a[1], a[2], v->abi & ABI_IA32) : a[2];
+	in->req = vectored ? iov_total(a[1], a[2], VIEW_ABI(v) & ABI_IA32) : a[2];
 	if (kind == IO_PREAD64 || kind == IO_PWRITE64 || kind == IO_PREADV || kind == IO_PWRITEV ||
 	    kind == IO_PREADV2 || kind == IO_PWRITEV2)
 		in->off = a[3];
@@ -613,7 +621,7 @@ GLOBAL_FN int view_args(u32 kind, u64 done)
 		in->ref = file_ref(sf ? a[0] : a[2]);
 		in->ref_in = file_ref(sf ? a[1] : a[0]);
 		in->req = sf ? a[3] : a[4];
-		in->off_in = copy_off(sf ? a[2] : a[1], v->abi & ABI_OFF32, in->ref_in, false, done, &in->flags,
+		in->off_in = copy_off(sf ? a[2] : a[1], VIEW_ABI(v) & ABI_OFF32, in->ref_in, false, done, &in->flags,
 				      INFL_POS_IN);
 		in->off = copy_off(sf ? 0 : a[3], false, in->ref, file_appends(in->ref), done, &in->flags, INFL_POS);
 	}

@@ -22,11 +22,13 @@
  * programs and the syscall-number table (record.bpf.c, record.bpf.h) and,
  * by build.rs, into the names, classes and tracepoints user space uses.
  *
- * RECORD_KINDS: X(KIND, profile name, class), in the profile's order. The
+ * RECORD_KINDS: X(KIND, profile name, class, via), in the profile's order. The
  * class is READ or WRITE (the file's data), SYNC (fsync, fdatasync: the
  * file's durability points), CLOSE, or OTHER (counted calls and errors: an
  * io_uring fallocate or sync_file_range); BATCH for a syscall that carries
- * other files' I/O and is no row of its own.
+ * other files' I/O and is no row of its own. `via` is the interface: CALL
+ * (a syscall on one file), COPY (one side of a copy between files), AIO
+ * (Linux AIO), URING (io_uring).
  * RECORD_SYSCALLS: X(syscall, KIND): the syscalls traced at entry and exit
  * (tracepoints syscalls:sys_{enter,exit}_SYSCALL, __x64_sys_SYSCALL,
  * __NR_SYSCALL). The syscalls that move bytes from one file to another
@@ -37,46 +39,46 @@
  * RECORD_OPENS: X(syscall): the opens whose exit names a new struct file.
  */
 #define RECORD_KINDS(X)                                                        \
-	X(IO_READ, read, READ)                                                 \
-	X(IO_READV, readv, READ)                                               \
-	X(IO_PREAD64, pread64, READ)                                           \
-	X(IO_PREADV, preadv, READ)                                             \
-	X(IO_PREADV2, preadv2, READ)                                           \
-	X(IO_WRITE, write, WRITE)                                              \
-	X(IO_WRITEV, writev, WRITE)                                            \
-	X(IO_PWRITE64, pwrite64, WRITE)                                        \
-	X(IO_PWRITEV, pwritev, WRITE)                                          \
-	X(IO_PWRITEV2, pwritev2, WRITE)                                        \
-	X(IO_SENDFILE_IN, sendfile_in, READ)                                   \
-	X(IO_SENDFILE_OUT, sendfile_out, WRITE)                                \
-	X(IO_COPY_FILE_RANGE_IN, copy_file_range_in, READ)                     \
-	X(IO_COPY_FILE_RANGE_OUT, copy_file_range_out, WRITE)                  \
-	X(IO_SPLICE_IN, splice_in, READ)                                       \
-	X(IO_SPLICE_OUT, splice_out, WRITE)                                    \
-	X(IO_AIO_PREAD, aio_pread, READ)                                       \
-	X(IO_AIO_PWRITE, aio_pwrite, WRITE)                                    \
-	X(IO_AIO_PREADV, aio_preadv, READ)                                     \
-	X(IO_AIO_PWRITEV, aio_pwritev, WRITE)                                  \
-	X(IO_URING_READ, uring_read, READ)                                     \
-	X(IO_URING_READV, uring_readv, READ)                                   \
-	X(IO_URING_READ_FIXED, uring_read_fixed, READ)                         \
-	X(IO_URING_READV_FIXED, uring_readv_fixed, READ)                       \
-	X(IO_URING_WRITE, uring_write, WRITE)                                  \
-	X(IO_URING_WRITEV, uring_writev, WRITE)                                \
-	X(IO_URING_WRITE_FIXED, uring_write_fixed, WRITE)                      \
-	X(IO_URING_WRITEV_FIXED, uring_writev_fixed, WRITE)                    \
-	X(IO_FSYNC, fsync, SYNC)                                               \
-	X(IO_FDATASYNC, fdatasync, SYNC)                                       \
-	X(IO_AIO_FSYNC, aio_fsync, SYNC)                                       \
-	X(IO_AIO_FDSYNC, aio_fdsync, SYNC)                                     \
-	X(IO_URING_FSYNC, uring_fsync, SYNC)                                   \
-	X(IO_URING_FDATASYNC, uring_fdatasync, SYNC)                           \
-	X(IO_URING_SYNC_FILE_RANGE, uring_sync_file_range, OTHER)              \
-	X(IO_URING_FALLOCATE, uring_fallocate, OTHER)                          \
-	X(IO_CLOSE, close, CLOSE)                                              \
-	X(IO_SUBMIT, io_submit, BATCH)                                         \
-	X(IO_GETEVENTS, io_getevents, BATCH)                                   \
-	X(IO_PGETEVENTS, io_pgetevents, BATCH)
+	X(IO_READ, read, READ, CALL)                                           \
+	X(IO_READV, readv, READ, CALL)                                         \
+	X(IO_PREAD64, pread64, READ, CALL)                                     \
+	X(IO_PREADV, preadv, READ, CALL)                                       \
+	X(IO_PREADV2, preadv2, READ, CALL)                                     \
+	X(IO_WRITE, write, WRITE, CALL)                                        \
+	X(IO_WRITEV, writev, WRITE, CALL)                                      \
+	X(IO_PWRITE64, pwrite64, WRITE, CALL)                                  \
+	X(IO_PWRITEV, pwritev, WRITE, CALL)                                    \
+	X(IO_PWRITEV2, pwritev2, WRITE, CALL)                                  \
+	X(IO_SENDFILE_IN, sendfile_in, READ, COPY)                             \
+	X(IO_SENDFILE_OUT, sendfile_out, WRITE, COPY)                          \
+	X(IO_COPY_FILE_RANGE_IN, copy_file_range_in, READ, COPY)               \
+	X(IO_COPY_FILE_RANGE_OUT, copy_file_range_out, WRITE, COPY)            \
+	X(IO_SPLICE_IN, splice_in, READ, COPY)                                 \
+	X(IO_SPLICE_OUT, splice_out, WRITE, COPY)                              \
+	X(IO_AIO_PREAD, aio_pread, READ, AIO)                                  \
+	X(IO_AIO_PWRITE, aio_pwrite, WRITE, AIO)                               \
+	X(IO_AIO_PREADV, aio_preadv, READ, AIO)                                \
+	X(IO_AIO_PWRITEV, aio_pwritev, WRITE, AIO)                             \
+	X(IO_URING_READ, uring_read, READ, URING)                              \
+	X(IO_URING_READV, uring_readv, READ, URING)                            \
+	X(IO_URING_READ_FIXED, uring_read_fixed, READ, URING)                  \
+	X(IO_URING_READV_FIXED, uring_readv_fixed, READ, URING)                \
+	X(IO_URING_WRITE, uring_write, WRITE, URING)                           \
+	X(IO_URING_WRITEV, uring_writev, WRITE, URING)                         \
+	X(IO_URING_WRITE_FIXED, uring_write_fixed, WRITE, URING)               \
+	X(IO_URING_WRITEV_FIXED, uring_writev_fixed, WRITE, URING)             \
+	X(IO_FSYNC, fsync, SYNC, CALL)                                         \
+	X(IO_FDATASYNC, fdatasync, SYNC, CALL)                                 \
+	X(IO_AIO_FSYNC, aio_fsync, SYNC, AIO)                                  \
+	X(IO_AIO_FDSYNC, aio_fdsync, SYNC, AIO)                                \
+	X(IO_URING_FSYNC, uring_fsync, SYNC, URING)                            \
+	X(IO_URING_FDATASYNC, uring_fdatasync, SYNC, URING)                    \
+	X(IO_URING_SYNC_FILE_RANGE, uring_sync_file_range, OTHER, URING)       \
+	X(IO_URING_FALLOCATE, uring_fallocate, OTHER, URING)                   \
+	X(IO_CLOSE, close, CLOSE, CALL)                                        \
+	X(IO_SUBMIT, io_submit, BATCH, AIO)                                    \
+	X(IO_GETEVENTS, io_getevents, BATCH, AIO)                              \
+	X(IO_PGETEVENTS, io_pgetevents, BATCH, AIO)
 
 #define RECORD_SYSCALLS(X)                                                     \
 	X(read, IO_READ)                                                       \
@@ -122,7 +124,7 @@
 
 #define RECORD_OPENS(X) X(open) X(openat) X(openat2) X(creat)
 
-#define RECORD_KIND_ENUM(kind, name, class) kind,
+#define RECORD_KIND_ENUM(kind, name, class, via) kind,
 /* What one counted syscall is, for stats keys. */
 enum io_kind {
 	RECORD_KINDS(RECORD_KIND_ENUM)

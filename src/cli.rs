@@ -63,6 +63,23 @@ pub fn note(msg: std::fmt::Arguments<'_>) {
     let _ = writeln!(std::io::stderr(), "iotrace: {msg}");
 }
 
+/// What the profile readers (report, diff, fio) do with an argument none of
+/// their own options took: `-h` prints `help` (false: stop there), a value is
+/// a profile path, anything else is a usage error.
+pub fn profile_arg(arg: Arg<'_>, help: &str, profiles: &mut Vec<String>) -> Result<bool> {
+    match arg {
+        Arg::Short('h') | Arg::Long("help") => {
+            print_help(help)?;
+            Ok(false)
+        }
+        Arg::Value(v) => {
+            profiles.push(v.into_string().map_err(|_| Error::usage("invalid UTF-8 in a file name"))?);
+            Ok(true)
+        }
+        other => Err(unexpected(other)),
+    }
+}
+
 pub fn print_help(text: &str) -> Result<()> {
     print!("{text}");
     Ok(())

@@ -71,12 +71,11 @@ fn parse(mut args: Args) -> Result<Option<Opts>> {
             Arg::Long("top") => top = Some(args.value_parsed("--top")?),
             Arg::Long("csv") => format = Format::Csv,
             Arg::Long("json") => format = Format::Json,
-            Arg::Short('h') | Arg::Long("help") => {
-                cli::print_help(HELP)?;
-                return Ok(None);
+            other => {
+                if !cli::profile_arg(other, HELP, &mut profiles)? {
+                    return Ok(None);
+                }
             }
-            Arg::Value(v) => profiles.push(v.into_string().map_err(|_| Error::usage("invalid UTF-8 in a file name"))?),
-            other => return Err(cli::unexpected(other)),
         }
     }
     let [a, b]: [String; 2] = profiles

@@ -69,14 +69,11 @@ fn parse(mut args: Args) -> Result<Option<Opts>> {
             Arg::Long("runtime") => o.runtime = Some(args.seconds("--runtime")?),
             Arg::Long("rate") => o.rate = true,
             Arg::Short('o') | Arg::Long("output") => o.output = args.value_str()?.into(),
-            Arg::Short('h') | Arg::Long("help") => {
-                cli::print_help(HELP)?;
-                return Ok(None);
+            other => {
+                if !cli::profile_arg(other, HELP, &mut o.profiles)? {
+                    return Ok(None);
+                }
             }
-            Arg::Value(v) => {
-                o.profiles.push(v.into_string().map_err(|_| Error::usage("invalid UTF-8 in a file name"))?)
-            }
-            other => return Err(cli::unexpected(other)),
         }
     }
     if o.profiles.is_empty() {

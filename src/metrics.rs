@@ -51,6 +51,10 @@ pub struct Metrics {
     pub last_read: Option<u64>,
     pub first_write: Option<u64>,
     pub last_write: Option<u64>,
+    /// Bytes read or written through Linux AIO or io_uring, and by copies
+    /// between files (sendfile, copy_file_range, splice: both files' sides).
+    pub async_bytes: u64,
+    pub copy_bytes: u64,
     /// Sizes asked for, by class.
     pub read_req: Hist,
     pub write_req: Hist,
@@ -87,6 +91,8 @@ impl Metrics {
         self.calls += o.calls;
         self.errors += o.errors;
         self.rewrites += o.rewrites;
+        self.async_bytes += o.async_bytes;
+        self.copy_bytes += o.copy_bytes;
         self.first_read = min_opt(self.first_read, o.first_read);
         self.last_read = max_opt(self.last_read, o.last_read);
         self.first_write = min_opt(self.first_write, o.first_write);

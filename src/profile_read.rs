@@ -10,7 +10,7 @@ use crate::cli;
 use crate::error::{Error, Result};
 use crate::hist::Hist;
 use crate::metrics::{Calls, Metrics, Name, Opens};
-use crate::record::Class;
+use crate::record::{Class, Via};
 
 /// One file of one profile.
 pub struct FileRow {
@@ -122,6 +122,11 @@ fn parse_file(f: &Value, src: &str, n: usize, detail: Detail) -> Result<FileRow>
             _ => {}
         }
         let bytes = opt_u64_field(s, "bytes", src)?;
+        match Via::of_name(name) {
+            Some(Via::Aio | Via::Uring) => m.async_bytes += bytes,
+            Some(Via::Copy) => m.copy_bytes += bytes,
+            Some(Via::Call) | None => {}
+        }
         if detail == Detail::Full {
             if let Some(errnos) = s["errnos"].as_object() {
                 for e in errnos.keys() {

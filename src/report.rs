@@ -21,8 +21,10 @@ Merge one or more `iotrace record` profiles and summarise them per file, or per
 directory (each directory sums every file below it, at every level). A PROFILE
 of - is read from standard input.
 
-Columns: bytes and successful calls read/written, bandwidth over each file's
-active window (first to last I/O), sequential share (I/Os that continued a
+Columns: bytes and successful calls read/written; of those bytes, how many
+went through Linux AIO or io_uring (ASYNC) and through copies between files
+(COPY: sendfile, copy_file_range, splice); bandwidth over each file's active
+window (first to last I/O), sequential share (I/Os that continued a
 sequential run), most common request size, fsync count and average bytes
 written between fsyncs, failed calls.
 
@@ -68,6 +70,7 @@ fn to_json(m: &Metrics) -> Value {
         "files": m.files,
         "read_bytes": m.read_bytes, "write_bytes": m.write_bytes,
         "read_ops": m.read_ops, "write_ops": m.write_ops,
+        "async_bytes": m.async_bytes, "copy_bytes": m.copy_bytes,
         "read_bw": m.read_bw(),
         "write_bw": m.write_bw(),
         "read_seq_share": m.read_seq_share(),
@@ -120,14 +123,11 @@ fn parse(mut args: Args) -> Result<Option<Opts>> {
             }
             Arg::Long("csv") => o.format = Format::Csv,
             Arg::Long("json") => o.format = Format::Json,
-            Arg::Short('h') | Arg::Long("help") => {
-                cli::print_help(HELP)?;
-                return Ok(None);
+            other => {
+                if !cli::profile_arg(other, HELP, &mut o.profiles)? {
+                    return Ok(None);
+                }
             }
-            Arg::Value(v) => {
-                o.profiles.push(v.into_string().map_err(|_| Error::usage("invalid UTF-8 in a file name"))?)
-            }
-            other => return Err(cli::unexpected(other)),
         }
     }
     if o.profiles.is_empty() {
@@ -145,8 +145,8 @@ fn opt_human(v: &Value, suffix: &str) -> String {
 }
 
 const COLUMNS: &[&str] = &[
-    "NAME", "FILES", "READ", "WRITE", "R_OPS", "W_OPS", "R_BW", "W_BW", "R_SEQ", "W_SEQ", "R_SIZE", "W_SIZE", "FSYNCS",
-    "B/FSYNC", "ERRORS",
+    "NAME", "FILES", "READ", "WRITE", "R_OPS", "W_OPS", "ASYNC", "COPY", "R_BW", "W_BW", "R_SEQ", "W_SEQ", "R_SIZE",
+    "W_SIZE", "FSYNCS", "B/FSYNC", "ERRORS",
 ];
 
 /// The most common request size's bucket, [lo, hi] inclusive, as "4K-8K" (8K excluded).
@@ -167,6 +167,8 @@ const CSV_COLUMNS: &[(&str, &str)] = &[
     ("write_bytes", "write_bytes"),
     ("read_ops", "read_ops"),
     ("write_ops", "write_ops"),
+    ("async_bytes", "async_bytes"),
+    ("copy_bytes", "copy_bytes"),
     ("read_bw_bytes_per_s", "read_bw"),
     ("write_bw_bytes_per_s", "write_bw"),
     ("read_seq_fraction", "read_seq_share"),
@@ -200,6 +202,8 @@ fn table_cells(name: &str, j: &Value) -> Vec<String> {
         human(n("write_bytes") as f64),
         n("read_ops").to_string(),
         n("write_ops").to_string(),
+        human(n("async_bytes") as f64),
+        human(n("copy_bytes") as f64),
         opt_human(&j["read_bw"], "/s"),
         opt_human(&j["write_bw"], "/s"),
         pct(&j["read_seq_share"]),

@@ -83,20 +83,27 @@ fn fio_libaio(strategy: &str) {
         assert!(f["syscalls"]["aio_pread"].is_null(), "{f:#}");
         return;
     }
-    for (kind, dir) in [("aio_pread", "read"), ("aio_pwrite", "write")] {
+    as_fio_counted(f, job, ["aio_pread", "aio_pwrite"], strategy);
+    assert_eq!(f["opens"]["direct"], 1, "{f:#}");
+    assert_eq!(p["lost"], serde_json::json!({"inflight_full": 0, "map_full": 0, "path_events": 0}));
+}
+
+/// The file's 4 KiB reads and writes of `kinds` ([read, write]) are fio's
+/// own: its I/O counts and bytes (`job`: its JSON report's job).
+fn as_fio_counted(f: &Value, job: &Value, kinds: [&str; 2], what: &str) {
+    for (kind, dir) in kinds.iter().zip(["read", "write"]) {
         let (ios, bytes) = (job[dir]["total_ios"].as_u64().unwrap(), job[dir]["io_bytes"].as_u64().unwrap());
         assert!(ios > 100, "fio {dir}: {ios} I/Os");
         let c = &f["syscalls"][kind];
         assert_eq!(
             (c["calls"].as_u64(), c["bytes"].as_u64(), c["errors"].as_u64()),
             (Some(ios), Some(bytes), Some(0)),
-            "{strategy} {kind}: {f:#}"
+            "{what} {kind}: {f:#}"
         );
-        assert_eq!(c["request_hist"], serde_json::json!([bucket(4096, 8191, ios)]));
-        assert_eq!(f[format!("{dir}_bytes")], bytes);
+        assert_eq!(c["request_hist"], serde_json::json!([bucket(4096, 8191, ios)]), "{what} {kind}");
+        assert_eq!(c["completed_hist"], serde_json::json!([bucket(4096, 8191, ios)]), "{what} {kind}");
+        assert_eq!(f[format!("{dir}_bytes")], bytes, "{what}");
     }
-    assert_eq!(f["opens"]["direct"], 1, "{f:#}");
-    assert_eq!(p["lost"], serde_json::json!({"inflight_full": 0, "map_full": 0, "path_events": 0}));
 }
 
 /// What the host kernel (6.x) lets each strategy see.
@@ -142,19 +149,7 @@ fn fio_io_uring(strategy: &str, variant: usize, extra: &[&str], kinds: [&str; 2]
         assert!(f["syscalls"].as_object().unwrap().keys().all(|k| !k.starts_with("uring_")), "{what}: {f:#}");
         return;
     }
-    for (kind, dir) in kinds.iter().zip(["read", "write"]) {
-        let (ios, bytes) = (job[dir]["total_ios"].as_u64().unwrap(), job[dir]["io_bytes"].as_u64().unwrap());
-        assert!(ios > 100, "fio {dir}: {ios} I/Os");
-        let c = &f["syscalls"][kind];
-        assert_eq!(
-            (c["calls"].as_u64(), c["bytes"].as_u64(), c["errors"].as_u64()),
-            (Some(ios), Some(bytes), Some(0)),
-            "{what} {kind}: {f:#}"
-        );
-        assert_eq!(c["request_hist"], serde_json::json!([bucket(4096, 8191, ios)]), "{what} {kind}");
-        assert_eq!(c["completed_hist"], serde_json::json!([bucket(4096, 8191, ios)]), "{what} {kind}");
-        assert_eq!(f[format!("{dir}_bytes")], bytes, "{what}");
-    }
+    as_fio_counted(f, job, kinds, &what);
     let syncs = job["sync"]["total_ios"].as_u64().unwrap_or(0);
     assert_eq!(f["syscalls"]["uring_fsync"]["calls"].as_u64().unwrap_or(0), syncs, "{what}: {f:#}");
     assert_eq!(f["fsync"]["calls"], syncs, "{what}");

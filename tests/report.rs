@@ -234,3 +234,29 @@ fn closed_pipe_and_endless_input_end_quietly() {
     };
     assert_eq!(status.and_then(|s| s.code()), Some(1), "report /dev/zero did not fail at once");
 }
+
+/// ASYNC and COPY: of a file's bytes, those moved by Linux AIO or io_uring and
+/// by copies between files (cat copies with copy_file_range: both files).
+#[test]
+fn async_and_copy_bytes_have_columns() {
+    let dir = TempDir::new("report-via");
+    let r = dir.path().display();
+    let script = format!(
+        "set -e; dd if=/dev/zero of={r}/src bs=64k count=1 2>/dev/null; cat {r}/src > {r}/dst
+         fio --name=u --filename={r}/u --size=64k --bs=4k --rw=write --ioengine=io_uring --iodepth=4 >/dev/null"
+    );
+    let out = dir.path().join("via.json");
+    ok(iotrace().arg("record").arg("-o").arg(&out).args(["--", "sh", "-c", &script]));
+    let j = report_json(&[], &out);
+    let via = |name: &str| {
+        let x = row(&j, &format!("{r}/{name}"));
+        (x["async_bytes"].as_u64().unwrap(), x["copy_bytes"].as_u64().unwrap())
+    };
+    assert_eq!(via("src"), (0, 65536), "{j:#}");
+    assert_eq!(via("dst"), (0, 65536), "{j:#}");
+    // fio lays the file out with write(2) first, then its job writes it again through io_uring.
+    assert_eq!(via("u"), (65536, 0), "{j:#}");
+    let table = stdout(&ok(iotrace().arg("report").arg(&out)));
+    let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(header[6..8], ["ASYNC", "COPY"], "{table}");
+}

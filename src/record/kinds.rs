@@ -14,6 +14,26 @@ pub enum Class {
     Batch,
 }
 
+/// The interface an I/O is done through.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Via {
+    /// A syscall on one file.
+    Call,
+    /// One side of a copy between files (sendfile, copy_file_range, splice).
+    Copy,
+    /// Linux AIO.
+    Aio,
+    /// io_uring.
+    Uring,
+}
+
+impl Via {
+    /// The interface of a syscall by its profile name.
+    pub fn of_name(name: &str) -> Option<Via> {
+        KIND_NAMES.iter().position(|n| *n == name).map(|i| KIND_VIAS[i])
+    }
+}
+
 include!(concat!(env!("OUT_DIR"), "/record_lists.rs"));
 
 impl Class {

@@ -7,7 +7,7 @@ mod naming;
 mod profile;
 mod uring;
 
-pub use kinds::{Class, IO_SYSCALLS, OPENS};
+pub use kinds::{Class, Via, IO_SYSCALLS, OPENS};
 pub use profile::FORMAT_VERSION;
 
 use std::path::PathBuf;
