@@ -458,6 +458,9 @@ SUBPROG void account(struct open_file *of, const struct io_done *d)
 	if (!sc->first_ns)
 		sc->first_ns = start;
 	sc->last_ns = now;
+	/* Not atomic: a larger end from another CPU at the same moment can be lost. */
+	if (ret > 0 && off + ret > sc->end)
+		sc->end = off + ret;
 	if (is_read(kind)) {
 		of->read_kind = kind;
 		if (ret > 0)

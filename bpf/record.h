@@ -182,6 +182,7 @@ struct syscall_stats {
 	__u64 first_ns; /* entry of the first successful call */
 	__u64 last_ns;  /* return of the last successful call */
 	__u64 rewrites; /* writes at the offset of the open's previous write */
+	__u64 end;      /* highest offset + bytes of a completed read or write */
 	__u64 request[RECORD_INLINE_SLOTS];   /* bytes asked for */
 	__u64 completed[RECORD_INLINE_SLOTS]; /* bytes transferred (successful calls) */
 	__u64 seq[RECORD_INLINE_SLOTS];       /* lengths of the sequential runs it ended */

@@ -355,20 +355,18 @@ fn job(name: &str, by: By, m: &Metrics, opts: &Opts) -> std::result::Result<Job,
         }
     }
 
-    // The profile has no highest offset: the bytes moved stand for the
-    // file's size, in whole blocks of the smallest size (O_DIRECT needs
-    // them), and at least the largest block.
+    // A file's size is where its I/O reached; a directory's files (and a
+    // profile from before end_offset) get the bytes moved instead. In whole
+    // blocks of the smallest size (O_DIRECT needs them), at least the largest.
     let sizes = || r_sizes.iter().chain(&w_sizes).map(|(s, _)| *s);
     let (least, most) = (sizes().min().unwrap_or(1).max(1), sizes().max().unwrap_or(1));
-    let size = ((read.bytes + write.bytes).div_ceil(least) * least).max(most);
-    j.set(
-        "size",
-        size,
-        format!(
-            "bytes moved ({} read + {} written, in blocks of {least}): the profile has no highest offset",
-            read.bytes, write.bytes
-        ),
-    );
+    let (bytes, why) = if by == By::File && m.end_offset > 0 {
+        (m.end_offset, format!("the highest offset reached: {} (in blocks of {least})", m.end_offset))
+    } else {
+        let moved = read.bytes + write.bytes;
+        (moved, format!("bytes moved ({} read + {} written, in blocks of {least})", read.bytes, write.bytes))
+    };
+    j.set("size", (bytes.div_ceil(least) * least).max(most), why);
     if opts.rate {
         rate(&mut j, m, &read, &write);
     }

@@ -95,6 +95,7 @@ fn parse_file(f: &Value, src: &str, n: usize, detail: Detail) -> Result<FileRow>
     m.read_bytes = u64_field(f, "read_bytes", src)?;
     m.write_bytes = u64_field(f, "write_bytes", src)?;
     m.rewrites = u64_field(f, "rewrites", src)?;
+    m.end_offset = opt_u64_field(f, "end_offset", src)?;
     m.first_read = f["first_read_ns"].as_u64();
     m.last_read = f["last_read_ns"].as_u64();
     m.first_write = f["first_write_ns"].as_u64();

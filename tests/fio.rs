@@ -168,6 +168,9 @@ fn sequential_read_128k() {
     assert_same_sizes(&t);
     assert!(t.job.contains("\nrw=read\n") && t.job.contains("\nbs=131072\n"), "{}", t.job);
     assert_eq!(n(&t.b["syscalls"]["pread64"]["calls"]), 128);
+    // The whole 16 MiB file was read: its size is where the reads reached.
+    assert_eq!((n(&t.a["end_offset"]), n(&t.b["end_offset"])), (16 << 20, 16 << 20));
+    assert!(t.job.contains("\nsize=16777216\n"), "{}", t.job);
 }
 
 #[test]

@@ -38,6 +38,7 @@ fn dd_sequential_writes(strategy: &str) {
     assert_eq!(f["write_bytes"], 8388608);
     assert_eq!(f["read_bytes"], 0);
     assert_eq!(f["rewrites"], 0);
+    assert_eq!(f["end_offset"], 8388608);
     // One run covering the whole file: 8 MiB lies in [2^23, 2^24).
     assert_eq!(f["seq_write_hist"], serde_json::json!([bucket(1 << 23, (1 << 24) - 1, 1)]));
     assert_eq!(f["comms"], serde_json::json!(["dd"]));

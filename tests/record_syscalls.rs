@@ -801,6 +801,7 @@ fn ia32_syscalls_are_exact() {
         assert_eq!(fa["seq_write_hist"], hist(&[4000, 2000]), "{strategy}");
         assert_eq!(fa["seq_read_hist"], hist(&[3000, 400, 200, 100]), "{strategy}");
         assert_eq!(fa["comms"], json!(["ia32"]));
+        assert_eq!(fa["end_offset"], (5u64 << 30) + 2000, "{strategy}");
         assert_eq!(fa["opens"]["calls"], 1);
         let fb = file(&p, &b);
         let want_b = [

@@ -40,6 +40,8 @@ struct Totals {
     first_write_ns: u64,
     last_write_ns: u64,
     rewrites: u64,
+    /// Highest offset + bytes of a completed read or write.
+    end: u64,
     fsync_calls: u64,
     fsync_bytes: u64,
     last_fsync_ns: u64,
@@ -60,6 +62,7 @@ impl Totals {
         *first = min_nonzero(*first, v.first_ns);
         *last = (*last).max(v.last_ns);
         self.rewrites += v.rewrites;
+        self.end = self.end.max(v.end);
     }
 
     fn add_file(&mut self, v: &file_stats) {
@@ -77,6 +80,7 @@ impl Totals {
         self.first_write_ns = min_nonzero(self.first_write_ns, b.first_write_ns);
         self.last_write_ns = self.last_write_ns.max(b.last_write_ns);
         self.rewrites += b.rewrites;
+        self.end = self.end.max(b.end);
         self.fsync_calls += b.fsync_calls;
         self.fsync_bytes += b.fsync_bytes;
         self.last_fsync_ns = self.last_fsync_ns.max(b.last_fsync_ns);
@@ -533,8 +537,9 @@ impl Serialize for FileJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> SerResult<S> {
         let (name, f, st) = (self.name, self.rec, &self.rec.stats);
         let unnamed = name.is_some_and(|n| n.unlinked);
-        let mut m = s.serialize_struct("file", 20)?;
+        let mut m = s.serialize_struct("file", 21)?;
         m.serialize_field("comms", &f.comms)?;
+        m.serialize_field("end_offset", &st.end)?;
         m.serialize_field("first_read_ns", &opt_ns(st.first_read_ns))?;
         m.serialize_field("first_write_ns", &opt_ns(st.first_write_ns))?;
         m.serialize_field("fsync", &FsyncJson(f))?;
