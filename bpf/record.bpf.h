@@ -352,6 +352,9 @@ static __always_inline void run_step(const struct file_key *key, struct syscall_
 		*run = n;
 	}
 	*next = off + n;
+	/* Not atomic: a larger end from another CPU at the same moment can be lost. */
+	if (*next > sc->end)
+		sc->end = *next;
 }
 
 /* Bytes written to the file so far: the sum over its writing syscalls
@@ -458,9 +461,6 @@ SUBPROG void account(struct open_file *of, const struct io_done *d)
 	if (!sc->first_ns)
 		sc->first_ns = start;
 	sc->last_ns = now;
-	/* Not atomic: a larger end from another CPU at the same moment can be lost. */
-	if (ret > 0 && off + ret > sc->end)
-		sc->end = off + ret;
 	if (is_read(kind)) {
 		of->read_kind = kind;
 		if (ret > 0)
