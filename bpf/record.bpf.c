@@ -641,8 +641,7 @@ GLOBAL_FN int syscall_of(long nr, u32 entry)
  * the p* calls split in two (pos_low, pos_high) joined. */
 static __always_inline void ia32_args(u32 kind, u64 *a)
 {
-	if (kind == IO_PREAD64 || kind == IO_PWRITE64 || kind == IO_PREADV || kind == IO_PWRITEV ||
-	    kind == IO_PREADV2 || kind == IO_PWRITEV2)
+	if (positional(kind))
 		a[3] |= a[4] << 32;
 }
 

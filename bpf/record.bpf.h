@@ -287,6 +287,14 @@ static __always_inline bool is_sync(u32 kind)
 	return of_class(kind, KIND_CLASS_SYNC);
 }
 
+/* Does a syscall of `kind` take an explicit offset, its fourth argument
+ * (pos_low and pos_high, the fourth and fifth, from a 32-bit caller)? */
+static __always_inline bool positional(u32 kind)
+{
+	return kind == IO_PREAD64 || kind == IO_PWRITE64 || kind == IO_PREADV || kind == IO_PWRITEV ||
+	       kind == IO_PREADV2 || kind == IO_PWRITEV2;
+}
+
 /* Does a syscall of `kind` move bytes from one file to another? It is
  * accounted as `kind` on its out-file and as `kind - 1` on its in-file
  * (record.h: RECORD_SYSCALLS). A mask, not `kind == A || ...`: clang merges
@@ -608,8 +616,7 @@ GLOBAL_FN int view_args(u32 kind, u64 done)
 	in->ref = file_ref(a[0]);
 	/* One loop for every vectored call: verifying it costs per call site. */
 	in->req = vectored ? iov_total(a[1], a[2], VIEW_ABI(v) & ABI_IA32) : a[2];
-	if (kind == IO_PREAD64 || kind == IO_PWRITE64 || kind == IO_PREADV || kind == IO_PWRITEV ||
-	    kind == IO_PREADV2 || kind == IO_PWRITEV2)
+	if (positional(kind))
 		in->off = a[3];
 	if (at_pos) {
 		/* At the end of the file for an appending write (at entry). */
