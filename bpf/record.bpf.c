@@ -556,6 +556,11 @@ static volatile u8 syscall_kinds[NR_SYSCALLS_MAX] = {
  * sendfile takes a compat_off_t *, sendfile64 a loff_t *; io_pgetevents has
  * a time64 twin. */
 #include "ia32_unistd.h"
+/* ia32's mmap (90) is old_mmap, which takes its arguments in a struct;
+ * mmap2 has x86-64 mmap's layout (its offset in pages, which record does
+ * not use). */
+#undef __NR_ia32_mmap
+#define __NR_ia32_mmap __NR_ia32_mmap2
 #define KIND_OF_IA32(sys, kind) [__NR_ia32_##sys] = kind + 1,
 #define OPEN_IA32(sys) [__NR_ia32_##sys] = NR_OPEN,
 

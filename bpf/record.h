@@ -25,7 +25,8 @@
  * RECORD_KINDS: X(KIND, profile name, class, via), in the profile's order. The
  * class is READ or WRITE (the file's data), SYNC (fsync, fdatasync: the
  * file's durability points), CLOSE, or OTHER (counted calls and errors: an
- * io_uring fallocate or sync_file_range); BATCH for a syscall that carries
+ * io_uring fallocate or sync_file_range, an mmap, whose request is the
+ * length mapped); BATCH for a syscall that carries
  * other files' I/O and is no row of its own. `via` is the interface: CALL
  * (a syscall on one file), COPY (one side of a copy between files), AIO
  * (Linux AIO), URING (io_uring).
@@ -75,6 +76,7 @@
 	X(IO_URING_FDATASYNC, uring_fdatasync, SYNC, URING)                    \
 	X(IO_URING_SYNC_FILE_RANGE, uring_sync_file_range, OTHER, URING)       \
 	X(IO_URING_FALLOCATE, uring_fallocate, OTHER, URING)                   \
+	X(IO_MMAP, mmap, OTHER, CALL)                                          \
 	X(IO_CLOSE, close, CLOSE, CALL)                                        \
 	X(IO_SUBMIT, io_submit, BATCH, AIO)                                    \
 	X(IO_GETEVENTS, io_getevents, BATCH, AIO)                              \
@@ -96,6 +98,7 @@
 	X(splice, IO_SPLICE_OUT)                                               \
 	X(fsync, IO_FSYNC)                                                     \
 	X(fdatasync, IO_FDATASYNC)                                             \
+	X(mmap, IO_MMAP)                                                       \
 	X(close, IO_CLOSE)
 
 /* Linux AIO (CO-RE strategies): each iocb io_submit accepts is accounted
@@ -225,6 +228,25 @@ enum open_count {
 
 struct open_counts {
 	__u64 n[OPENS_NR];
+};
+
+/* Successful mmap(2)s of a file (map file_maps). What is then read or written
+ * through the mapping makes no syscall, so a profile can only say how the
+ * file was mapped: by sharing (MAP_SHARED_VALIDATE is shared), with the
+ * lengths mapped, and by protection. */
+enum map_count {
+	MAPS_SHARED,
+	MAPS_SHARED_BYTES,
+	MAPS_PRIVATE,
+	MAPS_PRIVATE_BYTES,
+	MAPS_READ,  /* PROT_READ */
+	MAPS_WRITE, /* PROT_WRITE */
+	MAPS_EXEC,  /* PROT_EXEC */
+	MAPS_NR,
+};
+
+struct map_counts {
+	__u64 n[MAPS_NR];
 };
 
 /* Per open file description (struct file), for sequential runs and rewrites. */

@@ -340,6 +340,12 @@ fn job(name: &str, by: By, m: &Metrics, opts: &Opts) -> std::result::Result<Job,
     }
 
     syncs(&mut j, m, &write);
+    if m.mapped_bytes > 0 {
+        j.note(format!(
+            "also mmap(2)ed ({} bytes mapped): its loads and stores made no syscall, so they are not in this job",
+            m.mapped_bytes
+        ));
+    }
 
     let o = m.opens;
     if o.calls == 0 {

@@ -55,6 +55,9 @@ pub struct Metrics {
     /// between files (sendfile, copy_file_range, splice: both files' sides).
     pub async_bytes: u64,
     pub copy_bytes: u64,
+    /// Lengths mmap(2)ed (shared and private): the file was also accessed
+    /// through memory, which no syscall counts.
+    pub mapped_bytes: u64,
     /// Highest offset + bytes of a completed read or write (0: not in the
     /// profile); of a directory, its largest file's.
     pub end_offset: u64,
@@ -96,6 +99,7 @@ impl Metrics {
         self.rewrites += o.rewrites;
         self.async_bytes += o.async_bytes;
         self.copy_bytes += o.copy_bytes;
+        self.mapped_bytes += o.mapped_bytes;
         self.end_offset = self.end_offset.max(o.end_offset);
         self.first_read = min_opt(self.first_read, o.first_read);
         self.last_read = max_opt(self.last_read, o.last_read);

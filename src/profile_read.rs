@@ -154,6 +154,8 @@ fn parse_file(f: &Value, src: &str, n: usize, detail: Detail) -> Result<FileRow>
         sync: opt_u64_field(opens, "sync", src)?,
         dsync: opt_u64_field(opens, "dsync", src)?,
     };
+    let maps = &f["mmap"];
+    m.mapped_bytes = opt_u64_field(maps, "shared_bytes", src)? + opt_u64_field(maps, "private_bytes", src)?;
     let name = match f["path"].as_str() {
         // The head is missing, or (legacy: a cut open argument) the tail.
         Some(p) if f["path_truncated"] == true && p.starts_with('/') => Name::Partial(format!("{p}..."), n),

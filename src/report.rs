@@ -23,7 +23,8 @@ of - is read from standard input.
 
 Columns: bytes and successful calls read/written; of those bytes, how many
 went through Linux AIO or io_uring (ASYNC) and through copies between files
-(COPY: sendfile, copy_file_range, splice); bandwidth over each file's active
+(COPY: sendfile, copy_file_range, splice); bytes mmap(2)ed (MAPPED: the file
+was also read or written through memory, which no syscall shows); bandwidth over each file's active
 window (first to last I/O), sequential share (I/Os that continued a
 sequential run), most common request size, fsync count and average bytes
 written between fsyncs, failed calls.
@@ -70,7 +71,7 @@ fn to_json(m: &Metrics) -> Value {
         "files": m.files,
         "read_bytes": m.read_bytes, "write_bytes": m.write_bytes,
         "read_ops": m.read_ops, "write_ops": m.write_ops,
-        "async_bytes": m.async_bytes, "copy_bytes": m.copy_bytes,
+        "async_bytes": m.async_bytes, "copy_bytes": m.copy_bytes, "mapped_bytes": m.mapped_bytes,
         "read_bw": m.read_bw(),
         "write_bw": m.write_bw(),
         "read_seq_share": m.read_seq_share(),
@@ -145,8 +146,8 @@ fn opt_human(v: &Value, suffix: &str) -> String {
 }
 
 const COLUMNS: &[&str] = &[
-    "NAME", "FILES", "READ", "WRITE", "R_OPS", "W_OPS", "ASYNC", "COPY", "R_BW", "W_BW", "R_SEQ", "W_SEQ", "R_SIZE",
-    "W_SIZE", "FSYNCS", "B/FSYNC", "ERRORS",
+    "NAME", "FILES", "READ", "WRITE", "R_OPS", "W_OPS", "ASYNC", "COPY", "MAPPED", "R_BW", "W_BW", "R_SEQ", "W_SEQ",
+    "R_SIZE", "W_SIZE", "FSYNCS", "B/FSYNC", "ERRORS",
 ];
 
 /// The most common request size's bucket, [lo, hi] inclusive, as "4K-8K" (8K excluded).
@@ -169,6 +170,7 @@ const CSV_COLUMNS: &[(&str, &str)] = &[
     ("write_ops", "write_ops"),
     ("async_bytes", "async_bytes"),
     ("copy_bytes", "copy_bytes"),
+    ("mapped_bytes", "mapped_bytes"),
     ("read_bw_bytes_per_s", "read_bw"),
     ("write_bw_bytes_per_s", "write_bw"),
     ("read_seq_fraction", "read_seq_share"),
@@ -204,6 +206,7 @@ fn table_cells(name: &str, j: &Value) -> Vec<String> {
         n("write_ops").to_string(),
         human(n("async_bytes") as f64),
         human(n("copy_bytes") as f64),
+        human(n("mapped_bytes") as f64),
         opt_human(&j["read_bw"], "/s"),
         opt_human(&j["write_bw"], "/s"),
         pct(&j["read_seq_share"]),

@@ -12,6 +12,7 @@ unsafe impl crate::bpf::Plain for hist_key {}
 unsafe impl crate::bpf::Plain for errno_key {}
 unsafe impl crate::bpf::Plain for file_stats {}
 unsafe impl crate::bpf::Plain for open_counts {}
+unsafe impl crate::bpf::Plain for map_counts {}
 unsafe impl crate::bpf::Plain for open_file {}
 unsafe impl crate::bpf::Plain for user_key {}
 unsafe impl crate::bpf::Plain for file_user {}

@@ -294,7 +294,7 @@ fn opens(calls: u64, direct: u64, sync: u64) -> Value {
 #[test]
 fn engines_flags_and_what_is_not_reproduced() {
     let dir = TempDir::new("fio-map");
-    let files = vec![
+    let mut files = vec![
         synthetic_file(
             "/data/v",
             &[("writev", 100, 8192), ("fdatasync", 10, 0)],
@@ -307,10 +307,12 @@ fn engines_flags_and_what_is_not_reproduced() {
         synthetic_file("/data/a", &[("aio_pread", 30, 4096), ("aio_pwrite", 10, 4096)], opens(1, 1, 0), no_fsync()),
         synthetic_file("/proc/self/status", &[("read", 1, 1024)], opens(1, 0, 0), no_fsync()),
     ];
+    files[2]["mmap"] = serde_json::json!({"shared": 1, "shared_bytes": 65536, "private": 1, "private_bytes": 4096,
+                                          "read": 2, "write": 1, "exec": 0});
     let profile = serde_json::json!({
         "version": 2, "tool": "iotrace record", "host": "h", "kernel": "k", "strategy": "tp_btf",
         "start_ns": 0, "end_ns": 5_000_000_000u64, "boot_wall_ns": 0, "filters": {},
-        "lost": {"inflight_full": 0, "map_full": 0, "path_events": 0}, "unsupported": ["io_uring", "mmap"],
+        "lost": {"inflight_full": 0, "map_full": 0, "path_events": 0}, "unsupported": ["io_uring", "ia32_syscalls"],
         "files": files, "directories": [], "interval_ns": null, "snapshots": [],
     });
     let p = dir.path().join("p.json");
@@ -354,7 +356,8 @@ fn engines_flags_and_what_is_not_reproduced() {
     assert!(job.contains("\n[global]\n") && job.contains("\ntime_based=1\nruntime=30000ms\n"), "{job}");
     assert!(job.contains("\n#   /data/s: sendfile_out 5 calls, 20480 bytes\n"), "{job}");
     assert!(job.contains("\n#   /proc/self/status: a kernel pseudo-file"), "{job}");
-    assert!(job.contains("\n# Not seen by the recording, so in no job: io_uring, mmap\n"), "{job}");
+    assert!(job.contains("\n# Not seen by the recording, so in no job: ia32_syscalls, io_uring\n"), "{job}");
+    assert!(job.contains("\n# also mmap(2)ed (69632 bytes mapped): its loads and stores made no syscall"), "{job}");
     let o = ok(std::process::Command::new("fio").arg("--parse-only").arg(&job_file));
     assert_eq!(stderr(&o), "", "fio's parser: {}", stdout(&o));
 

@@ -169,14 +169,6 @@ fn path_encoding_examples() {
 
 // ---------------------------------------------------------------- the churn exerciser
 
-/// Compile tests/workloads/churn.c into `dir` as `churn` (so its comm is "churn").
-fn build_churn(dir: &Path) -> PathBuf {
-    let src = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/workloads/churn.c");
-    let bin = dir.join("churn");
-    ok(Command::new("gcc").args(["-static", "-O2", "-Wall", "-Werror", "-o"]).arg(&bin).arg(src));
-    bin
-}
-
 /// One line of churn's manifest: a row the profile must hold.
 #[derive(Debug)]
 struct Want {
@@ -344,7 +336,7 @@ fn check_churn(p: &Value, strategy: &str, wants: &[Want], work: &Path, manifest:
 /// `tag`, unique per test) under `base` and check it; returns the mismatches.
 fn churn(strategy: &str, base: &Path, tag: &str) -> Vec<String> {
     let dir = TempDir::new_in(base, tag);
-    let bin = build_churn(dir.path());
+    let bin = build_workload(dir.path(), "churn");
     let work = dir.path().join("work");
     std::fs::create_dir(&work).unwrap();
     let manifest = dir.path().join("manifest");
@@ -444,7 +436,7 @@ fn churn_legacy_under_cpu_load() {
 #[test]
 fn churn_manifest_matches_strace() {
     let dir = TempDir::new("churn-strace");
-    let bin = build_churn(dir.path());
+    let bin = build_workload(dir.path(), "churn");
     let (work, out) = (dir.path().join("work"), dir.path().join("s"));
     std::fs::create_dir(&work).unwrap();
     std::fs::create_dir(&out).unwrap();
@@ -666,6 +658,15 @@ fn parse_strace_file(text: &str, root: &Path, naming: Naming, t: &mut Trace) {
                 book(t, &fds, naming, &under, inf, &format!("{base}_in"), ret_n);
                 book(t, &fds, naming, &under, outf, &format!("{base}_out"), ret_n);
             }
+            "mmap" | "mmap2" => {
+                // mmap(ADDR, LEN, PROT, FLAGS, FD, OFF): an anonymous map ignores its fd
+                let a: Vec<&str> = args.splitn(5, ", ").collect();
+                if a.len() < 5 || a[3].contains("MAP_ANONYMOUS") {
+                    continue;
+                }
+                let Some((fd, path, deleted, _)) = fd_path(a[4]) else { continue };
+                book(t, &fds, naming, &under, (fd, path, deleted), "mmap", ret_n);
+            }
             _ => {}
         }
     }
@@ -751,6 +752,10 @@ write(7</w/sp\76ace\40\\n\377>, "q", 3) = 3
 openat(AT_FDCWD</w>, "/w", O_RDWR|O_TMPFILE, 0600) = 8</w/#12>(deleted)
 writev(8</w/#12>(deleted), [{iov_base="a", iov_len=1}], 1) = 1
 sendfile(10</w/o>, 8</w/#12>(deleted), NULL, 5) = 5
+mmap(NULL, 4096, PROT_READ, MAP_SHARED, 10</w/o>, 0) = 0x7f0000
+mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_SHARED, 4</w/c>, 0) = -1 EACCES (Permission denied)
+mmap(NULL, 8192, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, 10</w/o>, 0) = 0x7f1000
+mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f3000
 exit_group(0) = ?
 +++ exited with 0 +++
 "#;
@@ -770,13 +775,15 @@ exit_group(0) = ?
             ("splice_in", 1, 3),
             ("write", 1, 2),
             ("fsync", 1, 0),
-            ("fdatasync", 1, 0)
+            ("fdatasync", 1, 0),
+            ("mmap", 1, 0)
         ])
     );
     // A copy counts on both files; a pipe end is no file under the root.
     let b_copies = [("copy_file_range_out", 1, 7), ("splice_out", 1, 4)];
     assert_eq!(t.paths[&b"/w/b".to_vec()], c(&b_copies));
-    assert_eq!(t.paths[&b"/w/o".to_vec()], c(&[("sendfile_out", 1, 5)]));
+    // mmap: a file's map counts, with its failures; an anonymous one is no file's.
+    assert_eq!(t.paths[&b"/w/o".to_vec()], c(&[("sendfile_out", 1, 5), ("mmap", 1, 0)]));
     assert_eq!(t.paths[&b"/w/sp>ace \\n\xff".to_vec()], c(&[("write", 1, 3)]));
     assert_eq!(t.anon, vec![c(&[("writev", 1, 1), ("sendfile_in", 1, 5)])]);
     assert_eq!(t.renamed_open, BTreeSet::from([b"/w/a".to_vec()]));
@@ -1178,7 +1185,7 @@ fn assert_detects(what: &str, bad: Vec<String>, expect: &str) {
 #[test]
 fn churn_checker_self_test() {
     let dir = TempDir::new("churn-self");
-    let bin = build_churn(dir.path());
+    let bin = build_workload(dir.path(), "churn");
     let work = dir.path().join("work");
     std::fs::create_dir(&work).unwrap();
     let manifest = dir.path().join("manifest");

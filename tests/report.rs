@@ -236,27 +236,33 @@ fn closed_pipe_and_endless_input_end_quietly() {
 }
 
 /// ASYNC and COPY: of a file's bytes, those moved by Linux AIO or io_uring and
-/// by copies between files (cat copies with copy_file_range: both files).
+/// by copies between files (cat copies with copy_file_range: both files);
+/// MAPPED: the lengths mmap(2)ed (the exerciser's 27-mmap: 12288 shared, 4096 private).
 #[test]
-fn async_and_copy_bytes_have_columns() {
+fn async_copy_and_mapped_bytes_have_columns() {
     let dir = TempDir::new("report-via");
     let r = dir.path().display();
+    let exerciser = build_workload(dir.path(), "syscalls");
+    std::fs::create_dir(dir.path().join("sc")).unwrap();
     let script = format!(
         "set -e; dd if=/dev/zero of={r}/src bs=64k count=1 2>/dev/null; cat {r}/src > {r}/dst
-         fio --name=u --filename={r}/u --size=64k --bs=4k --rw=write --ioengine=io_uring --iodepth=4 >/dev/null"
+         fio --name=u --filename={r}/u --size=64k --bs=4k --rw=write --ioengine=io_uring --iodepth=4 >/dev/null
+         {} {r}/sc",
+        exerciser.display()
     );
     let out = dir.path().join("via.json");
     ok(iotrace().arg("record").arg("-o").arg(&out).args(["--", "sh", "-c", &script]));
     let j = report_json(&[], &out);
     let via = |name: &str| {
         let x = row(&j, &format!("{r}/{name}"));
-        (x["async_bytes"].as_u64().unwrap(), x["copy_bytes"].as_u64().unwrap())
+        (x["async_bytes"].as_u64().unwrap(), x["copy_bytes"].as_u64().unwrap(), x["mapped_bytes"].as_u64().unwrap())
     };
-    assert_eq!(via("src"), (0, 65536), "{j:#}");
-    assert_eq!(via("dst"), (0, 65536), "{j:#}");
+    assert_eq!(via("src"), (0, 65536, 0), "{j:#}");
+    assert_eq!(via("dst"), (0, 65536, 0), "{j:#}");
     // fio lays the file out with write(2) first, then its job writes it again through io_uring.
-    assert_eq!(via("u"), (65536, 0), "{j:#}");
+    assert_eq!(via("u"), (65536, 0, 0), "{j:#}");
+    assert_eq!(via("sc/27-mmap"), (0, 0, 16384), "{j:#}");
     let table = stdout(&ok(iotrace().arg("report").arg(&out)));
     let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
-    assert_eq!(header[6..8], ["ASYNC", "COPY"], "{table}");
+    assert_eq!(header[6..9], ["ASYNC", "COPY", "MAPPED"], "{table}");
 }

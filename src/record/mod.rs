@@ -349,8 +349,7 @@ impl Naming {
     }
 }
 
-/// What a recording with `strategy` does not see: memory-mapped I/O nowhere
-/// yet; Linux AIO and io_uring not with the legacy object (every iocb of a
+/// What a recording with `strategy` does not see: Linux AIO and io_uring not with the legacy object (every iocb of a
 /// batch would be inlined into one program, past 4.14's limits; io_uring
 /// needs CO-RE), io_uring not before 5.19; 32-bit syscalls only through the
 /// raw syscall tracepoints.
@@ -359,7 +358,7 @@ fn unsupported(strategy: &Strategy, f: &crate::probe::Features) -> Vec<&'static 
     let aio = legacy.then_some("aio");
     let ia32 = (!strategy.hooks.ia32()).then_some("ia32_syscalls");
     let uring = (legacy || !f.has(Feat::IoUringTracepoints)).then_some("io_uring");
-    aio.into_iter().chain(ia32).chain(uring).chain(["mmap"]).collect()
+    aio.into_iter().chain(ia32).chain(uring).collect()
 }
 
 /// Result-map limits: (map, entries when allocated at run time, entries when
@@ -370,6 +369,7 @@ const RESULT_MAPS: &[(&str, u32, u32)] = &[
     (map_name!("syscall_stats" in RECORD, RECORD_LEGACY), 1 << 18, 1 << 16),
     (map_name!("file_stats" in RECORD, RECORD_LEGACY), 1 << 17, 1 << 15),
     (map_name!("file_opens" in RECORD, RECORD_LEGACY), 1 << 17, 1 << 15),
+    (map_name!("file_maps" in RECORD, RECORD_LEGACY), 1 << 17, 1 << 15),
     (map_name!("users" in RECORD, RECORD_LEGACY), 1 << 17, 1 << 15),
     (map_name!("errnos" in RECORD, RECORD_LEGACY), 1 << 16, 1 << 14),
     (map_name!("seen" in RECORD), 1 << 17, 1 << 15),

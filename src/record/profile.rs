@@ -21,8 +21,8 @@ use crate::error::Result;
 use crate::hist::Hist;
 use crate::objects::map_name;
 use crate::shared::{
-    errno_key, file_hist, file_key, file_stats, file_user, hist_key, open_count, open_counts, open_file, record_drop,
-    stat_key, syscall_stats, user_key, FILE_RENAMED, FILE_UNLINKED, RECORD_COMM_LEN,
+    errno_key, file_hist, file_key, file_stats, file_user, hist_key, map_count, map_counts, open_count, open_counts,
+    open_file, record_drop, stat_key, syscall_stats, user_key, FILE_RENAMED, FILE_UNLINKED, RECORD_COMM_LEN,
 };
 
 /// 2: rows keyed by mount namespace + path (1: by inode), paths encoded
@@ -48,6 +48,8 @@ struct Totals {
     flags: u32,
     /// By enum open_count.
     opens: [u64; open_count::OPENS_NR as usize],
+    /// By enum map_count.
+    maps: [u64; map_count::MAPS_NR as usize],
 }
 
 impl Totals {
@@ -85,12 +87,13 @@ impl Totals {
         self.fsync_bytes += b.fsync_bytes;
         self.last_fsync_ns = self.last_fsync_ns.max(b.last_fsync_ns);
         self.flags |= b.flags;
-        self.add_opens(&b.opens);
+        add_counts(&mut self.opens, &b.opens);
+        add_counts(&mut self.maps, &b.maps);
     }
+}
 
-    fn add_opens(&mut self, n: &[u64; open_count::OPENS_NR as usize]) {
-        self.opens.iter_mut().zip(n).for_each(|(a, b)| *a += b);
-    }
+fn add_counts<const N: usize>(to: &mut [u64; N], n: &[u64; N]) {
+    to.iter_mut().zip(n).for_each(|(a, b)| *a += b);
 }
 
 impl Class {
@@ -197,6 +200,7 @@ struct Present {
     kinds: u64,
     file_stats: bool,
     file_opens: bool,
+    file_maps: bool,
 }
 
 const _: () = assert!(KIND_NAMES.len() <= 64, "Present::kinds has a bit per io_kind");
@@ -242,6 +246,7 @@ impl Sparse {
 struct Values<'a> {
     file_stats: Map<'a>,
     file_opens: Map<'a>,
+    file_maps: Map<'a>,
     syscall_stats: Map<'a>,
 }
 
@@ -256,7 +261,12 @@ impl Values<'_> {
         }
         if present.file_opens {
             if let Some(v) = self.file_opens.get::<file_key, open_counts>(&file)? {
-                f.stats.add_opens(&v.n);
+                add_counts(&mut f.stats.opens, &v.n);
+            }
+        }
+        if present.file_maps {
+            if let Some(v) = self.file_maps.get::<file_key, map_counts>(&file)? {
+                add_counts(&mut f.stats.maps, &v.n);
             }
         }
         for kind in (0..KIND_NAMES.len() as u32).filter(|kind| present.kinds & 1u64 << kind != 0) {
@@ -458,12 +468,14 @@ pub fn collect<'a>(obj: &'a Object, open_map: &str) -> Result<Collected<'a>> {
     let values = Values {
         file_stats: obj.map(map_name!("file_stats" in RECORD, RECORD_LEGACY))?,
         file_opens: obj.map(map_name!("file_opens" in RECORD, RECORD_LEGACY))?,
+        file_maps: obj.map(map_name!("file_maps" in RECORD, RECORD_LEGACY))?,
         syscall_stats: obj.map(map_name!("syscall_stats" in RECORD, RECORD_LEGACY))?,
     };
     let mut keys: BTreeMap<Key, Present> = BTreeMap::new();
     values.syscall_stats.for_each_key(|k: stat_key| keys.entry(key(&k.file)).or_default().kinds |= 1u64 << k.kind)?;
     values.file_stats.for_each_key(|k: file_key| keys.entry(key(&k)).or_default().file_stats = true)?;
     values.file_opens.for_each_key(|k: file_key| keys.entry(key(&k)).or_default().file_opens = true)?;
+    values.file_maps.for_each_key(|k: file_key| keys.entry(key(&k)).or_default().file_maps = true)?;
     let mut errnos = obj.map(map_name!("errnos" in RECORD, RECORD_LEGACY))?.entries::<errno_key, u64>()?;
     let mut hists = obj.map(map_name!("hists" in RECORD, RECORD_LEGACY))?.entries::<hist_key, u64>()?;
     // Sequential runs still open when recording stopped end here.
@@ -537,7 +549,7 @@ impl Serialize for FileJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> SerResult<S> {
         let (name, f, st) = (self.name, self.rec, &self.rec.stats);
         let unnamed = name.is_some_and(|n| n.unlinked);
-        let mut m = s.serialize_struct("file", 21)?;
+        let mut m = s.serialize_struct("file", 22)?;
         m.serialize_field("comms", &f.comms)?;
         m.serialize_field("end_offset", &st.end)?;
         m.serialize_field("first_read_ns", &opt_ns(st.first_read_ns))?;
@@ -546,6 +558,7 @@ impl Serialize for FileJson<'_> {
         m.serialize_field("inodes", &InodesJson(&self.inodes))?;
         m.serialize_field("last_read_ns", &opt_ns(st.last_read_ns))?;
         m.serialize_field("last_write_ns", &opt_ns(st.last_write_ns))?;
+        m.serialize_field("mmap", &MapsJson(&st.maps))?;
         m.serialize_field("mntns", &self.mntns)?;
         m.serialize_field("opens", &OpensJson(&st.opens))?;
         m.serialize_field("path", &self.path)?;
@@ -612,6 +625,24 @@ impl Serialize for OpensJson<'_> {
         m.serialize_field("direct", &n(OPENS_DIRECT))?;
         m.serialize_field("dsync", &n(OPENS_DSYNC))?;
         m.serialize_field("sync", &n(OPENS_SYNC))?;
+        m.end()
+    }
+}
+
+struct MapsJson<'a>(&'a [u64; map_count::MAPS_NR as usize]);
+
+impl Serialize for MapsJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> SerResult<S> {
+        use map_count::*;
+        let n = |c: map_count| self.0[c as usize];
+        let mut m = s.serialize_struct("mmap", 7)?;
+        m.serialize_field("exec", &n(MAPS_EXEC))?;
+        m.serialize_field("private", &n(MAPS_PRIVATE))?;
+        m.serialize_field("private_bytes", &n(MAPS_PRIVATE_BYTES))?;
+        m.serialize_field("read", &n(MAPS_READ))?;
+        m.serialize_field("shared", &n(MAPS_SHARED))?;
+        m.serialize_field("shared_bytes", &n(MAPS_SHARED_BYTES))?;
+        m.serialize_field("write", &n(MAPS_WRITE))?;
         m.end()
     }
 }

@@ -139,3 +139,11 @@ pub fn ok_within(cmd: &mut Command, limit: std::time::Duration) -> Output {
     assert!(o.status.success(), "{cmd:?} failed: {}\nstdout:\n{}\nstderr:\n{}", o.status, stdout(&o), stderr(&o));
     o
 }
+
+/// Compile tests/workloads/NAME.c, statically, into `dir` as NAME (so that its comm is NAME).
+pub fn build_workload(dir: &Path, name: &str) -> PathBuf {
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/workloads").join(format!("{name}.c"));
+    let bin = dir.join(name);
+    ok(Command::new("gcc").args(["-static", "-O2", "-Wall", "-Werror", "-o"]).arg(&bin).arg(src));
+    bin
+}

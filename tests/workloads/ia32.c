@@ -7,7 +7,9 @@
  * On DIR/a: open; write 3 x 1000; pwrite64 1000 at 3000 (the write run goes on); pwrite64 1000
  * at 5 GiB (the offset's high half); _llseek to 5 GiB + 1000 and writev 2 x 500 (compat iovecs:
  * the run goes on only if 5 GiB was read whole); fsync; fdatasync; pread64 2000 at 0; preadv
- * 2 x 500 at 2000; Linux AIO: one IOCB_CMD_PREAD of 100 at 0 (io_submit's 32-bit iocb pointers).
+ * 2 x 500 at 2000; Linux AIO: one IOCB_CMD_PREAD of 100 at 0 (io_submit's 32-bit iocb pointers);
+ * mmap2 4096 shared, read-only (counted as mmap), and old_mmap (90: its arguments in a struct,
+ * not seen) 8192 private.
  * On DIR/b (openat): sendfile 300 of a from offset 100 (compat_off_t *), sendfile64 200 from
  * 1000 (loff_t *), copy_file_range 100 from a at 4000. Then both closed.
  * Exit status 1 on any failed or short call (its name on stderr), 2 on usage. */
@@ -25,7 +27,7 @@ enum {
 	NR_read = 3, NR_write = 4, NR_open = 5, NR_close = 6, NR_llseek = 140, NR_fsync = 118, NR_writev = 146,
 	NR_fdatasync = 148, NR_pread64 = 180, NR_pwrite64 = 181, NR_sendfile = 187, NR_sendfile64 = 239,
 	NR_io_setup = 245, NR_io_getevents = 247, NR_io_submit = 248, NR_openat = 295, NR_preadv = 333,
-	NR_copy_file_range = 377,
+	NR_copy_file_range = 377, NR_old_mmap = 90, NR_mmap2 = 192,
 };
 
 #define O_LARGEFILE32 0100000 /* x86's; implied in 64-bit syscalls */
@@ -73,6 +75,7 @@ struct low {
 	uint32_t ctx, iocbp;
 	struct iocb cb;
 	struct io_event ev;
+	uint32_t old_mmap[6]; /* struct mmap_arg_struct32 */
 };
 
 int main(int argc, char **argv)
@@ -107,6 +110,11 @@ int main(int argc, char **argv)
 	check("io_submit", sys32(NR_io_submit, m->ctx, 1, (long)&m->iocbp, 0, 0, 0), 1);
 	check("io_getevents", sys32(NR_io_getevents, m->ctx, 1, 1, (long)&m->ev, 0, 0), 1);
 	check("aio res", m->ev.res, 100);
+	long map = sys32(NR_mmap2, 0, 4096, PROT_READ, MAP_SHARED, a, 0);
+	check("mmap2", map > 0 && map < (1L << 32), 1);
+	memcpy(m->old_mmap, (uint32_t[]){ 0, 8192, PROT_READ, MAP_PRIVATE, (uint32_t)a, 0 }, sizeof(m->old_mmap));
+	map = sys32(NR_old_mmap, (long)m->old_mmap, 0, 0, 0, 0, 0);
+	check("old_mmap", map > 0 && map < (1L << 32), 1);
 
 	long b = fd_of("openat", sys32(NR_openat, AT_FDCWD, (long)m->b, O_WRONLY | O_CREAT | O_TRUNC, 0644, 0, 0));
 	m->off32 = 100;

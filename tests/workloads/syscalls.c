@@ -131,6 +131,17 @@
  *                  10 -> EFAULT. Writes at 0 and 100: one run of 200;
  *                  reads: one run of 200; fsync calls 2, bytes between 200
  *                  and 0.
+ *
+ * Memory maps (mmap: its calls, and the file's `mmap` counts):
+ *  27-mmap         O_RDWR, size 8192, opened a second time O_RDONLY.
+ *                  mmap 8192 @0 PROT_READ|PROT_WRITE MAP_SHARED (one byte
+ *                  stored through it); 4096 @4096 PROT_READ MAP_PRIVATE;
+ *                  4096 @0 PROT_READ MAP_SHARED_VALIDATE; 4096 PROT_WRITE
+ *                  MAP_SHARED of the O_RDONLY fd -> EACCES; anonymous maps
+ *                  with the fd and with -1 (not the file's); munmap all;
+ *                  close both. mmap calls 4 (request 8192, 4096, 4096,
+ *                  4096; 1 EACCES); shared 2 (12288 bytes), private 1
+ *                  (4096), read 3, write 1, exec 0; opens 2, close 2.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -141,6 +152,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <linux/aio_abi.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -581,6 +593,42 @@ int main(int argc, char **argv)
 		if (syscall(SYS_io_destroy, ctx))
 			die("io_destroy: %s", strerror(errno));
 		s_close(fd);
+	}
+
+	{
+		static const struct {
+			size_t len;
+			int prot, flags, fd, err;
+			off_t off;
+		} maps[] = {
+			{ 8192, PROT_READ | PROT_WRITE, MAP_SHARED, 0, 0, 0 },
+			{ 4096, PROT_READ, MAP_PRIVATE, 0, 0, 4096 },
+			{ 4096, PROT_READ, MAP_SHARED_VALIDATE, 0, 0, 0 },
+			{ 4096, PROT_WRITE, MAP_SHARED, 1, EACCES, 0 },
+			{ 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, 0, 0, 0 },
+			{ 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0, 0 },
+		};
+		int fds[2];
+
+		fds[0] = open_in("27-mmap", O_RDWR | NEW, 8192);
+		fds[1] = open_in("27-mmap", O_RDONLY, -1);
+		for (unsigned i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+			int mfd = maps[i].fd < 0 ? -1 : fds[maps[i].fd];
+			char *m = (char *)syscall(SYS_mmap, NULL, maps[i].len, maps[i].prot, maps[i].flags, mfd, maps[i].off);
+
+			if (maps[i].err) {
+				expect((long)m, -1, maps[i].err, "mmap");
+				continue;
+			}
+			if (m == MAP_FAILED)
+				die("mmap %u: %s", i, strerror(errno));
+			if (i == 0)
+				m[0] = 'y';
+			if (munmap(m, maps[i].len))
+				die("munmap: %s", strerror(errno));
+		}
+		s_close(fds[0]);
+		s_close(fds[1]);
 	}
 	return 0;
 }

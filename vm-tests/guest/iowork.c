@@ -93,7 +93,7 @@ static long ring_readv(struct ring *r, int fd, struct iovec *iov, off_t off)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: iowork write|pwrite|pwritev2|read|pread|preadv2|copy_file_range|splice|aio_pread|uring_readv PATH COUNT SIZE "
+	fprintf(stderr, "usage: iowork write|pwrite|pwritev2|read|pread|preadv2|copy_file_range|splice|aio_pread|uring_readv|mmap PATH COUNT SIZE "
 			"[fsync|direct|sync]...\n");
 	return 2;
 }
@@ -115,7 +115,7 @@ int main(int argc, char **argv)
 	int copy = !strcmp(op, "copy_file_range") || !strcmp(op, "splice");
 	if (count < 0 || size <= 0 || (strcmp(op, "write") && strcmp(op, "pwrite") && strcmp(op, "pwritev2") &&
 	    strcmp(op, "read") && strcmp(op, "pread") && strcmp(op, "preadv2") && strcmp(op, "aio_pread") &&
-	    strcmp(op, "uring_readv") && !copy))
+	    strcmp(op, "uring_readv") && strcmp(op, "mmap") && !copy))
 		return usage();
 
 	char *buf;
@@ -161,6 +161,11 @@ int main(int argc, char **argv)
 				? ev.res : -1;
 		}
 		else if (!strcmp(op, "uring_readv")) r = ring_readv(&ring, fd, &iov, off);
+		else if (!strcmp(op, "mmap")) {
+			/* a shared read-only map of each block, touched and dropped */
+			volatile char *m = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, off);
+			r = m == MAP_FAILED ? -1 : (m[0], munmap((void *)m, size) ? -1 : size);
+		}
 		else if ((r = syscall(SYS_splice, fd, NULL, p[1], NULL, size, 0)) == size)
 			r = syscall(SYS_splice, p[0], NULL, out, NULL, size, 0);
 		calls++;

@@ -357,6 +357,7 @@ r_record_exact() {
     $WORKLOADS/iowork copy_file_range /mnt/iotvm-rec 10 $bs && $WORKLOADS/iowork splice /mnt/iotvm-rec 10 $bs &&
     $WORKLOADS/iowork aio_pread /mnt/iotvm-rec 10 $bs || exit 1
     $WORKLOADS/iowork uring_readv /mnt/iotvm-rec 10 $bs || [ \$? = 3 ] || exit 1
+    $WORKLOADS/iowork mmap /mnt/iotvm-rec 10 $bs || exit 1
     for i in 1 2 3 4 5; do $WORKLOADS/iowork pwrite $d/tmp_\$i \$i 4096 && rm $d/tmp_\$i || exit 1; done
     for i in 1 2 3; do $WORKLOADS/iowork write $d/again 2 512 && rm $d/again || exit 1; done"
   f=$(profile_file "$p.flat" /mnt/iotvm-rec) || exit 1
@@ -397,6 +398,11 @@ r_record_exact() {
     grep -q '^unsupported\.[0-9]*=io_uring$' "$p.flat" || fail "io_uring not seen but not listed as unsupported"
   fi
   expect "$p.flat" "$f.read_bytes" $reads
+  # mmap: 10 shared read-only maps of a block each; what is loaded through them is no syscall
+  expect "$p.flat" "$f.syscalls.mmap.calls" 10
+  expect "$p.flat" "$f.mmap.shared" 10
+  expect "$p.flat" "$f.mmap.shared_bytes" $((10 * bs))
+  expect "$p.flat" "$f.mmap.read" 10
   for i in 1 2 3 4 5; do
     f=$(profile_file "$p.flat" $d/tmp_$i) || exit 1
     expect "$p.flat" "$f.syscalls.pwrite64.calls" $i
@@ -409,7 +415,7 @@ r_record_exact() {
   [ "$(grep -c "^files\.[0-9]*\.path=$d/" "$p.flat")" = 6 ] ||
     fail "rows under $d: $(grep "^files\.[0-9]*\.path=$d/" "$p.flat" | tr '\n' ' ')"
   rm -rf /mnt/iotvm-rec /mnt/iotvm-rec.* $d
-  pass "strategy $(jget strategy "$p.flat"): pwrite64 $n x $bs, fsync, read $((n / 2)) x $((bs * 2)), copy_file_range, splice, Linux AIO and io_uring 10 x $bs: exact ($(jget unsupported.0 "$p.flat") ... unsupported);" \
+  pass "strategy $(jget strategy "$p.flat"): pwrite64 $n x $bs, fsync, read $((n / 2)) x $((bs * 2)), copy_file_range, splice, Linux AIO, io_uring and mmap 10 x $bs: exact ($(jget unsupported.0 "$p.flat") ... unsupported);" \
     "5 files created and deleted in turn, one path created 3 times: 6 exact rows"
 }
 # same_as_default TOOL STRATEGY: the kernel's default strategy was just tested as .default
