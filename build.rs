@@ -189,6 +189,9 @@ fn record_lists(clang: &str, bpf_dir: &Path, multiarch_inc: &str, out: &Path) {
 /// The `Attach` (src/bpf.rs) a program's section names, as libbpf reads it:
 /// the one place a program's attach point is written is its SEC() in C.
 fn attach_of(section: &str) -> String {
+    if section == "tracepoint" {
+        return "Attach::TailCall".into();
+    }
     let (kind, target) = section.split_once('/').unwrap_or_else(|| panic!("section {section}: no attach target"));
     match kind {
         "tracepoint" | "tp" => {

@@ -47,13 +47,13 @@ static __always_inline void *map_find_or_create(void *map, const void *key, cons
 	return bpf_map_lookup_elem(map, key);
 }
 
-/* One more in slot `slot` of a per-CPU u64 array (counters of what was lost). */
-static __always_inline void count_in(void *array, u32 slot)
+/* `n` more in slot `slot` of a per-CPU u64 array (counters of what was lost). */
+static __always_inline void count_in(void *array, u32 slot, u64 n)
 {
-	u64 *n = bpf_map_lookup_elem(array, &slot);
+	u64 *c = bpf_map_lookup_elem(array, &slot);
 
-	if (n)
-		*n += 1;
+	if (c)
+		*c += n;
 }
 
 #endif /* IOTRACE_BITS_BPF_H */

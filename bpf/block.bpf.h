@@ -74,7 +74,7 @@ struct {
 
 static __always_inline void block_drop(u32 why)
 {
-	count_in(&block_drops, why);
+	count_in(&block_drops, why, 1);
 }
 
 static __always_inline bool disk_wanted(u32 dev)

@@ -459,7 +459,7 @@ static __noinline void resolve_file(u64 ref, struct inode *inode, bool dirs)
 			if (len > sizeof(*e))
 				len = sizeof(*e);
 			if (bpf_ringbuf_output(&events, e, len, 0))
-				drop(DROP_EVENTS);
+				drop(DROP_EVENTS, 1);
 		}
 	}
 	bpf_map_update_elem(&files, &ref, &fresh, BPF_ANY);
@@ -823,7 +823,6 @@ int tb_sys_exit(u64 *ctx)
 /* ---------------------------------------------------------------- tracepoints */
 
 ALL_SYSCALL_TPS
-RECORD_AIO_SYSCALLS(SYSCALL_TP)
 
 #define OPEN_TP(name)                                                          \
 	SEC("tracepoint/syscalls/sys_exit_" #name)                            \
@@ -992,7 +991,7 @@ GLOBAL_FN int uring_submitted(u64 r)
 			u.kind = IO_URING_FDATASYNC;
 	}
 	if (bpf_map_update_elem(&uring_ops, &r, &u, BPF_ANY))
-		drop(DROP_INFLIGHT);
+		drop(DROP_INFLIGHT, 1);
 	return 0;
 }
 

@@ -183,9 +183,10 @@ struct {
 
 /* ---------------------------------------------------------------- helpers */
 
-static __always_inline void drop(u32 why)
+/* `n` updates lost, for reason `why`. */
+static __always_inline void drop(u32 why, u64 n)
 {
-	count_in(&drops, why);
+	count_in(&drops, why, n);
 }
 
 static __always_inline bool is_traced(u32 tgid)
@@ -228,7 +229,7 @@ static __always_inline void *lookup_or_init(void *map, const void *key, const vo
 	void *v = map_find_or_create(map, key, zero);
 
 	if (!v)
-		drop(DROP_FILES);
+		drop(DROP_FILES, 1);
 	return v;
 }
 
@@ -715,7 +716,7 @@ static __always_inline int io_enter(u32 kind, const u64 *a, u32 abi)
 	view_args(kind, 0);
 	in = v->in; /* map values come from the stack before 4.18 (d71962f3e627) */
 	if (bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY))
-		drop(DROP_INFLIGHT);
+		drop(DROP_INFLIGHT, 1);
 	return 0;
 }
 
@@ -770,12 +771,7 @@ GLOBAL_FN int map_done(void)
 	return 0;
 }
 
-#ifndef IOTRACE_LEGACY
 /* ---------------------------------------------------------------- Linux AIO */
-
-/* iocbs of one io_submit, events of one io_getevents, followed; more are
- * counted as drops (DROP_INFLIGHT). */
-#define AIO_BATCH_MAX 256
 
 /* uapi linux/aio_abi.h */
 #define IOCB_CMD_PREAD 0
@@ -895,7 +891,7 @@ GLOBAL_FN int aio_submitted(u64 uiocb, u64 ts, u32 ia32)
 	w->k.iocb = uiocb;
 	w->k.data = cb->data;
 	if (bpf_map_update_elem(&aio_ops, &w->k, op, BPF_ANY))
-		drop(DROP_INFLIGHT);
+		drop(DROP_INFLIGHT, 1);
 	return 0;
 }
 
@@ -927,6 +923,11 @@ GLOBAL_FN int aio_reaped(u64 uevent)
 	return 0;
 }
 
+#ifndef IOTRACE_LEGACY
+/* iocbs of one io_submit, events of one io_getevents, followed; more are
+ * counted as drops (DROP_INFLIGHT). */
+#define AIO_BATCH_MAX 256
+
 /* Item i of an AIO batch at `arr`: an io_submit's iocb pointer (32 bits
  * wide for an `ia32` caller), or an event (the same layout for both). */
 static __always_inline void aio_item(u32 kind, u64 arr, u64 i, u64 now, bool ia32)
@@ -953,9 +954,101 @@ GLOBAL_FN int aio_batch(u32 kind, s64 n)
 		return 0;
 	arr = v->in.off;
 	if (n > AIO_BATCH_MAX)
-		drop(DROP_INFLIGHT);
+		drop(DROP_INFLIGHT, n - AIO_BATCH_MAX);
 	for (int i = 0; i < AIO_BATCH_MAX && i < n; i++)
 		aio_item(kind, arr, i, now, v->abi & ABI_IA32);
+	return 0;
+}
+
+/* The exit program of `kind` is done: aio_batch() walked its batch. */
+static __always_inline int aio_steps_from(void *ctx, u32 kind)
+{
+	return 0;
+}
+#else
+/*
+ * 4.14 has no loops (bounded loops are 5.3: 2589726d12a1), and one item
+ * inlined with account() fills a good part of a program's 4096
+ * instructions. So a batch is walked one item per program: the exit program
+ * notes it (aio_batch()) and tail-calls a step program, which handles item
+ * i and tail-calls itself for the next. A run allows 32 tail calls
+ * (MAX_TAIL_CALL_CNT): items past the 32nd are counted as drops
+ * (DROP_INFLIGHT).
+ */
+enum aio_step { AIO_STEP_SUBMIT, AIO_STEP_REAP };
+
+struct aio_walk {
+	u64 arr; /* the iocb pointers or events */
+	u64 n;
+	u64 i; /* the next item */
+	u64 now;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct aio_walk);
+} aio_walks SEC(".maps");
+
+SEC("tracepoint") int aio_submit_step(void *ctx);
+SEC("tracepoint") int aio_reap_step(void *ctx);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 2);
+	__uint(key_size, sizeof(u32));
+	__array(values, int(void *));
+} aio_steps SEC(".maps") = {
+	.values = { [AIO_STEP_SUBMIT] = (void *)&aio_submit_step, [AIO_STEP_REAP] = (void *)&aio_reap_step },
+};
+
+/* Note this CPU's batch: `n` items at its view's in.off. */
+static __always_inline int aio_batch(u32 kind, s64 n)
+{
+	u32 zero = 0;
+	struct call_view *v = bpf_map_lookup_elem(&call_views, &zero);
+	struct aio_walk *b = bpf_map_lookup_elem(&aio_walks, &zero);
+
+	if (!v || !b)
+		return 0;
+	b->arr = v->in.off;
+	b->n = n > 0 ? n : 0;
+	b->i = 0;
+	b->now = bpf_ktime_get_ns();
+	return 0;
+}
+
+/* Item i of this CPU's batch, then the next one's program. */
+static __always_inline int aio_step(void *ctx, enum aio_step step)
+{
+	u32 zero = 0;
+	struct aio_walk *b = bpf_map_lookup_elem(&aio_walks, &zero);
+	u64 p = 0, i;
+
+	if (!b || b->i >= b->n)
+		return 0;
+	i = b->i++;
+	if (step == AIO_STEP_REAP)
+		aio_reaped(b->arr + i * sizeof(struct io_event_user));
+	else if (!probe_read_user(&p, sizeof(p), (void *)(b->arr + i * sizeof(p))))
+		aio_submitted(p, b->now, 0);
+	if (b->i < b->n) {
+		bpf_tail_call(ctx, &aio_steps, step);
+		/* only reached when the run is out of tail calls */
+		drop(DROP_INFLIGHT, b->n - b->i);
+	}
+	return 0;
+}
+
+SEC("tracepoint") int aio_submit_step(void *ctx) { return aio_step(ctx, AIO_STEP_SUBMIT); }
+SEC("tracepoint") int aio_reap_step(void *ctx) { return aio_step(ctx, AIO_STEP_REAP); }
+
+/* The exit program of `kind` is done: walk its batch, if it has one. */
+static __always_inline int aio_steps_from(void *ctx, u32 kind)
+{
+	if (kind == IO_SUBMIT || kind == IO_GETEVENTS || kind == IO_PGETEVENTS)
+		bpf_tail_call(ctx, &aio_steps, kind == IO_SUBMIT ? AIO_STEP_SUBMIT : AIO_STEP_REAP);
 	return 0;
 }
 #endif /* !IOTRACE_LEGACY */
@@ -982,12 +1075,10 @@ static __always_inline int io_exit_from(s64 ret, u32 kind, struct call_view *v, 
 		v->in = *in;
 		bpf_map_delete_elem(&inflight, &tid);
 	}
-#ifndef IOTRACE_LEGACY
 	if (kind == IO_SUBMIT || kind == IO_GETEVENTS || kind == IO_PGETEVENTS) {
 		aio_batch(kind, ret);
 		return 0;
 	}
-#endif
 	if (two_files(kind))
 		account_done(kind - 1, ret);
 	account_done(kind, ret);
@@ -1044,10 +1135,11 @@ struct sys_exit_args {
 	SEC("tracepoint/syscalls/sys_exit_" #name)                            \
 	int tp_exit_##name(struct sys_exit_args *ctx)                          \
 	{                                                                      \
-		return io_exit(ctx->ret, kind);                                \
+		io_exit(ctx->ret, kind);                                       \
+		return aio_steps_from(ctx, kind);                              \
 	}
 
-#define ALL_SYSCALL_TPS RECORD_SYSCALLS(SYSCALL_TP)
+#define ALL_SYSCALL_TPS RECORD_SYSCALLS(SYSCALL_TP) RECORD_AIO_SYSCALLS(SYSCALL_TP)
 
 /* ---------------------------------------------------------------- processes */
 

@@ -320,7 +320,7 @@ static __always_inline void send_open(void *ctx, const struct fd_op *op, u64 id,
 	if (probe_read_user_str(e->path, sizeof(e->path), (void *)op->name) < 0)
 		e->path[0] = 0;
 	if (bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, e, sizeof(*e)))
-		drop(DROP_EVENTS);
+		drop(DROP_EVENTS, 1);
 }
 
 /* A new fd from an open: a fresh state with a new id, and the path to user space. */

@@ -158,6 +158,9 @@ pub enum Attach {
     Fentry { func: &'static str },
     /// kprobe / kretprobe (needs CONFIG_KPROBES).
     Kprobe { func: &'static str, ret: bool },
+    /// Not attached: reached by a tail call from a program array, which
+    /// libbpf fills at load (a bare SEC("tracepoint")).
+    TailCall,
 }
 
 impl Attach {
@@ -169,6 +172,7 @@ impl Attach {
             Attach::Fentry { func } => format!("fentry:{func}"),
             Attach::Kprobe { func, ret: false } => format!("kprobe:{func}"),
             Attach::Kprobe { func, ret: true } => format!("kretprobe:{func}"),
+            Attach::TailCall => "tail call".into(),
         }
     }
 }
@@ -425,6 +429,7 @@ impl Object {
                     let f = cstring(func);
                     sys::bpf_program__attach_kprobe(p, ret, f.as_ptr())
                 }
+                Attach::TailCall => return Ok(()),
             }
         };
         let link = NonNull::new(link)

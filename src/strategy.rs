@@ -55,7 +55,7 @@ impl Probe {
             Need::IfPresent => match prog.attach {
                 Attach::Tracepoint { category, name } => f.tracefs.has_event(category, name),
                 Attach::Fentry { func } | Attach::Kprobe { func, .. } => crate::bpf::kernel_has_func(func),
-                Attach::RawTracepoint { .. } | Attach::TpBtf { .. } => true,
+                Attach::RawTracepoint { .. } | Attach::TpBtf { .. } | Attach::TailCall => true,
             },
             Need::When(test) => test(f)?,
         })

@@ -42,10 +42,12 @@ sockets, pipes and devices never appear, directories only for their fsyncs
 splice) counts as a read of one and a write of the other.
 
 Traced syscalls: read readv pread64 preadv preadv2 write writev pwrite64
-pwritev pwritev2 sendfile copy_file_range splice fsync fdatasync close;
-Linux AIO per iocb (io_submit, io_getevents) and io_uring per request
-(kernels 5.19+), not with --strategy legacy; 32-bit syscalls (int $0x80)
-with the tp_btf and raw_tp strategies, under the same names.
+pwritev pwritev2 sendfile copy_file_range splice fsync fdatasync mmap close;
+Linux AIO per iocb (io_submit, io_getevents; --strategy legacy: 32 iocbs per
+call at most, the rest counted as lost); io_uring per request (kernels
+5.19+, not with --strategy legacy); 32-bit syscalls (int $0x80) with the
+tp_btf and raw_tp strategies, under the same names. Of memory-mapped files,
+the maps (what is loaded and stored through them makes no syscall).
 What a recording cannot see is listed in the profile (`unsupported`).
 
 Options:
@@ -72,8 +74,9 @@ file, then rename). A CMD still running then is left running (Ctrl-C in a
 terminal reaches it anyway).
 
 Exit status: CMD's own (128 + N if signal N ended it), 127 if CMD is not
-found and 126 if it cannot be executed (nothing is recorded then), 2 for
-bad usage, 1 for other failures, else 0.
+found and 126 if it cannot be executed (nothing is recorded then), 128 + N
+if signal N stopped the recording before CMD was started (the profile is
+written, CMD is not run), 2 for bad usage, 1 for other failures, else 0.
 
 Examples:
   sudo iotrace record -o dd.json -- dd if=/dev/zero of=/tmp/x bs=4k count=256
@@ -116,22 +119,24 @@ macro_rules! per_syscall {
 /// The legacy strategy's probes (bpf/record_legacy.bpf.c): the I/O syscalls
 /// and opens (`both`, `exit`: from bpf/record.h) at entry and exit, then
 /// what keeps its fd table: lseek, dup, pipes, cwd at entry and exit, the
-/// other fd-making syscalls at exit, fork and exec. No AIO: every iocb would
-/// be inlined into one program, far past 4.14's limits.
+/// other fd-making syscalls at exit, fork and exec. AIO batches are walked
+/// one item per program, by tail calls (bpf/record.bpf.h: aio_step()).
 macro_rules! legacy_tps {
-    (both: [$($b:literal),*], aio: [$($_a:literal),*], exit: [$($o:literal),*]) => {
+    (both: [$($b:literal),*], aio: [$($a:literal),*], exit: [$($o:literal),*]) => {
         per_syscall!(
             "tp_enter_",
             "tp_exit_",
             both: [$($b,)* $($o,)* "lseek", "dup", "dup2", "dup3", "fcntl", "pipe", "pipe2", "socketpair",
                 "chdir", "fchdir"],
-            aio: [],
+            aio: [$($a),*],
             exit: ["socket", "accept", "accept4", "eventfd2", "epoll_create1", "memfd_create", "timerfd_create",
                 "signalfd4", "inotify_init1", "eventfd", "epoll_create", "signalfd", "inotify_init"],
             extra: [
                 Probe::new("tp_fork_at44").need(Need::When(legacy::fork_at44)),
                 Probe::new("tp_fork_at20").need(Need::When(legacy::fork_at20)),
-                Probe::new("tp_exec")
+                Probe::new("tp_exec"),
+                Probe::new("aio_submit_step"),
+                Probe::new("aio_reap_step")
             ]
         )
     };
@@ -202,7 +207,8 @@ pub static TOOL: Tool = Tool {
         },
         Strategy {
             name: "legacy",
-            summary: "syscall tracepoints + fd table from open/dup/close, perf buffer (4.14+, no BTF)",
+            summary:
+                "syscall tracepoints + fd table from open/dup/close, AIO by tail calls, perf buffer (4.14+, no BTF)",
             needs: &[Feat::Tracepoint, Feat::PerfBuffer],
             object: objects::RECORD_LEGACY,
             hooks: SyscallHooks::Entry,
@@ -349,16 +355,14 @@ impl Naming {
     }
 }
 
-/// What a recording with `strategy` does not see: Linux AIO and io_uring not with the legacy object (every iocb of a
-/// batch would be inlined into one program, past 4.14's limits; io_uring
-/// needs CO-RE), io_uring not before 5.19; 32-bit syscalls only through the
-/// raw syscall tracepoints.
+/// What a recording with `strategy` does not see: io_uring not with the
+/// legacy object (it needs CO-RE) nor before 5.19; 32-bit syscalls only
+/// through the raw syscall tracepoints.
 fn unsupported(strategy: &Strategy, f: &crate::probe::Features) -> Vec<&'static str> {
     let legacy = strategy.flavour() == Flavour::Legacy;
-    let aio = legacy.then_some("aio");
     let ia32 = (!strategy.hooks.ia32()).then_some("ia32_syscalls");
     let uring = (legacy || !f.has(Feat::IoUringTracepoints)).then_some("io_uring");
-    aio.into_iter().chain(ia32).chain(uring).collect()
+    ia32.into_iter().chain(uring).collect()
 }
 
 /// Result-map limits: (map, entries when allocated at run time, entries when
@@ -512,6 +516,8 @@ struct Recorded {
     end_mono: u64,
     events_lost: u64,
     child_status: Option<std::process::ExitStatus>,
+    /// `-- CMD` was never started: a signal stopped the recording while it attached.
+    command_not_run: Option<i32>,
 }
 
 impl Session {
@@ -595,7 +601,8 @@ impl Session {
         loaded.attach()?;
         cli::note(format_args!("recording with strategy {}; Ctrl-C to stop", strategy.name));
         // A Ctrl-C while attaching: stop before starting anything.
-        let mut child = if o.command.is_empty() || signals::stop_requested() {
+        let command_not_run = signals::stop_signal().filter(|_| !o.command.is_empty());
+        let mut child = if o.command.is_empty() || command_not_run.is_some() {
             None
         } else {
             let mut cmd = Command::new(&o.command[0]);
@@ -649,7 +656,7 @@ impl Session {
         if let Some(s) = snapshots.as_mut() {
             s.stop();
         }
-        Ok(Recorded { start_mono, start_wall, end_mono, events_lost, child_status })
+        Ok(Recorded { start_mono, start_wall, end_mono, events_lost, child_status, command_not_run })
     }
 
     fn finish(self, r: Recorded) -> Result<ExitCode> {
@@ -681,6 +688,11 @@ impl Session {
             cli::note(format_args!("warning: {collisions} paths shared a 64-bit path hash: their rows are merged"));
         }
         cli::note(format_args!("{} files, profile written to {shown}", rows.len()));
+        if let Some(sig) = r.command_not_run {
+            // As a shell reports a command killed by that signal.
+            cli::note(format_args!("stopped by signal {sig} while attaching: {} was not run", o.command[0]));
+            return Ok(ExitCode::from(128 + sig as u8));
+        }
         match r.child_status {
             Some(status) if !status.success() => {
                 cli::note(format_args!("{} exited with {status}", o.command[0]));
@@ -710,7 +722,7 @@ mod tests {
     }
 
     /// Strategies with a probe per syscall trace all of bpf/record.h's (all
-    /// through io_syscalls!), AIO's only with CO-RE objects. fentry's exit
+    /// through io_syscalls!), AIO's too. fentry's exit
     /// programs are fexit, on the same function.
     #[test]
     fn per_syscall_strategies_trace_the_one_list() {
@@ -726,12 +738,8 @@ mod tests {
             let has = |sys: &str, exit: bool| {
                 probes.iter().any(|(prog, p, e)| *p == sys && (*e == exit || prog.starts_with("fx_") == exit))
             };
-            for sys in IO_SYSCALLS {
+            for sys in IO_SYSCALLS.iter().chain(kinds::AIO_SYSCALLS.iter()) {
                 assert!(has(sys, false) && has(sys, true), "{}: {sys} not traced at entry and exit", s.name);
-            }
-            for sys in kinds::AIO_SYSCALLS {
-                let traced = has(sys, false) && has(sys, true);
-                assert_eq!(traced, s.object.flavour == Flavour::CoRe, "{}: {sys} traced: {traced}", s.name);
             }
             for sys in OPENS {
                 assert!(has(sys, true), "{}: exit of {sys} not traced", s.name);
