@@ -56,17 +56,21 @@ boot_guest() {
 }
 
 serial_text() { tr -d '\r' < "$1" 2>/dev/null; }
+# serial_has SERIAL REGEX: a line of the log matches. grep reads it all: `grep -q` stops at the
+# first match, tr may then die of SIGPIPE, and pipefail turns that into "no" (it failed a
+# finished 6.12 guest as "stopped before SUITE DONE").
+serial_has() { serial_text "$1" | grep -c -- "$2" >/dev/null; }
 
 # guest_status SERIAL QEMU_RC -> "ok" or a one-line reason
 guest_status() {
   local s=$1 rc=$2 running why
-  if serial_text "$s" | grep -q '^SUITE DONE'; then echo ok; return; fi
+  if serial_has "$s" '^SUITE DONE'; then echo ok; return; fi
   # the test that was running: last RUN without its TEST line
   running=$(serial_text "$s" | awk '/^RUN /{r=$2} /^TEST /{if ($2 == r) r=""} END{print r}')
-  if serial_text "$s" | grep -q 'Kernel panic'; then
-    why="kernel panic: $(serial_text "$s" | grep -m1 'Kernel panic' | sed 's/^\[[^]]*\] *//' | cut -c1-120)"
+  if serial_has "$s" 'Kernel panic'; then
+    why="kernel panic: $(serial_text "$s" | awk '/Kernel panic/ && !p {p = 1; sub(/^\[[^]]*\] */, ""); print substr($0, 1, 120)}')"
   elif [ "$rc" = 124 ] || [ "$rc" = 137 ]; then why="timeout after ${BOOT_TIMEOUT}s"
-  elif ! serial_text "$s" | grep -q '^IOTVM init'; then why="guest never reached /init (qemu rc=$rc)"
+  elif ! serial_has "$s" '^IOTVM init'; then why="guest never reached /init (qemu rc=$rc)"
   else why="guest stopped before SUITE DONE (qemu rc=$rc)"
   fi
   [ -n "$running" ] && why="$why, while running $running"
@@ -145,14 +149,14 @@ report() {
     echo
   done
 
-  if cat "${files[@]}" 2>/dev/null | grep -q $'\tFAIL\t'; then
+  if grep -qs $'\tFAIL\t' "${files[@]}"; then
     echo; echo "failures:"
     for l in "${labels[@]}"; do
       awk -F'\t' -v l="$l" '$2 == "FAIL" { printf "  %-10s %-30s %s\n", l, $1, $3 }' "$RESULTS/kernels/$l/results.tsv" 2>/dev/null
     done
     echo "  (logs: $RESULTS/kernels/<kernel>/serial.log)"
   fi
-  if cat "${files[@]}" 2>/dev/null | grep -q $'\tX\(FAIL\|PASS\)\t'; then
+  if grep -qs $'\tX\(FAIL\|PASS\)\t' "${files[@]}"; then
     echo; echo "known failures (vm-tests/known-failures):"
     for l in "${labels[@]}"; do
       awk -F'\t' -v l="$l" '$2 ~ /^X/ { printf "  %-10s %-30s %-5s %s\n", l, $1, $2, $3 }' "$RESULTS/kernels/$l/results.tsv" 2>/dev/null
