@@ -1,12 +1,13 @@
 //! SIGINT/SIGTERM set a flag that the tools' poll loops check: recording
 //! stops cleanly and the profile is still written.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicI32, Ordering};
 
-static STOP: AtomicBool = AtomicBool::new(false);
+/// The signal that asked to stop; 0: none yet.
+static STOP: AtomicI32 = AtomicI32::new(0);
 
-extern "C" fn on_signal(_sig: libc::c_int) {
-    STOP.store(true, Ordering::SeqCst);
+extern "C" fn on_signal(sig: libc::c_int) {
+    STOP.store(sig, Ordering::SeqCst);
 }
 
 /// Install the handlers without SA_RESTART, so a blocking poll returns EINTR
@@ -33,5 +34,10 @@ pub fn die_on_broken_pipe() {
 }
 
 pub fn stop_requested() -> bool {
-    STOP.load(Ordering::SeqCst)
+    stop_signal().is_some()
+}
+
+/// The signal (SIGINT, SIGTERM) that asked to stop, if one did.
+pub fn stop_signal() -> Option<i32> {
+    Some(STOP.load(Ordering::SeqCst)).filter(|s| *s != 0)
 }
