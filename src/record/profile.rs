@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{BufReader, BufWriter, Read, Seek, Write};
 use std::ops::Range;
 
-use serde::ser::{Serialize, SerializeStruct, Serializer};
+use serde::ser::{Serialize, SerializeMap, SerializeStruct, Serializer};
 use serde_json::{json, Value};
 
 use super::kinds::{Class, KIND_NAMES};
@@ -558,9 +558,9 @@ impl Serialize for FileJson<'_> {
         m.serialize_field("inodes", &InodesJson(&self.inodes))?;
         m.serialize_field("last_read_ns", &opt_ns(st.last_read_ns))?;
         m.serialize_field("last_write_ns", &opt_ns(st.last_write_ns))?;
-        m.serialize_field("mmap", &MapsJson(&st.maps))?;
+        m.serialize_field("mmap", &CountsJson(&st.maps, MAPS_FIELDS))?;
         m.serialize_field("mntns", &self.mntns)?;
-        m.serialize_field("opens", &OpensJson(&st.opens))?;
+        m.serialize_field("opens", &CountsJson(&st.opens, OPENS_FIELDS))?;
         m.serialize_field("path", &self.path)?;
         m.serialize_field("path_truncated", &name.is_some_and(|n| n.truncated))?;
         m.serialize_field("read_bytes", &st.read_bytes)?;
@@ -613,39 +613,46 @@ impl Serialize for DirFsyncJson<'_> {
     }
 }
 
-struct OpensJson<'a>(&'a [u64; open_count::OPENS_NR as usize]);
+/// A file's counters by name (`opens`, `mmap`): each field's slot in the
+/// kernel's array, in the order written (sorted, as every object of the profile).
+struct CountsJson<'a, const N: usize>(&'a [u64; N], &'static [(&'static str, usize)]);
 
-impl Serialize for OpensJson<'_> {
+impl<const N: usize> Serialize for CountsJson<'_, N> {
     fn serialize<S: Serializer>(&self, s: S) -> SerResult<S> {
-        use open_count::*;
-        let n = |c: open_count| self.0[c as usize];
-        let mut m = s.serialize_struct("opens", 5)?;
-        m.serialize_field("append", &n(OPENS_APPEND))?;
-        m.serialize_field("calls", &n(OPENS_ALL))?;
-        m.serialize_field("direct", &n(OPENS_DIRECT))?;
-        m.serialize_field("dsync", &n(OPENS_DSYNC))?;
-        m.serialize_field("sync", &n(OPENS_SYNC))?;
+        let mut m = s.serialize_map(Some(self.1.len()))?;
+        for (name, slot) in self.1 {
+            m.serialize_entry(name, &self.0[*slot])?;
+        }
         m.end()
     }
 }
 
-struct MapsJson<'a>(&'a [u64; map_count::MAPS_NR as usize]);
+const OPENS_FIELDS: &[(&str, usize)] = {
+    use open_count::*;
+    &[
+        ("append", OPENS_APPEND as usize),
+        ("calls", OPENS_ALL as usize),
+        ("direct", OPENS_DIRECT as usize),
+        ("dsync", OPENS_DSYNC as usize),
+        ("sync", OPENS_SYNC as usize),
+    ]
+};
 
-impl Serialize for MapsJson<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> SerResult<S> {
-        use map_count::*;
-        let n = |c: map_count| self.0[c as usize];
-        let mut m = s.serialize_struct("mmap", 7)?;
-        m.serialize_field("exec", &n(MAPS_EXEC))?;
-        m.serialize_field("private", &n(MAPS_PRIVATE))?;
-        m.serialize_field("private_bytes", &n(MAPS_PRIVATE_BYTES))?;
-        m.serialize_field("read", &n(MAPS_READ))?;
-        m.serialize_field("shared", &n(MAPS_SHARED))?;
-        m.serialize_field("shared_bytes", &n(MAPS_SHARED_BYTES))?;
-        m.serialize_field("write", &n(MAPS_WRITE))?;
-        m.end()
-    }
-}
+const MAPS_FIELDS: &[(&str, usize)] = {
+    use map_count::*;
+    &[
+        ("exec", MAPS_EXEC as usize),
+        ("private", MAPS_PRIVATE as usize),
+        ("private_bytes", MAPS_PRIVATE_BYTES as usize),
+        ("read", MAPS_READ as usize),
+        ("shared", MAPS_SHARED as usize),
+        ("shared_bytes", MAPS_SHARED_BYTES as usize),
+        ("write", MAPS_WRITE as usize),
+    ]
+};
+
+const _: () =
+    assert!(OPENS_FIELDS.len() == open_count::OPENS_NR as usize && MAPS_FIELDS.len() == map_count::MAPS_NR as usize);
 
 struct FsyncJson<'a>(&'a FileRecord);
 
