@@ -830,6 +830,18 @@ struct {
 	__type(value, struct aio_op);
 } aio_ops SEC(".maps");
 
+/* `name`: a map helper's key or value, `ptr`, where the kernel takes it from:
+ * only the stack before 4.18 (d71962f3e627), so the legacy object copies it
+ * there; the CO-RE one passes the map memory itself and keeps its stack for
+ * the deepest call chains. */
+#ifdef IOTRACE_LEGACY
+#define MAP_ARG(type, name, ptr)                                               \
+	type name##_on_stack = *(ptr);                                         \
+	type *name = &name##_on_stack
+#else
+#define MAP_ARG(type, name, ptr) type *name = (ptr)
+#endif
+
 /* What aio_submitted() and aio_reaped() work on, per CPU: off the stack,
  * which the call chain down to take_path() shares (512 bytes in all before
  * 6.x counts global functions apart; 5.10 to 6.12 refused it, EACCES). */
@@ -890,7 +902,9 @@ GLOBAL_FN int aio_submitted(u64 uiocb, u64 ts, u32 ia32)
 	w->k.tgid = bpf_get_current_pid_tgid() >> 32;
 	w->k.iocb = uiocb;
 	w->k.data = cb->data;
-	if (bpf_map_update_elem(&aio_ops, &w->k, op, BPF_ANY))
+	MAP_ARG(struct aio_key, key, &w->k);
+	MAP_ARG(struct aio_op, value, op);
+	if (bpf_map_update_elem(&aio_ops, key, value, BPF_ANY))
 		drop(DROP_INFLIGHT, 1);
 	return 0;
 }
@@ -908,7 +922,8 @@ GLOBAL_FN int aio_reaped(u64 uevent)
 	w->k.tgid = bpf_get_current_pid_tgid() >> 32;
 	w->k.iocb = w->ev.obj;
 	w->k.data = w->ev.data;
-	op = bpf_map_lookup_elem(&aio_ops, &w->k);
+	MAP_ARG(struct aio_key, key, &w->k);
+	op = bpf_map_lookup_elem(&aio_ops, key);
 	if (!op)
 		return 0;
 	w->d.off = op->off;
@@ -919,7 +934,7 @@ GLOBAL_FN int aio_reaped(u64 uevent)
 	of = file_state(op->ref, is_sync(op->kind));
 	if (of && of->key.id == op->file.id && of->key.mntns == op->file.mntns)
 		account(of, &w->d);
-	bpf_map_delete_elem(&aio_ops, &w->k);
+	bpf_map_delete_elem(&aio_ops, key);
 	return 0;
 }
 
