@@ -900,14 +900,16 @@ RECORD_OPENS(OPEN_FN)
  * SQPOLL thread, of the same process: the pid filter holds), and accounted
  * when its CQE is posted: the file the request ran on, its result, the
  * latency from submission. Where io_uring_complete passes the request
- * (5.19+; src/record/uring.rs tells from the tracepoint's format). The file
- * is read at completion: since 5.18 it is assigned at issue, after the
- * submit tracepoint, and a fixed (registered) file is a struct file there too.
+ * (5.16+, and 5.10's stable backports: src/record/uring.rs tells from the
+ * tracepoint's prototype in BTF). The file is read at completion: since 5.18
+ * it is assigned at issue, after the submit tracepoint, and a fixed
+ * (registered) file is a struct file there too.
  */
 
 /* The request's fields we read (io_uring_types.h). Its per-opcode data
- * overlays `file` (io_cmd_data): a struct io_rw for reads and writes, a
- * struct io_sync for fsync, sync_file_range and fallocate. */
+ * overlays `file` (io_cmd_data, or before 5.19 a union of the per-opcode
+ * structs): a struct io_rw for reads and writes, a struct io_sync for
+ * fsync, sync_file_range and fallocate. */
 struct io_cqe {
 	int res;
 } __attribute__((preserve_access_index));
@@ -915,7 +917,7 @@ struct io_cqe {
 struct io_kiocb {
 	struct file *file;
 	unsigned char opcode;
-	struct io_cqe cqe;
+	struct io_cqe cqe; /* 5.19+ */
 } __attribute__((preserve_access_index));
 
 struct kiocb {
@@ -995,7 +997,8 @@ GLOBAL_FN int uring_submitted(u64 r)
 	return 0;
 }
 
-GLOBAL_FN int uring_completed(u64 r)
+/* Request `r` posted its CQE, with result `res`. */
+GLOBAL_FN int uring_completed(u64 r, s64 res)
 {
 	struct io_kiocb *req = (struct io_kiocb *)r;
 	struct uring_op *u = bpf_map_lookup_elem(&uring_ops, &r);
@@ -1011,7 +1014,7 @@ GLOBAL_FN int uring_completed(u64 r)
 	d.kind = u->kind;
 	bpf_map_delete_elem(&uring_ops, &r);
 	ref = (u64)BPF_CORE_READ(req, file);
-	d.ret = BPF_CORE_READ(req, cqe.res);
+	d.ret = res;
 	/* At the file position (offset -1): the request has moved it past its bytes. */
 	if (d.off == (u64)-1)
 		d.off = file_pos(ref, false) - (d.ret > 0 ? d.ret : 0);
@@ -1020,25 +1023,36 @@ GLOBAL_FN int uring_completed(u64 r)
 	return 0;
 }
 
-/* io_uring_submit_req(req): 6.3+, and as io_uring_submit_sqe(req,
- * force_nonblock) from 5.19 (before, its first argument is the ring). */
+/* io_uring_submit_req(req): 6.3+ (io_uring_submit_sqe before). */
 SEC("raw_tp/io_uring_submit_req")
 int raw_uring_submit_req(struct bpf_raw_tracepoint_args *ctx)
 {
 	return uring_submitted(ctx->args[0]);
 }
 
+/* io_uring_submit_sqe(req, force_nonblock) from 5.19, (ctx, req, opcode, ...)
+ * from 5.16 to 5.18 and in 5.10's stable backports. */
 SEC("raw_tp/io_uring_submit_sqe")
 int raw_uring_submit_sqe(struct bpf_raw_tracepoint_args *ctx)
 {
-	return uring_submitted(ctx->args[0]);
+	const volatile struct record_config *cfg = get_config();
+
+	return uring_submitted(cfg->uring_sqe_req_second ? ctx->args[1] : ctx->args[0]);
 }
 
-/* io_uring_complete(ctx, req, ...): req is NULL for a CQE of no request. */
+/* io_uring_complete(ctx, req, ...): req is NULL for a CQE of no request. The
+ * result is in the request's CQE from 5.19; before, only an argument:
+ * (ctx, req, user_data, res, cflags). The argument is read only there: the
+ * kernel refuses to attach a program that reads past the tracepoint's
+ * arguments: three (ctx, req, cqe) on later kernels (6.18; 6.12 has seven). */
 SEC("raw_tp/io_uring_complete")
 int raw_uring_complete(struct bpf_raw_tracepoint_args *ctx)
 {
-	return ctx->args[1] ? uring_completed(ctx->args[1]) : 0;
+	struct io_kiocb *req = (struct io_kiocb *)ctx->args[1];
+
+	if (!req)
+		return 0;
+	return uring_completed((u64)req, bpf_core_field_exists(req->cqe) ? BPF_CORE_READ(req, cqe.res) : (int)ctx->args[3]);
 }
 
 /* ---------------------------------------------------------------- processes */

@@ -90,7 +90,7 @@ impl Feat {
             Feat::Kprobe => "kprobes (CONFIG_KPROBES)",
             Feat::SyscallTracepoints => "syscalls:sys_{enter,exit}_* for every traced syscall",
             Feat::BlockTracepoints => "block:block_rq_{issue,complete}",
-            Feat::IoUringTracepoints => "io_uring:io_uring_complete passing the request, for record (5.19)",
+            Feat::IoUringTracepoints => "io_uring:io_uring_complete passing the request, for record (5.16)",
             Feat::RuntimeAllocMaps => "BPF_F_NO_PREALLOC hash maps in tracing programs without a kernel WARN (6.1)",
             Feat::Jit => "BPF JIT enabled (net.core.bpf_jit_enable)",
         }
@@ -274,16 +274,23 @@ fn probe_events(tracefs: &Tracefs, category: &str, names: &[String]) -> Probed {
 }
 
 /// record's io_uring programs take the request from io_uring_complete, whose
-/// arguments were the ring, user_data and result before 5.19: then nothing
+/// arguments were the ring, user_data and result before 5.16 (502c87d65564
+/// "io_uring: Add to traces the req pointer when available"): then nothing
 /// names the file a completion belongs to.
 fn probe_io_uring(tracefs: &Tracefs) -> Probed {
     const CAT: &str = "io_uring";
     if !tracefs.has_event(CAT, "io_uring_complete") {
         return no(format!("no io_uring tracepoints in {}", tracefs.path.display()));
     }
-    match tracefs.field(CAT, "io_uring_complete", "req") {
-        Ok(_) => yes("io_uring_complete has the request"),
-        Err(_) => no("io_uring_complete does not pass the request (before 5.19): io_uring I/O is not recorded"),
+    // Its record has the request from 5.19; its arguments from 5.16, and in
+    // 5.10's stable backports: (ctx, req, user_data, res, cflags, ...), which
+    // the kernel's BTF shows.
+    if tracefs.field(CAT, "io_uring_complete", "req").is_ok() {
+        return yes("io_uring_complete has the request");
+    }
+    match crate::bpf::raw_tp_arity("io_uring_complete") {
+        Ok(n) if n >= 5 => yes("io_uring_complete passes the request (its prototype in BTF)"),
+        _ => no("io_uring_complete does not pass the request (before 5.16): io_uring I/O is not recorded"),
     }
 }
 
