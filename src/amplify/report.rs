@@ -196,6 +196,9 @@ pub fn build(
     let mut devices: BTreeMap<String, Counts> = BTreeMap::new();
     for (k, v) in counts {
         let c = Counts::from(v);
+        if c == Counts::default() {
+            continue; // an empty bio of a request
+        }
         let disk = || if k.layer == amp_layer::AMP_FS as u8 { k.fs_dev } else { k.disk };
         let kind = match k.kind {
             x if x == amp_kind::AMP_FILE as u8 => match by_inode.get(&(k.fs_dev, k.ino)) {
