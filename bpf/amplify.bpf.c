@@ -17,8 +17,8 @@
  * (misses and read-ahead), folios dirtied.
  *
  * Who a row is charged to: the submitter's comm (block_bio_queue runs in
- * its context); for file pages submitted by a kernel thread (write-back),
- * the process that last dirtied a page of that file.
+ * its context), except for writes of a file's pages (write-back), which go
+ * to the process that last dirtied a page of that file.
  */
 #include "compat.bpf.h"
 #include "bits.bpf.h"
@@ -258,7 +258,7 @@ GLOBAL_FN int amp_bio(u64 addr, u32 disk, u32 bytes, u32 how)
 	u64 parent_addr;
 	u32 idx;
 	void *end_io;
-	bool journal;
+	bool journal, dio;
 
 	if (!cfg)
 		return 0;
@@ -273,7 +273,8 @@ GLOBAL_FN int amp_bio(u64 addr, u32 disk, u32 bytes, u32 how)
 			bio = parent;
 	}
 	journal = o && o->journal;
-	if (cfg->dio_end_io && (u64)end_io == cfg->dio_end_io) {
+	dio = cfg->dio_end_io && (u64)end_io == cfg->dio_end_io;
+	if (dio) {
 		/* first: a direct I/O's pages may be another file's (a loop
 		 * device's reads and writes of its backing file carry the pages of
 		 * the file system above it) */
@@ -291,7 +292,9 @@ GLOBAL_FN int amp_bio(u64 addr, u32 disk, u32 bytes, u32 how)
 		else if (journal)
 			k.kind = AMP_JOURNAL; /* jbd2's copies of buffers it had to escape */
 	}
-	if (k.kind == AMP_FILE && (!o || o->kthread)) {
+	/* written-back pages are the data of who dirtied them, whoever writes
+	 * them back (a flusher, sync, a memory-starved allocator) */
+	if (k.kind == AMP_FILE && (how & 1) && !dio) {
 		struct file_id f = { .dev = k.fs_dev, .ino = k.ino };
 
 		d = bpf_map_lookup_elem(&dirtiers, &f);

@@ -165,7 +165,7 @@ fn config() -> Result<amp_config> {
         n @ 1..=2 => n as u8 - 1,
         n => return Err(Error::msg(format!("raw tracepoint block_bio_queue has {n} arguments on this kernel"))),
     };
-    Ok(amp_config { dio_end_io: syms[0], chain_end_io: syms[1], bio_arg, ..Default::default() })
+    Ok(amp_config { dio_end_io: syms[0], chain_end_io: syms[1], bio_arg })
 }
 
 pub fn main(args: Args) -> Result<ExitCode> {

@@ -219,7 +219,11 @@ pub fn build(
         if let Some(kind) = kind {
             special.entry((kind, disks.name(disk()))).or_default().add(k.layer, c);
         }
-        processes.entry(comm_of(&k.comm)).or_default().add(k.layer, c);
+        // Processes are charged what concerns the traced files and the disks'
+        // journal and metadata, not other files of the whole system.
+        if !matches!(kind, Some(Kind::OtherFiles | Kind::Stacked)) {
+            processes.entry(comm_of(&k.comm)).or_default().add(k.layer, c);
+        }
         if k.layer == amp_layer::AMP_DEVICE as u8 {
             *devices.entry(disks.name(k.disk)).or_default() += c;
         }
