@@ -229,7 +229,7 @@ pub fn build(
         }
     }
     // A file's syscalls: its one process's, or those of all that used it.
-    for (f, row) in files.iter().zip(&rows) {
+    for (f, row) in files.iter().zip(&rows).filter(|(_, r)| r.layers.syscall != Counts::default()) {
         let owner = if f.comms.is_empty() { "?".to_string() } else { f.comms.join("+") };
         processes.entry(owner).or_default().syscall += row.layers.syscall;
     }
@@ -303,4 +303,80 @@ fn group_systems(processes: &[Group], systems: &Systems) -> Vec<Group> {
         g.layers.device += p.layers.device;
     }
     out.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(layer: amp_layer, kind: amp_kind, disk: u32, fs_dev: u32, ino: u64, comm: &str) -> amp_key {
+        let mut k = amp_key { disk, fs_dev, ino, layer: layer as u8, kind: kind as u8, ..Default::default() };
+        for (d, s) in k.comm.iter_mut().zip(comm.bytes()) {
+            *d = s as _;
+        }
+        k
+    }
+
+    fn writes(bytes: u64, ops: u64) -> amp_counts {
+        amp_counts { write_bytes: bytes, write_ops: ops, ..Default::default() }
+    }
+
+    fn file(path: &str, ino: u64, comms: &[&str], write_bytes: u64) -> FileTotals {
+        FileTotals {
+            mntns: 1,
+            path: Some(path.as_bytes().to_vec()),
+            inodes: vec![(DISK, ino)],
+            comms: comms.iter().map(|c| c.to_string()).collect(),
+            read_bytes: 0,
+            write_bytes,
+            read_ops: 0,
+            write_ops: write_bytes / 4096,
+        }
+    }
+
+    /// A dev_t no disk has: named major:minor.
+    const DISK: u32 = (4000 << 20) | 1;
+    const OTHER: u32 = (4000 << 20) | 2;
+
+    #[test]
+    fn rows_add_up_and_processes_get_their_share() {
+        use amp_kind::*;
+        use amp_layer::*;
+        let files = [file("/a", 10, &["pg"], 8192), file("/b", 11, &["pg", "x"], 4096), file("/c", 12, &["x"], 0)];
+        let counts = [
+            (key(AMP_DEVICE, AMP_FILE, DISK, DISK, 10, "pg"), writes(8192, 1)),
+            (key(AMP_FS, AMP_FILE, 0, DISK, 10, "pg"), writes(8192, 2)),
+            (key(AMP_DEVICE, AMP_JOURNAL, DISK, 0, 0, "jbd2/x-8"), writes(4096, 1)),
+            (key(AMP_DEVICE, AMP_FILE, DISK, DISK, 99, "other"), writes(4096, 1)),
+            // /a's pages again on the disk under its file system's
+            (key(AMP_DEVICE, AMP_FILE, OTHER, DISK, 10, "kworker"), writes(8192, 1)),
+            (key(AMP_DEVICE, AMP_UNATTRIBUTED, DISK, 0, 0, "pg"), writes(0, 1)),
+            (key(AMP_DEVICE, AMP_METADATA, DISK, 0, 0, "pg"), amp_counts::default()),
+        ];
+        let mut systems = Systems::builtin();
+        systems.define("pg=pg").unwrap();
+        let meta = Meta { duration_ns: 1, strategy: "raw_tp", record_strategy: "tp_btf", notes: vec![] };
+        let r = build(&files, &counts, &systems, BTreeMap::new(), meta);
+        let names: Vec<&str> = r.files.iter().map(|f| f.name.as_str()).collect();
+        // /c moved nothing; the empty metadata entry is no row
+        assert_eq!(
+            names,
+            ["/a", "/b", "[journal 4000:1]", "[unattributed 4000:1]", "[other_files 4000:1]", "[stacked 4000:2]"]
+        );
+        let a = &r.files[0].layers;
+        assert_eq!((a.syscall.write_bytes, a.fs.write_bytes, a.device.write_bytes), (8192, 8192, 8192));
+        assert_eq!(a.write_amp(), Some(1.0));
+        assert_eq!(r.files[1].layers.write_amp(), Some(0.0));
+        let disk = &r.devices[0];
+        assert_eq!((disk.name.as_str(), disk.counted.write_bytes, disk.counted.write_ops), ("4000:1", 16384, 4));
+        let p: Vec<(&str, u64, u64)> = r
+            .processes
+            .iter()
+            .map(|g| (g.name.as_str(), g.layers.syscall.write_bytes, g.layers.device.write_bytes))
+            .collect();
+        // `other` and `kworker` wrote only other files' and stacked rows
+        assert_eq!(p, [("jbd2/x-8", 0, 4096), ("pg", 8192, 8192), ("pg+x", 4096, 0)]);
+        assert_eq!(r.systems.len(), 1);
+        assert_eq!((r.systems[0].name.as_str(), &r.systems[0].comms[..]), ("pg", &["pg".to_string()][..]));
+    }
 }
