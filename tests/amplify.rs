@@ -259,3 +259,95 @@ fn bad_usage_is_one_line_and_status_2() {
     let o = run(iotrace().args(["amplify", "-d", "5", "--", "/nonexistent/cmd"]));
     assert_eq!(o.status.code(), Some(127), "{}", stderr(&o));
 }
+
+/// A PostgreSQL cluster of its own on the loop device's file system, run as
+/// the `postgres` user on a Unix socket only; stopped through its pid file
+/// (pg_ctl) on drop.
+struct Postgres {
+    bin: PathBuf,
+    data: PathBuf,
+    sock: PathBuf,
+}
+
+const PG_PORT: &str = "54329";
+
+impl Postgres {
+    /// None when PostgreSQL 15+ is not installed (its binaries are not in $PATH on Debian).
+    fn start(fs: &Ext4) -> Option<Postgres> {
+        let bin = std::fs::read_dir("/usr/lib/postgresql").ok()?.flatten().map(|v| v.path().join("bin")).next()?;
+        let (data, sock) = (fs.path("pg"), fs.path("../sock"));
+        for d in [&data, &sock] {
+            std::fs::create_dir(d).unwrap();
+            ok(Command::new("chown").arg("postgres").arg(d));
+        }
+        // the socket directory's parent must be searchable by postgres
+        ok(Command::new("chmod").arg("755").arg(fs.path("..")));
+        let pg = Postgres { bin, data, sock };
+        ok(pg.as_postgres("initdb").args(["--no-sync", "-A", "trust", "-D"]).arg(&pg.data));
+        let opts = format!("-k {} -p {PG_PORT} -c listen_addresses=", pg.sock.display());
+        ok(pg.as_postgres("pg_ctl").arg("-D").arg(&pg.data).args(["-o", &opts, "-l", "/dev/null", "-w", "start"]));
+        ok(pg.as_postgres("pgbench").args(pg.connection()).args(["-i", "-q", "-s", "1", "postgres"]));
+        Some(pg)
+    }
+
+    fn as_postgres(&self, prog: &str) -> Command {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(self.bin.join(prog));
+        c
+    }
+
+    fn connection(&self) -> Vec<String> {
+        vec!["-h".into(), self.sock.display().to_string(), "-p".into(), PG_PORT.into()]
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let _ = self.as_postgres("pg_ctl").arg("-D").arg(&self.data).args(["-m", "immediate", "stop"]).status();
+    }
+}
+
+/// pgbench for 3 s, then a checkpoint: per WAL segment and data file, and
+/// for the system `postgres` (its processes traced by name).
+#[test]
+fn pgbench_per_wal_and_data_file() {
+    let fs = Ext4::new("amp-pg");
+    let Some(pg) = Postgres::start(&fs) else {
+        eprintln!("PostgreSQL is not installed: nothing to test");
+        return;
+    };
+    let out = fs.path("../pg.json");
+    let conn = pg.connection().join(" ");
+    let script = format!(
+        "{b}/pgbench {conn} -T 3 -c 2 postgres >/dev/null && {b}/psql {conn} -qc CHECKPOINT postgres",
+        b = pg.bin.display()
+    );
+    ok_within(
+        iotrace()
+            .args(["amplify", "-c", "postgres", "--json", "-d", "120", "-o"])
+            .arg(&out)
+            .args(["--", "runuser", "-u", "postgres", "--", "sh", "-c", &script]),
+        Duration::from_secs(180),
+    );
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let files = r["files"].as_array().unwrap();
+    let under = |dir: &str| {
+        let prefix = pg.data.join(dir).display().to_string();
+        files.iter().filter(move |f| f["name"].as_str().unwrap().starts_with(&prefix)).collect::<Vec<_>>()
+    };
+    let wal = under("pg_wal/");
+    let segment = wal.iter().max_by_key(|f| counts(&f["syscall"])[1]).expect("a WAL segment was written");
+    let [sys, dev] = [&segment["syscall"], &segment["device"]].map(|l| l["write_bytes"].as_u64().unwrap());
+    // Whole WAL pages, each written back at the fdatasync after it (a page
+    // written twice before one reaches the disk once).
+    assert!(dev > 0 && dev <= sys, "{segment}");
+    assert!(under("base/").iter().any(|f| f["device"]["write_bytes"].as_u64() > Some(0)), "the checkpoint wrote data");
+    let system = row(&r, "systems", "postgres");
+    assert!(system["syscall"]["write_bytes"].as_u64() > Some(0), "{system}");
+    assert!(system["write_amp"].as_f64().is_some_and(|a| a > 0.0), "{system}");
+    assert!(row_of(&r, "journal", &fs)[1] > 0);
+    // postgres' background processes may write outside the run: its own
+    // diskstats reading is the reference
+    let d = row(&r, "devices", fs.name());
+    assert_eq!(counts(d), counts(&d["diskstats"]), "{d}");
+}
