@@ -18,7 +18,9 @@
  *
  * Who a row is charged to: the submitter's comm (block_bio_queue runs in
  * its context), except for writes of a file's pages (write-back), which go
- * to the process that last dirtied a page of that file.
+ * to the process that last dirtied a page of that file, and the journal
+ * written while a process is in an fsync on that file system (ext4), which
+ * goes to that process.
  */
 #include "compat.bpf.h"
 #include "bits.bpf.h"
@@ -38,8 +40,13 @@ struct bio_vec {
 	struct page *bv_page;
 } __attribute__((preserve_access_index));
 
+struct block_device {
+	u32 bd_dev;
+} __attribute__((preserve_access_index));
+
 struct bio {
 	struct bio *bi_next;
+	struct block_device *bi_bdev; /* 5.12+ */
 	struct bvec_iter bi_iter;
 	void *bi_end_io;
 	void *bi_private;
@@ -48,6 +55,7 @@ struct bio {
 
 struct super_block {
 	u32 s_dev;
+	struct block_device *s_bdev;
 } __attribute__((preserve_access_index));
 
 struct inode {
@@ -119,6 +127,7 @@ struct {
 /* Who queued a bio, looked up at its completion. */
 struct owner {
 	char comm[AMP_COMM_LEN];
+	u32 tgid;
 	u8 kthread;
 	u8 journal;
 };
@@ -143,6 +152,15 @@ struct {
 	__type(key, struct file_id);
 	__type(value, struct owner);
 } dirtiers SEC(".maps");
+
+/* Block device (partition) dev -> the process in an fsync of a file system
+ * on it: the journal jbd2 writes meanwhile is charged to it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, u32);
+	__type(value, struct owner);
+} syncers SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -176,6 +194,7 @@ static __always_inline void current_owner(struct owner *o)
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
 
 	bpf_get_current_comm(o->comm, sizeof(o->comm));
+	o->tgid = bpf_get_current_pid_tgid() >> 32;
 	o->kthread = !!(BPF_CORE_READ(t, flags) & PF_KTHREAD);
 	/* jbd2's threads are named jbd2/DEVICE */
 	o->journal = o->kthread && o->comm[0] == 'j' && o->comm[1] == 'b' && o->comm[2] == 'd' && o->comm[3] == '2' &&
@@ -236,10 +255,46 @@ int amp_bio_queue(u64 *ctx)
 	/* block_bio_queue(struct request_queue *q, struct bio *bio) became
 	 * (struct bio *bio) in 5.11 (e8a676d61c07) */
 	u64 bio = get_config()->bio_arg ? ctx[1] : ctx[0];
+	struct owner o = {}, *s;
+	u32 dev;
+
+	current_owner(&o);
+	if (o.journal && bpf_core_field_exists(((struct bio *)bio)->bi_bdev)) {
+		dev = BPF_CORE_READ((struct bio *)bio, bi_bdev, bd_dev);
+		s = bpf_map_lookup_elem(&syncers, &dev);
+		if (s)
+			__builtin_memcpy(o.comm, s->comm, sizeof(o.comm));
+	}
+	bpf_map_update_elem(&owners, &bio, &o, BPF_ANY);
+	return 0;
+}
+
+/* An fsync on ext4 (ext4_sync_file_enter(struct file *, int datasync)):
+ * the journal commits it waits for are its doing. */
+SEC("raw_tp/ext4_sync_file_enter")
+int amp_sync_enter(u64 *ctx)
+{
+	struct file *f = (struct file *)ctx[0];
+	u32 dev = BPF_CORE_READ(f, f_inode, i_sb, s_bdev, bd_dev);
 	struct owner o = {};
 
 	current_owner(&o);
-	bpf_map_update_elem(&owners, &bio, &o, BPF_ANY);
+	o.journal = 0;
+	bpf_map_update_elem(&syncers, &dev, &o, BPF_ANY);
+	return 0;
+}
+
+/* ext4_sync_file_exit(struct inode *, int ret) */
+SEC("raw_tp/ext4_sync_file_exit")
+int amp_sync_exit(u64 *ctx)
+{
+	struct inode *inode = (struct inode *)ctx[0];
+	u32 dev = BPF_CORE_READ(inode, i_sb, s_bdev, bd_dev);
+	struct owner *o = bpf_map_lookup_elem(&syncers, &dev);
+
+	/* not when another process's fsync has begun since */
+	if (o && o->tgid == bpf_get_current_pid_tgid() >> 32)
+		bpf_map_delete_elem(&syncers, &dev);
 	return 0;
 }
 

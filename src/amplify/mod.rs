@@ -81,6 +81,10 @@ fn dirty_page(f: &Features) -> Result<bool> {
     Ok(f.tracefs.has_event("writeback", "writeback_dirty_page"))
 }
 
+fn ext4_sync(f: &Features) -> Result<bool> {
+    Ok(f.tracefs.has_event("ext4", "ext4_sync_file_enter"))
+}
+
 pub static TOOL: Tool = Tool {
     name: "amplify",
     strategies: &[Strategy {
@@ -97,6 +101,9 @@ pub static TOOL: Tool = Tool {
             // 5.17 renamed it (and passes a folio)
             Probe::new("amp_dirty_folio").need(Need::When(dirty_folio)),
             Probe::new("amp_dirty_page").need(Need::When(dirty_page)),
+            // ext4 may be a module, not loaded
+            Probe::new("amp_sync_enter").need(Need::When(ext4_sync)),
+            Probe::new("amp_sync_exit").need(Need::When(ext4_sync)),
         ],
     }],
 };
