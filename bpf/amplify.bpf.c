@@ -32,6 +32,7 @@ DECLARE_CONFIG(struct amp_config)
 /* ---------------------------------------------------------------- kernel types (CO-RE) */
 
 struct bvec_iter {
+	unsigned long long bi_sector;
 	unsigned int bi_size;
 	unsigned int bi_idx;
 } __attribute__((preserve_access_index));
@@ -77,7 +78,13 @@ struct page {
 /* The order of a large folio: in the low byte of _flags_1 (6.6+), in
  * _folio_order before (5.16+, 1eb6bb64f5ae "mm: add folio_order"...). */
 struct folio {
+	unsigned long index;
 	unsigned long _flags_1;
+} __attribute__((preserve_access_index));
+
+/* before folios (5.16) */
+struct page___index {
+	unsigned long index;
 } __attribute__((preserve_access_index));
 
 struct folio___order {
@@ -128,8 +135,13 @@ struct {
 struct owner {
 	char comm[AMP_COMM_LEN];
 	u32 tgid;
+	u32 tid;
+	u64 queued_ns; /* --events: when it was queued, and where */
+	u64 sector;
 	u8 kthread;
 	u8 journal;
+	/* journal: the process in an fsync meanwhile, charged instead */
+	char cause[AMP_COMM_LEN];
 };
 
 struct {
@@ -169,6 +181,12 @@ struct {
 	__type(value, u64);
 } amp_drops SEC(".maps");
 
+/* --events (sized by user space: one page without) */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} events SEC(".maps");
+
 /* ---------------------------------------------------------------- helpers */
 
 static __always_inline void add(struct amp_key *k, bool write, u64 bytes, u64 ops)
@@ -189,12 +207,46 @@ static __always_inline void add(struct amp_key *k, bool write, u64 bytes, u64 op
 	}
 }
 
+/* --events: one event of row k */
+static __always_inline void emit(const struct amp_key *k, bool write, u64 bytes, u64 offset, const struct owner *o,
+				 u64 lat_ns, s32 ret)
+{
+	struct amp_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		count_in(&amp_drops, AMP_EVENTS_LOST);
+		return;
+	}
+	e->ts_ns = bpf_ktime_get_ns();
+	e->lat_ns = lat_ns;
+	e->offset = offset;
+	e->ino = k->ino;
+	e->fs_dev = k->fs_dev;
+	e->disk = k->disk;
+	e->pid = o ? o->tgid : 0;
+	e->tid = o ? o->tid : 0;
+	e->bytes = bytes;
+	e->ret = ret;
+	e->layer = k->layer;
+	e->kind = k->kind;
+	e->write = write;
+	__builtin_memset(e->_pad, 0, sizeof(e->_pad));
+	if (o)
+		__builtin_memcpy(e->comm, o->comm, sizeof(e->comm));
+	else
+		__builtin_memset(e->comm, 0, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+}
+
 static __always_inline void current_owner(struct owner *o)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
 
+	u64 id = bpf_get_current_pid_tgid();
+
 	bpf_get_current_comm(o->comm, sizeof(o->comm));
-	o->tgid = bpf_get_current_pid_tgid() >> 32;
+	o->tgid = id >> 32;
+	o->tid = (u32)id;
 	o->kthread = !!(BPF_CORE_READ(t, flags) & PF_KTHREAD);
 	/* jbd2's threads are named jbd2/DEVICE */
 	o->journal = o->kthread && o->comm[0] == 'j' && o->comm[1] == 'b' && o->comm[2] == 'd' && o->comm[3] == '2' &&
@@ -231,6 +283,14 @@ static __always_inline struct address_space *page_mapping(struct page *p)
 	return m & PAGE_MAPPING_FLAGS ? NULL : (struct address_space *)m;
 }
 
+/* The folio's first byte in its file. */
+static __always_inline u64 folio_offset(struct folio *f)
+{
+	if (bpf_core_field_exists(f->index))
+		return (u64)BPF_CORE_READ(f, index) << PAGE_SHIFT;
+	return (u64)BPF_CORE_READ((struct page___index *)f, index) << PAGE_SHIFT;
+}
+
 static __always_inline u64 folio_bytes(struct folio *f)
 {
 	u64 flags = 0;
@@ -259,11 +319,15 @@ int amp_bio_queue(u64 *ctx)
 	u32 dev;
 
 	current_owner(&o);
+	if (get_config()->events) {
+		o.queued_ns = bpf_ktime_get_ns();
+		o.sector = BPF_CORE_READ((struct bio *)bio, bi_iter.bi_sector);
+	}
 	if (o.journal && bpf_core_field_exists(((struct bio *)bio)->bi_bdev)) {
 		dev = BPF_CORE_READ((struct bio *)bio, bi_bdev, bd_dev);
 		s = bpf_map_lookup_elem(&syncers, &dev);
 		if (s)
-			__builtin_memcpy(o.comm, s->comm, sizeof(o.comm));
+			__builtin_memcpy(o.cause, s->comm, sizeof(o.cause));
 	}
 	bpf_map_update_elem(&owners, &bio, &o, BPF_ANY);
 	return 0;
@@ -300,7 +364,7 @@ int amp_sync_exit(u64 *ctx)
 
 /* Charge `bytes` of the bio at `addr` (one of a request on `disk`) to its
  * row; `how`: bit 0 write, bit 1 the request's op is counted here, bit 2 the
- * bio is done with (its owner entry goes). A global function: verified once, not per bio of
+ * bio is done with (its owner entry goes), bit 3 the request failed. A global function: verified once, not per bio of
  * the caller's loop. */
 GLOBAL_FN int amp_bio(u64 addr, u32 disk, u32 bytes, u32 how)
 {
@@ -356,8 +420,15 @@ GLOBAL_FN int amp_bio(u64 addr, u32 disk, u32 bytes, u32 how)
 		if (d)
 			o = d;
 	}
+	if (cfg->events) {
+		/* the submitter, not who the row is charged to */
+		struct owner *q = bpf_map_lookup_elem(&owners, &addr);
+
+		emit(&k, how & 1, bytes, q ? q->sector << 9 : 0, q, q ? bpf_ktime_get_ns() - q->queued_ns : 0,
+		     how & 8 ? -5 /* EIO */ : 0);
+	}
 	if (o)
-		__builtin_memcpy(k.comm, o->comm, sizeof(k.comm));
+		__builtin_memcpy(k.comm, k.kind == AMP_JOURNAL && o->cause[0] ? o->cause : o->comm, sizeof(k.comm));
 	add(&k, how & 1, bytes, (how >> 1) & 1);
 	if (how & 4)
 		bpf_map_delete_elem(&owners, &addr);
@@ -382,7 +453,8 @@ int amp_rq_complete(u64 *ctx)
 	if ((op != REQ_OP_READ && op != REQ_OP_WRITE) || (!left && !ends))
 		return 0;
 	disk = rq_dev(rq);
-	how = (op == REQ_OP_WRITE) | ends << 1;
+	/* a blk_status_t, not an errno: any failure is reported as EIO */
+	how = (op == REQ_OP_WRITE) | ends << 1 | !!(u8)ctx[1] << 3;
 	bio = BPF_CORE_READ(rq, bio);
 	if (!left && bio) {
 		amp_bio((u64)bio, disk, 0, how | 4);
@@ -439,6 +511,8 @@ static __always_inline void fs_add(struct folio *folio, struct address_space *ma
 	}
 	__builtin_memcpy(k.comm, o.comm, sizeof(k.comm));
 	add(&k, write, folio_bytes(folio), 1);
+	if (get_config()->events)
+		emit(&k, write, folio_bytes(folio), folio_offset(folio), &o, 0, 0);
 }
 
 /* mm_filemap_add_to_page_cache(struct folio *) (struct page * before 5.16:

@@ -45,12 +45,34 @@ struct amp_config {
 	__u64 chain_end_io; /* bio_chain_endio: a split bio, bi_private its parent */
 	/* raw block_bio_queue: the struct bio is argument 1 before 5.11, else 0 */
 	__u8 bio_arg;
+	__u8 events; /* --events: send an amp_event per bio and folio */
+};
+
+/* --events: one bio completed (AMP_DEVICE) or one folio added or dirtied
+ * (AMP_FS). */
+struct amp_event {
+	__u64 ts_ns;  /* bpf_ktime_get_ns */
+	__u64 lat_ns; /* AMP_DEVICE: from the bio's queueing to its completion */
+	__u64 offset; /* bytes: AMP_DEVICE on the disk, AMP_FS in the file */
+	__u64 ino;
+	__u32 fs_dev;
+	__u32 disk;
+	__u32 pid;    /* AMP_DEVICE: of the submitter; AMP_FS: current */
+	__u32 tid;
+	__u32 bytes;
+	__s32 ret;    /* AMP_DEVICE: 0, or -EIO when the request failed */
+	__u8 layer;
+	__u8 kind;
+	__u8 write;
+	__u8 _pad[5];
+	char comm[AMP_COMM_LEN];
 };
 
 /* Counters of what could not be counted exactly, in the `amp_drops` array. */
 enum amp_drop {
 	AMP_MAP_FULL,   /* `counts` is full: the bytes are missing from every row */
 	AMP_LONG_CHAIN, /* a request with more bios than are walked: the rest is unattributed */
+	AMP_EVENTS_LOST, /* --events: the ring buffer was full */
 	AMP_DROP_NR,
 };
 

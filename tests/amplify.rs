@@ -358,3 +358,36 @@ fn pgbench_per_wal_and_data_file() {
     let d = named(&r, "devices", fs.name());
     assert_eq!(counts(d), counts(&d["diskstats"]), "{d}");
 }
+
+/// --events: a line of ten fields per bio and folio, the report as usual.
+#[test]
+fn events_stream_every_bio() {
+    let fs = Ext4::new("amp-events");
+    let f = fs.path("ev");
+    let report = fs.path("../ev.json");
+    let o = ok_within(
+        iotrace()
+            .args(["amplify", "--events", "--json", "-d", "60", "-o"])
+            .arg(&report)
+            .args(["--", "dd", "if=/dev/zero"])
+            .arg(format!("of={}", f.display()))
+            .args(["bs=4k", "count=16", "oflag=direct"]),
+        Duration::from_secs(120),
+    );
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let row = file(&r, &f);
+    let ino = row["inodes"][0]["ino"].as_u64().unwrap();
+    let dev = row["inodes"][0]["dev"].as_str().unwrap();
+    // named by its path while dd has it open, else by dev:inode
+    let names = [f.display().to_string(), format!("{dev}:{ino}")];
+    let text = stdout(&o);
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("TIME(s) LAYER PID TID COMM FILE SIZE OFFSET LAT(us) RET"));
+    let fields: Vec<Vec<&str>> = lines.map(|l| l.split(' ').collect()).collect();
+    assert!(fields.iter().all(|f| f.len() == 10), "{text}");
+    let writes: Vec<&Vec<&str>> =
+        fields.iter().filter(|l| l[1] == "BLOCK_W" && names.iter().any(|n| n == l[5])).collect();
+    assert_eq!(writes.len(), 16, "{text}");
+    assert!(writes.iter().all(|l| l[4] == "dd" && l[6] == "4096" && l[9] == "0"), "{text}");
+    assert!(writes.iter().all(|l| l[8].parse::<f64>().unwrap() > 0.0), "latencies: {text}");
+}

@@ -3,6 +3,7 @@
 //! syscalls (an in-process `record`), the page cache and block requests
 //! (bpf/amplify.bpf.c), joined on (s_dev, inode).
 
+mod events;
 mod kernel;
 mod output;
 mod report;
@@ -22,7 +23,7 @@ use crate::shared::{amp_config, amp_counts, amp_drop, amp_key};
 use crate::strategy::{Need, Probe, Strategy, SyscallHooks, Tool};
 
 pub const HELP: &str = "\
-Usage: iotrace amplify [-p PID]... [-c COMM]... [-d SECS] [-o FILE] [--json|--csv]
+Usage: iotrace amplify [-p PID]... [-c COMM]... [-d SECS] [-o FILE] [--json|--csv] [--events]
                        [--svg FILE] [--system NAME=COMM[,COMM]]... [-- CMD ARGS...]
 
 I/O amplification: for each file the traced processes read or write, and per
@@ -56,6 +57,14 @@ Options:
       --json           JSON (docs/amplify-format.md)
       --csv            CSV: one line per row of every table
       --svg FILE       also draw bytes per layer per system and process (SVG)
+      --events         also print a line per event as it comes, before the
+                       report: TIME(s) LAYER PID TID COMM FILE SIZE OFFSET
+                       LAT(us) RET, LAYER one of FS_R (folio added to the
+                       page cache), FS_W (folio dirtied), BLOCK_R, BLOCK_W (bio
+                       completed; PID, TID, COMM of its submitter, OFFSET on
+                       the disk, LAT from queueing); spaces in COMM and FILE
+                       are written \\x20. Syscalls are not streamed (record
+                       counts them in the kernel)
       --system NAME=COMM[,COMM]
                        processes named COMM are the system NAME (repeatable;
                        replaces a built-in system of that name)
@@ -122,6 +131,7 @@ struct Opts {
     output: PathBuf,
     format: Format,
     svg: Option<PathBuf>,
+    events: bool,
     systems: systems::Systems,
 }
 
@@ -131,6 +141,7 @@ fn parse(mut args: Args) -> Result<Option<Opts>> {
         output: "-".into(),
         format: Format::Text,
         svg: None,
+        events: false,
         systems: systems::Systems::builtin(),
     };
     let set_format = |o: &mut Opts, f: Format| {
@@ -149,6 +160,7 @@ fn parse(mut args: Args) -> Result<Option<Opts>> {
             Arg::Long("json") => set_format(&mut o, Format::Json)?,
             Arg::Long("csv") => set_format(&mut o, Format::Csv)?,
             Arg::Long("svg") => o.svg = Some(args.value_str()?.into()),
+            Arg::Long("events") => o.events = true,
             Arg::Long("system") => o.systems.define(&args.value_str()?)?,
             Arg::Short('h') | Arg::Long("help") => {
                 cli::print_help(HELP)?;
@@ -166,13 +178,13 @@ fn parse(mut args: Args) -> Result<Option<Opts>> {
 
 /// The configuration: kernel function addresses bios are recognised by, and
 /// where block_bio_queue passes its bio.
-fn config() -> Result<amp_config> {
+fn config(events: bool) -> Result<amp_config> {
     let syms = kernel::symbols(&["iomap_dio_bio_end_io", "bio_chain_endio"]);
     let bio_arg = match crate::bpf::raw_tp_arity("block_bio_queue")? {
         n @ 1..=2 => n as u8 - 1,
         n => return Err(Error::msg(format!("raw tracepoint block_bio_queue has {n} arguments on this kernel"))),
     };
-    Ok(amp_config { dio_end_io: syms[0], chain_end_io: syms[1], bio_arg })
+    Ok(amp_config { dio_end_io: syms[0], chain_end_io: syms[1], bio_arg, events: events as u8 })
 }
 
 pub fn main(args: Args) -> Result<ExitCode> {
@@ -183,8 +195,12 @@ pub fn main(args: Args) -> Result<ExitCode> {
     let mut recording = record::Embedded::start(o.filters)?;
     let features = crate::probe::start()?;
     let strategy = TOOL.choose(&features, None)?;
-    let cfg = config()?;
-    let loaded = strategy.load(&features, |open| open.configure(&cfg))?;
+    let cfg = config(o.events)?;
+    let loaded = strategy.load(&features, |open| {
+        // 4 MiB for a stream; one page, unused, without
+        open.size_map(map_name!("events" in AMPLIFY), if o.events { 1 << 22 } else { 4096 }, true)?;
+        open.configure(&cfg)
+    })?;
     let mut notes = Vec::new();
     if cfg.dio_end_io == 0 {
         notes.push("direct I/O is unattributed: no iomap_dio_bio_end_io in /proc/kallsyms".to_string());
@@ -194,9 +210,22 @@ pub fn main(args: Args) -> Result<ExitCode> {
     }
     let before = kernel::diskstats();
     let start_ns = crate::clock::monotonic_ns();
+    let mut printer = events::Printer::new(start_ns);
+    let mut stream = match o.events {
+        true => {
+            println!("{}", events::HEADER);
+            let map = loaded.obj.map(map_name!("events" in AMPLIFY))?;
+            Some(crate::bpf::EventReader::new(&map, 0, |data| printer.print(data))?)
+        }
+        false => None,
+    };
     loaded.attach()?;
-    let status = recording.run();
+    let status = recording.run(&mut || stream.as_mut().map_or(Ok(()), |s| s.poll(0)));
     loaded.obj.detach_all();
+    if let Some(s) = stream.as_mut() {
+        s.drain()?;
+    }
+    drop(stream);
     let (end_ns, after) = (crate::clock::monotonic_ns(), kernel::diskstats());
     let status = status?;
     let record_strategy = recording.strategy();
@@ -208,6 +237,9 @@ pub fn main(args: Args) -> Result<ExitCode> {
     };
     if dropped(amp_drop::AMP_MAP_FULL)? > 0 {
         notes.push(format!("{} updates lost: the counts map was full", dropped(amp_drop::AMP_MAP_FULL)?));
+    }
+    if dropped(amp_drop::AMP_EVENTS_LOST)? > 0 {
+        notes.push(format!("{} events lost: the ring buffer was full", dropped(amp_drop::AMP_EVENTS_LOST)?));
     }
     if dropped(amp_drop::AMP_LONG_CHAIN)? > 0 {
         notes.push(format!(

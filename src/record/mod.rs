@@ -491,7 +491,7 @@ pub fn exit_code(st: std::process::ExitStatus) -> ExitCode {
 pub fn main(args: Args) -> Result<ExitCode> {
     let Some(o) = parse(args)? else { return Ok(ExitCode::SUCCESS) };
     let mut session = Session::start(o)?;
-    let recorded = session.run()?;
+    let recorded = session.run(&mut || Ok(()))?;
     session.finish(recorded)
 }
 
@@ -528,9 +528,9 @@ impl Embedded {
     }
 
     /// Attaches, runs the command, and returns when record would stop (the
-    /// command's exit status, if there was one).
-    pub fn run(&mut self) -> Result<Option<std::process::ExitStatus>> {
-        Ok(self.0.run()?.child_status)
+    /// command's exit status, if there was one); `tick` runs every 100 ms.
+    pub fn run(&mut self, tick: &mut dyn FnMut() -> Result<()>) -> Result<Option<std::process::ExitStatus>> {
+        Ok(self.0.run(tick)?.child_status)
     }
 
     /// Every file's totals; also what the recording could not see.
@@ -645,7 +645,7 @@ impl Session {
         Ok(Session { o, strategy, loaded, naming, out, snapshots, until_gone, command_cwd, unsupported })
     }
 
-    fn run(&mut self) -> Result<Recorded> {
+    fn run(&mut self, tick: &mut dyn FnMut() -> Result<()>) -> Result<Recorded> {
         let Session { o, strategy, loaded, naming, snapshots, until_gone, command_cwd, .. } = self;
         let obj = &loaded.obj;
         let mut child_status = None;
@@ -680,6 +680,7 @@ impl Session {
         let mut next_snapshot = o.interval.map(|i| Instant::now() + i);
         loop {
             reader.poll(100)?;
+            tick()?;
             if let (Some(at), Some(every)) = (next_snapshot, o.interval) {
                 if Instant::now() >= at {
                     if let Some(s) = snapshots.as_mut() {
