@@ -99,7 +99,7 @@ pub static TOOL: Tool = Tool {
     strategies: &[Strategy {
         name: "raw_tp",
         summary: "raw_tp block_bio_queue/block_rq_complete (bio -> page -> inode, CO-RE), \
-                  mm_filemap_add_to_page_cache, writeback_dirty_folio; syscalls by record",
+                  mm_filemap_add_to_page_cache, writeback_dirty_folio, ext4_sync_file_*; syscalls by record",
         needs: &[Feat::Btf, Feat::RawTp, Feat::GlobalData, Feat::BoundedLoops],
         object: objects::AMPLIFY,
         hooks: SyscallHooks::None,
