@@ -187,6 +187,23 @@ fn config(events: bool) -> Result<amp_config> {
     Ok(amp_config { dio_end_io: syms[0], chain_end_io: syms[1], bio_arg, events: events as u8 })
 }
 
+/// What the BPF side could not count, one sentence each (none: nothing).
+fn losses(obj: &crate::bpf::Object) -> Result<Vec<String>> {
+    let drops = obj.map(map_name!("amp_drops" in AMPLIFY))?;
+    let mut out = Vec::new();
+    for (drop, what) in [
+        (amp_drop::AMP_MAP_FULL, "updates lost: the counts map was full"),
+        (amp_drop::AMP_EVENTS_LOST, "events lost: the ring buffer was full"),
+        (amp_drop::AMP_LONG_CHAIN, "requests had more bios than are walked: their rest is unattributed"),
+    ] {
+        let n: u64 = drops.get_percpu::<u32, u64>(&(drop as u32))?.unwrap_or_default().iter().sum();
+        if n > 0 {
+            out.push(format!("{n} {what}"));
+        }
+    }
+    Ok(out)
+}
+
 pub fn main(args: Args) -> Result<ExitCode> {
     let Some(o) = parse(args)? else { return Ok(ExitCode::SUCCESS) };
     let command = o.filters.command.first().cloned();
@@ -231,22 +248,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
     let record_strategy = recording.strategy();
     let (files, unsupported) = recording.files()?;
     let counts = loaded.obj.map(map_name!("counts" in AMPLIFY))?.entries::<amp_key, amp_counts>()?;
-    let drops = loaded.obj.map(map_name!("amp_drops" in AMPLIFY))?;
-    let dropped = |d: amp_drop| -> Result<u64> {
-        Ok(drops.get_percpu::<u32, u64>(&(d as u32))?.unwrap_or_default().iter().sum())
-    };
-    if dropped(amp_drop::AMP_MAP_FULL)? > 0 {
-        notes.push(format!("{} updates lost: the counts map was full", dropped(amp_drop::AMP_MAP_FULL)?));
-    }
-    if dropped(amp_drop::AMP_EVENTS_LOST)? > 0 {
-        notes.push(format!("{} events lost: the ring buffer was full", dropped(amp_drop::AMP_EVENTS_LOST)?));
-    }
-    if dropped(amp_drop::AMP_LONG_CHAIN)? > 0 {
-        notes.push(format!(
-            "{} requests had more bios than are walked: their rest is unattributed",
-            dropped(amp_drop::AMP_LONG_CHAIN)?
-        ));
-    }
+    notes.extend(losses(&loaded.obj)?);
     notes.extend(unsupported.iter().map(|u| format!("syscall layer does not see: {u}")));
     let report = report::build(
         &files,
