@@ -371,7 +371,7 @@ GLOBAL_FN int amp_bio(u64 addr, u32 disk, u32 bytes, u32 how)
 	const volatile struct amp_config *cfg = get_config();
 	struct bio *bio = (struct bio *)addr, *parent;
 	struct amp_key k = { .disk = disk, .layer = AMP_DEVICE, .kind = AMP_UNATTRIBUTED };
-	struct owner *o = bpf_map_lookup_elem(&owners, &addr), *d;
+	struct owner *o, *d, *submitter;
 	struct address_space *mapping;
 	struct bio_vec *vec;
 	u64 parent_addr;
@@ -382,24 +382,28 @@ GLOBAL_FN int amp_bio(u64 addr, u32 disk, u32 bytes, u32 how)
 	if (!cfg)
 		return 0;
 	end_io = BPF_CORE_READ(bio, bi_end_io);
-	if (!o && cfg->chain_end_io && (u64)end_io == cfg->chain_end_io) {
-		/* split off a bio that was queued (and traced) whole */
+	if (cfg->chain_end_io && (u64)end_io == cfg->chain_end_io) {
+		/* split off a bio that was queued (and traced) whole: never queued
+		 * itself, so an entry at its address would be another bio's */
 		parent = BPF_CORE_READ(bio, bi_private);
 		parent_addr = (u64)parent;
 		o = bpf_map_lookup_elem(&owners, &parent_addr);
 		end_io = BPF_CORE_READ(parent, bi_end_io);
 		if (cfg->dio_end_io && (u64)end_io == cfg->dio_end_io)
 			bio = parent;
+	} else {
+		o = bpf_map_lookup_elem(&owners, &addr);
 	}
+	submitter = o;
 	journal = o && o->journal;
 	dio = cfg->dio_end_io && (u64)end_io == cfg->dio_end_io;
 	if (dio) {
 		/* first: a direct I/O's pages may be another file's (a loop
 		 * device's reads and writes of its backing file carry the pages of
 		 * the file system above it) */
-		struct iomap_dio *dio = BPF_CORE_READ(bio, bi_private);
+		struct iomap_dio *iod = BPF_CORE_READ(bio, bi_private);
 
-		charge_inode(&k, BPF_CORE_READ(dio, iocb, ki_filp, f_inode), journal);
+		charge_inode(&k, BPF_CORE_READ(iod, iocb, ki_filp, f_inode), journal);
 	} else {
 		/* the kernel's bio_vec, not this file's one-field view of it; no
 		 * bytes: the end of a flush sequence, the bio's iterator is spent */
@@ -421,8 +425,9 @@ GLOBAL_FN int amp_bio(u64 addr, u32 disk, u32 bytes, u32 how)
 			o = d;
 	}
 	if (cfg->events) {
-		/* the submitter, not who the row is charged to */
-		struct owner *q = bpf_map_lookup_elem(&owners, &addr);
+		/* the submitter (of the whole, for a split bio), not who the row is
+		 * charged to */
+		struct owner *q = submitter;
 
 		emit(&k, how & 1, bytes, q ? q->sector << 9 : 0, q, q ? bpf_ktime_get_ns() - q->queued_ns : 0,
 		     how & 8 ? -5 /* EIO */ : 0);
