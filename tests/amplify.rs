@@ -391,3 +391,20 @@ fn events_stream_every_bio() {
     assert!(writes.iter().all(|l| l[4] == "dd" && l[6] == "4096" && l[9] == "0"), "{text}");
     assert!(writes.iter().all(|l| l[8].parse::<f64>().unwrap() > 0.0), "latencies: {text}");
 }
+
+/// Bios the block layer splits to the device's limit (64 KiB here) are
+/// never queued themselves: they are known by the bio they came from.
+#[test]
+fn split_bios_stay_with_their_file() {
+    let fs = Ext4::new("amp-split");
+    std::fs::write(format!("/sys/block/{}/queue/max_sectors_kb", fs.name()), "64").unwrap();
+    let f = fs.path("split");
+    let (r, disk) = fs.amplify(&format!(
+        "dd if=/dev/zero of={f} bs=1M count=8 oflag=direct && dd if={f} of=/dev/null bs=1M iflag=direct",
+        f = f.display()
+    ));
+    let row = file(&r, &f);
+    assert_eq!(counts(&row["syscall"])[..2], [8 << 20, 8 << 20], "{row}");
+    assert_eq!(counts(&row["device"]), [8 << 20, 8 << 20, 128, 128], "1 MiB bios in 64 KiB requests: {row}");
+    check_device(&r, &fs, disk);
+}
