@@ -225,6 +225,12 @@ pub fn main(args: Args) -> Result<ExitCode> {
     if !dirty_folio(&features)? && !dirty_page(&features)? {
         notes.push("no fs write layer: no writeback_dirty_folio tracepoint".to_string());
     }
+    if !crate::bpf::helper_supported(crate::bpf::Helper::TaskPtRegs) {
+        notes.push("fs reads include the pages writes add to the cache: no bpf_task_pt_regs (5.15)".to_string());
+    }
+    if !ext4_sync(&features)? {
+        notes.push("journal I/O is charged to jbd2, not to fsync callers: no ext4 tracepoints".to_string());
+    }
     let before = kernel::diskstats();
     let start_ns = crate::clock::monotonic_ns();
     let mut printer = events::Printer::new(start_ns);
