@@ -142,6 +142,9 @@ struct owner {
 	u8 journal;
 	/* journal: the process in an fsync meanwhile, charged instead */
 	char cause[AMP_COMM_LEN];
+	/* named, so that `= {}` zeroes it: before 6.x (privileged uninitialised
+	 * stack reads) the verifier refuses a map value with holes */
+	u8 _pad[6];
 };
 
 struct {
@@ -309,12 +312,9 @@ static __always_inline u64 folio_bytes(struct folio *f)
 
 /* ---------------------------------------------------------------- device layer */
 
-SEC("raw_tp/block_bio_queue")
-int amp_bio_queue(u64 *ctx)
+/* A bio was queued: who did it (and, --events, when and where). */
+static __always_inline int bio_queued(u64 bio)
 {
-	/* block_bio_queue(struct request_queue *q, struct bio *bio) became
-	 * (struct bio *bio) in 5.11 (e8a676d61c07) */
-	u64 bio = get_config()->bio_arg ? ctx[1] : ctx[0];
 	struct owner o = {}, *s;
 	u32 dev;
 
@@ -331,6 +331,21 @@ int amp_bio_queue(u64 *ctx)
 	}
 	bpf_map_update_elem(&owners, &bio, &o, BPF_ANY);
 	return 0;
+}
+
+/* block_bio_queue(struct bio *) since 5.11 (e8a676d61c07), (struct
+ * request_queue *, struct bio *) before: a program each, as a raw_tp may
+ * read no argument its tracepoint does not have. */
+SEC("raw_tp/block_bio_queue")
+int amp_bio_queue(u64 *ctx)
+{
+	return bio_queued(ctx[0]);
+}
+
+SEC("raw_tp/block_bio_queue")
+int amp_bio_queue_q(u64 *ctx)
+{
+	return bio_queued(ctx[1]);
 }
 
 /* An fsync on ext4 (ext4_sync_file_enter(struct file *, int datasync)):

@@ -43,8 +43,6 @@ struct amp_config {
 	 * bi_end_io is compared with. */
 	__u64 dio_end_io;   /* iomap_dio_bio_end_io: bi_private is a struct iomap_dio */
 	__u64 chain_end_io; /* bio_chain_endio: a split bio, bi_private its parent */
-	/* raw block_bio_queue: the struct bio is argument 1 before 5.11, else 0 */
-	__u8 bio_arg;
 	__u8 events; /* --events: send an amp_event per bio and folio */
 };
 

@@ -90,6 +90,10 @@ fn dirty_page(f: &Features) -> Result<bool> {
     Ok(f.tracefs.has_event("writeback", "writeback_dirty_page"))
 }
 
+fn bio_queue_arity() -> Result<u32> {
+    crate::bpf::raw_tp_arity("block_bio_queue")
+}
+
 fn ext4_sync(f: &Features) -> Result<bool> {
     Ok(f.tracefs.has_event("ext4", "ext4_sync_file_enter"))
 }
@@ -104,7 +108,8 @@ pub static TOOL: Tool = Tool {
         object: objects::AMPLIFY,
         hooks: SyscallHooks::None,
         probes: &[
-            Probe::new("amp_bio_queue"),
+            Probe::new("amp_bio_queue").need(Need::When(|_| Ok(bio_queue_arity()? == 1))),
+            Probe::new("amp_bio_queue_q").need(Need::When(|_| Ok(bio_queue_arity()? == 2))),
             Probe::new("amp_rq_complete"),
             Probe::new("amp_page_cache_add"),
             // 5.17 renamed it (and passes a folio)
@@ -176,15 +181,10 @@ fn parse(mut args: Args) -> Result<Option<Opts>> {
     Ok(Some(o))
 }
 
-/// The configuration: kernel function addresses bios are recognised by, and
-/// where block_bio_queue passes its bio.
-fn config(events: bool) -> Result<amp_config> {
+/// The configuration: kernel function addresses bios are recognised by.
+fn config(events: bool) -> amp_config {
     let syms = kernel::symbols(&["iomap_dio_bio_end_io", "bio_chain_endio"]);
-    let bio_arg = match crate::bpf::raw_tp_arity("block_bio_queue")? {
-        n @ 1..=2 => n as u8 - 1,
-        n => return Err(Error::msg(format!("raw tracepoint block_bio_queue has {n} arguments on this kernel"))),
-    };
-    Ok(amp_config { dio_end_io: syms[0], chain_end_io: syms[1], bio_arg, events: events as u8 })
+    amp_config { dio_end_io: syms[0], chain_end_io: syms[1], events: events as u8 }
 }
 
 /// What the BPF side could not count, one sentence each (none: nothing).
@@ -212,7 +212,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
     let mut recording = record::Embedded::start(o.filters)?;
     let features = crate::probe::start()?;
     let strategy = TOOL.choose(&features, None)?;
-    let cfg = config(o.events)?;
+    let cfg = config(o.events);
     let loaded = strategy.load(&features, |open| {
         // 4 MiB for a stream; one page, unused, without
         open.size_map(map_name!("events" in AMPLIFY), if o.events { 1 << 22 } else { 4096 }, true)?;
