@@ -44,7 +44,8 @@ rows add up to what /proc/diskstats counted for it during the run, shown
 beside it.
 
 Processes are rows by name (comm). Device bytes of write-back go to the
-process that last dirtied the file; a file's syscall bytes go to its one
+process that last dirtied the file, the journal written during an fsync
+(ext4) to the process in the fsync; a file's syscall bytes go to its one
 process, or to a row naming all of them (a+b) when several used it.
 Systems (postgres, etcd, minio, ceph-osd, glusterfsd, mysqld, mongod,
 redis-server, ...) are processes grouped by name.
@@ -80,6 +81,7 @@ Examples:
   sudo iotrace amplify -- dd if=/dev/zero of=/mnt/x bs=4k count=256 oflag=sync
   sudo iotrace amplify -c postgres -d 60 --json -o pg.json
   sudo iotrace amplify -d 30 --system myapp=myappd,myapp-wal --svg amp.svg
+  sudo iotrace amplify --events -o report.txt -- fio job.fio
 ";
 
 fn dirty_folio(f: &Features) -> Result<bool> {
