@@ -392,12 +392,30 @@ fn events_stream_every_bio() {
     assert!(writes.iter().all(|l| l[8].parse::<f64>().unwrap() > 0.0), "latencies: {text}");
 }
 
+/// A sysfs setting, put back as it was on drop.
+struct Restore(String, String);
+
+impl Restore {
+    fn write(path: String, value: &str) -> Restore {
+        let old = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, value).unwrap();
+        Restore(path, old)
+    }
+}
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        let _ = std::fs::write(&self.0, self.1.trim());
+    }
+}
+
 /// Bios the block layer splits to the device's limit (64 KiB here) are
 /// never queued themselves: they are known by the bio they came from.
 #[test]
 fn split_bios_stay_with_their_file() {
     let fs = Ext4::new("amp-split");
-    std::fs::write(format!("/sys/block/{}/queue/max_sectors_kb", fs.name()), "64").unwrap();
+    // The limit outlives the loop device's file: the next user of the device must not inherit it.
+    let _limit = Restore::write(format!("/sys/block/{}/queue/max_sectors_kb", fs.name()), "64");
     let f = fs.path("split");
     let (r, disk) = fs.amplify(&format!(
         "dd if=/dev/zero of={f} bs=1M count=8 oflag=direct && dd if={f} of=/dev/null bs=1M iflag=direct",
