@@ -277,62 +277,7 @@ int tp_rq_complete(void *ctx)
 }
 
 #else /* raw_tp + CO-RE */
-#include <bpf/bpf_core_read.h>
-
-/* Just the kernel fields read; CO-RE finds them in the running kernel. */
-struct gendisk {
-	int major;
-	int first_minor;
-} __attribute__((preserve_access_index));
-
-struct request_queue {
-	struct gendisk *disk; /* 5.15+ */
-} __attribute__((preserve_access_index));
-
-struct request {
-	struct request_queue *q;
-	unsigned int cmd_flags;
-	unsigned int __data_len;
-	unsigned long long __sector;
-} __attribute__((preserve_access_index));
-
-/* Before 6.0 (f3fa33acca9f "block: remove the ->rq_disk field in struct
- * request") the disk was in the request. */
-struct request___rq_disk {
-	struct gendisk *rq_disk;
-} __attribute__((preserve_access_index));
-
-/* Flag bits of cmd_flags, renumbered over the years: CO-RE reads their
- * values from the kernel's enum. */
-enum req_flag_bits {
-	__REQ_SYNC,
-	__REQ_META,
-	__REQ_FUA,
-	__REQ_PREFLUSH,
-	__REQ_RAHEAD,
-};
-
-/* REQ_OP_BITS and these operation numbers are the same since 4.10
- * (ef295ecf090d "block: better op and flags encoding"). */
-#define REQ_OP_MASK 0xff
-#define REQ_OP_READ 0
-#define REQ_OP_WRITE 1
-#define REQ_OP_FLUSH 2
-#define REQ_OP_DISCARD 3
-#define REQ_OP_SECURE_ERASE 5
-
-static __always_inline u32 rq_dev(struct request *rq)
-{
-	struct gendisk *disk;
-
-	if (bpf_core_field_exists(((struct request___rq_disk *)rq)->rq_disk))
-		disk = BPF_CORE_READ((struct request___rq_disk *)rq, rq_disk);
-	else
-		disk = BPF_CORE_READ(rq, q, disk);
-	if (!disk)
-		return 0;
-	return ((u32)BPF_CORE_READ(disk, major) << 20) | BPF_CORE_READ(disk, first_minor);
-}
+#include "request.bpf.h"
 
 static __always_inline bool flag(u32 flags, u32 bit)
 {

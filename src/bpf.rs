@@ -985,6 +985,7 @@ pub enum MapType {
 pub fn helper_supported(helper: Helper) -> bool {
     let h = match helper {
         Helper::ProbeReadKernel => sys::BPF_FUNC_probe_read_kernel,
+        Helper::TaskPtRegs => sys::BPF_FUNC_task_pt_regs,
     };
     // SAFETY: plain probe call.
     unsafe { sys::libbpf_probe_bpf_helper(sys::BPF_PROG_TYPE_TRACEPOINT, h, ptr::null()) == 1 }
@@ -992,6 +993,8 @@ pub fn helper_supported(helper: Helper) -> bool {
 
 pub enum Helper {
     ProbeReadKernel,
+    /// 5.15 (dd3b3b0b4d8f): amplify tells a write's page-cache insertions from misses.
+    TaskPtRegs,
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use crate::cli::Args;
 use crate::error::Result;
 use crate::strategy::Tool;
-use crate::{block, diff, doctor, fio, record, report};
+use crate::{amplify, block, diff, doctor, fio, record, report};
 
 pub struct Command {
     pub name: &'static str,
@@ -41,6 +41,13 @@ pub static COMMANDS: &[Command] = &[
         about: "record an exact per-file I/O profile of processes or a command",
         run: record::main,
         tool: Some(&record::TOOL),
+        symlink: false,
+    },
+    Command {
+        name: "amplify",
+        about: "I/O amplification per file, process and system: syscall, page cache and device bytes",
+        run: amplify::main,
+        tool: Some(&amplify::TOOL),
         symlink: false,
     },
     Command {

@@ -1,6 +1,7 @@
 //! iotrace: where and how applications read and write files and disks, traced
 //! with eBPF from one static binary that runs on Linux 4.14 .. newest.
 
+mod amplify;
 mod block;
 mod bpf;
 mod cli;

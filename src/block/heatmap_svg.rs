@@ -107,7 +107,7 @@ const LEGEND_W: u32 = 14;
 /// Closest two labels along an axis or the legend may be, in px (12 px text).
 const LABEL_GAP: f64 = 16.0;
 
-const STYLE: &str = "text{font-family:'DejaVu Sans',Verdana,Arial,sans-serif;font-size:12px;fill:#222}\
+pub(crate) const STYLE: &str = "text{font-family:'DejaVu Sans',Verdana,Arial,sans-serif;font-size:12px;fill:#222}\
 .h{font-size:16px;font-weight:bold}.s{fill:#555}.e{text-anchor:end}.m{text-anchor:middle}\
 line{stroke:#444}.g{stroke:#e4e4e4}";
 
@@ -188,7 +188,7 @@ fn fmt_pow2_us(us: u64) -> String {
 
 /// Text for XML content and attribute values. Characters XML 1.0 does not
 /// allow (most controls) are dropped: a title could come from a user's tty.
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

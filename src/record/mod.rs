@@ -8,7 +8,8 @@ mod profile;
 mod uring;
 
 pub use kinds::{Class, Via, IO_SYSCALLS, OPENS};
-pub use profile::FORMAT_VERSION;
+pub use naming::encode as encode_path;
+pub use profile::{FileTotals, FORMAT_VERSION};
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -224,7 +225,8 @@ struct Opts {
     comms: Vec<String>,
     duration: Option<Duration>,
     interval: Option<Duration>,
-    output: PathBuf,
+    /// None: recording for another command, which takes the totals (Embedded).
+    output: Option<PathBuf>,
     strategy: Option<String>,
     command: Vec<String>,
 }
@@ -235,7 +237,7 @@ fn parse(mut args: Args) -> Result<Option<Opts>> {
         comms: vec![],
         duration: None,
         interval: None,
-        output: "iotrace-profile.json".into(),
+        output: Some("iotrace-profile.json".into()),
         strategy: None,
         command: vec![],
     };
@@ -245,7 +247,7 @@ fn parse(mut args: Args) -> Result<Option<Opts>> {
             Arg::Short('c') | Arg::Long("comm") => o.comms.push(args.value_str()?),
             Arg::Short('d') | Arg::Long("duration") => o.duration = Some(args.seconds("--duration")?),
             Arg::Short('i') | Arg::Long("interval") => o.interval = Some(args.seconds("--interval")?),
-            Arg::Short('o') | Arg::Long("output") => o.output = args.value_str()?.into(),
+            Arg::Short('o') | Arg::Long("output") => o.output = Some(args.value_str()?.into()),
             Arg::Long("strategy") => o.strategy = Some(args.value_str()?),
             Arg::Short('h') | Arg::Long("help") => {
                 cli::print_help(HELP)?;
@@ -258,10 +260,16 @@ fn parse(mut args: Args) -> Result<Option<Opts>> {
             other => return Err(cli::unexpected(other)),
         }
     }
-    if o.comms.len() > RECORD_MAX_COMMS as usize {
+    check_comms(&o.comms)?;
+    Ok(Some(o))
+}
+
+/// -c/--comm values the kernel side can hold.
+pub fn check_comms(comms: &[String]) -> Result<()> {
+    if comms.len() > RECORD_MAX_COMMS as usize {
         return Err(Error::usage(format!("at most {RECORD_MAX_COMMS} -c/--comm filters")));
     }
-    for c in &o.comms {
+    for c in comms {
         if c.is_empty() || c.len() >= RECORD_COMM_LEN as usize {
             return Err(Error::usage(format!(
                 "--comm '{c}': a comm is 1 to {} bytes (as in /proc/PID/comm)",
@@ -269,7 +277,7 @@ fn parse(mut args: Args) -> Result<Option<Opts>> {
             )));
         }
     }
-    Ok(Some(o))
+    Ok(())
 }
 
 fn comm_of(pid: u32) -> Option<String> {
@@ -475,7 +483,7 @@ fn check_command(cmd: &str) -> Result<()> {
 }
 
 /// sh's convention for how a command ended: its exit code, or 128 + the signal that killed it.
-fn exit_code(st: std::process::ExitStatus) -> ExitCode {
+pub fn exit_code(st: std::process::ExitStatus) -> ExitCode {
     use std::os::unix::process::ExitStatusExt;
     match (st.code(), st.signal()) {
         (Some(c), _) => ExitCode::from(c as u8),
@@ -487,8 +495,63 @@ fn exit_code(st: std::process::ExitStatus) -> ExitCode {
 pub fn main(args: Args) -> Result<ExitCode> {
     let Some(o) = parse(args)? else { return Ok(ExitCode::SUCCESS) };
     let mut session = Session::start(o)?;
-    let recorded = session.run()?;
+    let recorded = session.run(&mut || Ok(()))?;
     session.finish(recorded)
+}
+
+/// What an in-process recording traces (record's -p, -c, -d and `-- CMD`).
+pub struct Filters {
+    pub pids: Vec<u32>,
+    pub comms: Vec<String>,
+    pub duration: Option<Duration>,
+    pub command: Vec<String>,
+}
+
+/// A recording run by another command (amplify), which takes its files'
+/// syscall totals instead of a profile.
+pub struct Embedded(Session);
+
+impl Embedded {
+    /// Checks the filters and the command (127/126), loads and seeds.
+    pub fn start(f: Filters) -> Result<Embedded> {
+        check_comms(&f.comms)?;
+        let o = Opts {
+            pids: f.pids,
+            comms: f.comms,
+            duration: f.duration,
+            interval: None,
+            output: None,
+            strategy: None,
+            command: f.command,
+        };
+        Ok(Embedded(Session::start(o)?))
+    }
+
+    pub fn strategy(&self) -> &'static str {
+        self.0.strategy.name
+    }
+
+    /// Attaches, runs the command, and returns when record would stop (the
+    /// command's exit status, if there was one); `tick` runs every 100 ms.
+    pub fn run(&mut self, tick: &mut dyn FnMut() -> Result<()>) -> Result<Option<std::process::ExitStatus>> {
+        Ok(self.0.run(tick)?.child_status)
+    }
+
+    /// Every file's totals; also what the recording could not see.
+    pub fn files(self) -> Result<(Vec<FileTotals>, Vec<&'static str>)> {
+        let Session { strategy, loaded, mut naming, unsupported, .. } = self.0;
+        naming.finish();
+        let rows = profile::collect(&loaded.obj, open_map(strategy))?.into_rows(|k| naming.identify(k));
+        Ok((rows.totals()?, unsupported))
+    }
+}
+
+/// Per-open-file state: of struct files (CO-RE), of opens (legacy).
+fn open_map(strategy: &Strategy) -> &'static str {
+    match strategy.flavour() {
+        Flavour::CoRe => map_name!("files" in RECORD),
+        Flavour::Legacy => map_name!("opens" in RECORD_LEGACY),
+    }
 }
 
 /// One recording: `start` checks, loads and seeds; `run` attaches, starts
@@ -499,7 +562,8 @@ struct Session {
     strategy: &'static Strategy,
     loaded: Loaded,
     naming: Naming,
-    out: crate::output::PendingOutput,
+    /// None when embedded.
+    out: Option<crate::output::PendingOutput>,
     snapshots: Option<profile::Snapshots>,
     /// With only -p, recording ends when the processes are gone, as strace -p does.
     until_gone: bool,
@@ -549,7 +613,7 @@ impl Session {
             initial.extend(found);
         }
         let until_gone = !pids.is_empty() && o.comms.is_empty() && o.command.is_empty();
-        let out = crate::output::PendingOutput::create(&o.output, "profile")?;
+        let out = o.output.as_ref().map(|p| crate::output::PendingOutput::create(p, "profile")).transpose()?;
         let features = crate::probe::start()?;
         let strategy = TOOL.choose(&features, o.strategy.as_deref())?;
 
@@ -573,9 +637,9 @@ impl Session {
             let seed = if cfg.trace_all != 0 { all_pids() } else { initial.clone() };
             opens.seed(&loaded.obj, &seed)?;
         }
-        let snapshots = match o.interval {
-            Some(_) => Some(profile::Snapshots::new(out.scratch_file("snapshots")?)),
-            None => None,
+        let snapshots = match (o.interval, &out) {
+            (Some(_), Some(out)) => Some(profile::Snapshots::new(out.scratch_file("snapshots")?)),
+            _ => None,
         };
         let command_cwd = match &mut naming {
             Naming::Opens(opens) if !o.command.is_empty() => {
@@ -588,7 +652,7 @@ impl Session {
         Ok(Session { o, strategy, loaded, naming, out, snapshots, until_gone, command_cwd, unsupported })
     }
 
-    fn run(&mut self) -> Result<Recorded> {
+    fn run(&mut self, tick: &mut dyn FnMut() -> Result<()>) -> Result<Recorded> {
         let Session { o, strategy, loaded, naming, snapshots, until_gone, command_cwd, .. } = self;
         let obj = &loaded.obj;
         let mut child_status = None;
@@ -624,6 +688,7 @@ impl Session {
         let mut next_snapshot = o.interval.map(|i| Instant::now() + i);
         loop {
             reader.poll(100)?;
+            tick()?;
             if let (Some(at), Some(every)) = (next_snapshot, o.interval) {
                 if Instant::now() >= at {
                     if let Some(s) = snapshots.as_mut() {
@@ -662,13 +727,9 @@ impl Session {
 
     fn finish(self, r: Recorded) -> Result<ExitCode> {
         let Session { o, strategy, loaded, mut naming, out, mut snapshots, unsupported, .. } = self;
+        let out = out.expect("record's own sessions have an output");
         let collisions = naming.finish();
-        // Per-open-file state: of struct files (CO-RE), of opens (legacy).
-        let open_map = match strategy.flavour() {
-            Flavour::CoRe => map_name!("files" in RECORD),
-            Flavour::Legacy => map_name!("opens" in RECORD_LEGACY),
-        };
-        let rows = profile::collect(&loaded.obj, open_map)?.into_rows(|k| naming.identify(k));
+        let rows = profile::collect(&loaded.obj, open_map(strategy))?.into_rows(|k| naming.identify(k));
         let header = profile::Header {
             start_ns: r.start_mono,
             end_ns: r.end_mono,

@@ -434,6 +434,44 @@ impl Rows<'_> {
     }
 }
 
+/// One row's syscall totals, for a command that records in-process (amplify).
+pub struct FileTotals {
+    pub mntns: u32,
+    /// None: the path event was lost.
+    pub path: Option<Vec<u8>>,
+    /// (s_dev, inode number) of every inode seen under the path.
+    pub inodes: Vec<(u32, u64)>,
+    pub comms: Vec<String>,
+    pub read_bytes: u64,
+    pub write_bytes: u64,
+    /// Calls of the read (write) syscalls, failed ones included.
+    pub read_ops: u64,
+    pub write_ops: u64,
+}
+
+impl Rows<'_> {
+    /// Every file row's totals, read from the maps now.
+    pub fn totals(&self) -> Result<Vec<FileTotals>> {
+        let mut out = Vec::with_capacity(self.len);
+        for keys in self.rows() {
+            let rec = self.record(keys)?;
+            let row = FileJson::new(self, keys, &rec);
+            let ops = |class| rec.syscalls.iter().filter(move |(k, _)| Class::of_kind(**k as u32) == Some(class));
+            out.push(FileTotals {
+                mntns: row.mntns,
+                path: row.name.map(|n| self.names.path(n).to_vec()),
+                inodes: row.inodes,
+                comms: rec.comms.iter().cloned().collect(),
+                read_bytes: rec.stats.read_bytes,
+                write_bytes: rec.stats.write_bytes,
+                read_ops: ops(Class::Read).map(|(_, c)| c.calls).sum(),
+                write_ops: ops(Class::Write).map(|(_, c)| c.calls).sum(),
+            });
+        }
+        Ok(out)
+    }
+}
+
 impl<'a> Collected<'a> {
     /// Order the kernel's keys into rows: every key named with the same
     /// (mount namespace, path) adds up in one row.

@@ -37,7 +37,7 @@ TRACEFS_PRIV=/tmp/iotvm-tracefs           # the suite's own, short-lived tracefs
 
 TESTS="doctor_exit doctor_json doctor_json_kernel doctor_json_features doctor_json_btf
        doctor_json_kprobe doctor_json_syscall_tracepoints doctor_json_plausible
-       doctor_no_leftovers help dd_sanity workload_iowork"
+       doctor_no_leftovers help dd_sanity workload_iowork amplify_exact"
 RECORD_TESTS="record_exact"                # each: r_<name> STRATEGY
 BLOCK_TESTS="biosnoop_diskstats"           # each: b_<name> STRATEGY, for BLOCK_STRATEGIES
 BLOCK_STRATEGIES="default tracepoint"
@@ -311,6 +311,35 @@ t_workload_iowork() {
   echo "$out"
   rm -f /mnt/iotvm-iowork
   case $out in *"calls=64 bytes=262144"*) pass "64x4 KiB pwrite+fsync and pread" ;; *) fail "unexpected: $out" ;; esac
+}
+
+# amplify: the file's data at the device equals its syscall bytes (written back by the fsync),
+# and vda's row equals the diskstats change amplify read itself (the guest is quiet enough
+# for the bytes; its own reading is the reference for the window)
+t_amplify_exact() {
+  local out=$W/amp.json err=$W/amp.err flat=$W/amp.flat i d k
+  rm -f /mnt/iotvm-amp
+  iot amplify --json -o "$out" -- dd if=/dev/zero of=/mnt/iotvm-amp bs=4k count=64 conv=fsync 2>"$err"
+  rc=$?
+  cat "$err"
+  if [ $rc -ne 0 ]; then
+    grep -q "no attach strategy" "$err" && skip "$(tail -n 1 "$err")"
+    fail "exit $rc: $(tail -n 1 "$err")"
+  fi
+  json_flatten < "$out" > "$flat" || fail "invalid JSON"
+  rm -f /mnt/iotvm-amp
+  i=$(awk -F= '$1 ~ /^files\.[0-9]+\.name$/ && $2 == "/mnt/iotvm-amp" { split($1, a, "."); print a[2]; exit }' "$flat")
+  [ -n "$i" ] || fail "no row for /mnt/iotvm-amp"
+  for k in syscall.write_bytes device.write_bytes; do
+    [ "$(jget "files.$i.$k" "$flat")" = 262144 ] || fail "files.$i.$k = $(jget "files.$i.$k" "$flat"), want 262144"
+  done
+  d=$(awk -F= '$1 ~ /^devices\.[0-9]+\.name$/ && $2 == "vda" { split($1, a, "."); print a[2]; exit }' "$flat")
+  [ -n "$d" ] || fail "no device row for vda"
+  for k in read_bytes write_bytes read_ops write_ops; do
+    [ "$(jget "devices.$d.$k" "$flat")" = "$(jget "devices.$d.diskstats.$k" "$flat")" ] ||
+      fail "vda $k: $(jget "devices.$d.$k" "$flat") counted, diskstats $(jget "devices.$d.diskstats.$k" "$flat")"
+  done
+  pass "256 KiB: syscall = device for the file; vda = diskstats ($(jget "devices.$d.write_bytes" "$flat") bytes written)"
 }
 
 # --- record tests: r_<name> STRATEGY (see RECORD_TESTS). A strategy the binary does not know

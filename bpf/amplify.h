@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* amplify: structs shared by amplify.bpf.c and src/amplify/ (bindgen). */
+#ifndef IOTRACE_AMPLIFY_H
+#define IOTRACE_AMPLIFY_H
+
+#include <linux/types.h>
+
+#define AMP_COMM_LEN 16
+
+/* Which layer a row counts. */
+enum amp_layer {
+	AMP_FS,     /* page cache: folios added on a miss or read-ahead, folios dirtied */
+	AMP_DEVICE, /* block requests, as /proc/diskstats counts them */
+};
+
+/* What the bytes of a row belong to. */
+enum amp_kind {
+	AMP_FILE,         /* a regular file's pages, or its direct I/O */
+	AMP_METADATA,     /* pages of the block device's own mapping (buffer heads) */
+	AMP_JOURNAL,      /* submitted by jbd2, not file data */
+	AMP_UNATTRIBUTED, /* no page mapping and no known submitter */
+};
+
+struct amp_key {
+	__u32 disk;   /* kernel dev_t (major << 20 | minor) of the disk; 0 for AMP_FS */
+	__u32 fs_dev; /* AMP_FILE: the file system's s_dev; AMP_METADATA: the block device */
+	__u64 ino;    /* AMP_FILE: inode number */
+	__u8 layer;   /* enum amp_layer */
+	__u8 kind;    /* enum amp_kind */
+	__u8 _pad[6];
+	char comm[AMP_COMM_LEN]; /* the process it is charged to (see amplify.bpf.c) */
+};
+
+struct amp_counts {
+	__u64 read_bytes;
+	__u64 write_bytes;
+	__u64 read_ops;
+	__u64 write_ops;
+};
+
+struct amp_config {
+	/* Addresses of kernel functions (from /proc/kallsyms; 0: unknown) a bio's
+	 * bi_end_io is compared with. */
+	__u64 dio_end_io;   /* iomap_dio_bio_end_io: bi_private is a struct iomap_dio */
+	__u64 chain_end_io; /* bio_chain_endio: a split bio, bi_private its parent */
+	__u8 events; /* --events: send an amp_event per bio and folio */
+};
+
+/* --events: one bio completed (AMP_DEVICE) or one folio added or dirtied
+ * (AMP_FS). */
+struct amp_event {
+	__u64 ts_ns;  /* bpf_ktime_get_ns */
+	__u64 lat_ns; /* AMP_DEVICE: from the bio's queueing to its completion */
+	__u64 offset; /* bytes: AMP_DEVICE on the disk, AMP_FS in the file */
+	__u64 ino;
+	__u32 fs_dev;
+	__u32 disk;
+	__u32 pid;    /* AMP_DEVICE: of the submitter; AMP_FS: current */
+	__u32 tid;
+	__u32 bytes;
+	__s32 ret;    /* AMP_DEVICE: 0, or -EIO when the request failed */
+	__u8 layer;
+	__u8 kind;
+	__u8 write;
+	__u8 _pad[5];
+	char comm[AMP_COMM_LEN];
+};
+
+/* Counters of what could not be counted exactly, in the `amp_drops` array. */
+enum amp_drop {
+	AMP_MAP_FULL,   /* `counts` is full: the bytes are missing from every row */
+	AMP_LONG_CHAIN, /* a request with more bios than are walked: the rest is unattributed */
+	AMP_EVENTS_LOST, /* --events: the ring buffer was full */
+	AMP_DROP_NR,
+};
+
+#endif

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The kernel's struct request as the raw_tp block programs read it (CO-RE):
+ * block.bpf.h's tools and amplify.bpf.c.
+ */
+#ifndef IOTRACE_REQUEST_BPF_H
+#define IOTRACE_REQUEST_BPF_H
+
+#include <bpf/bpf_core_read.h>
+
+/* Just the kernel fields read; CO-RE finds them in the running kernel. */
+struct gendisk {
+	int major;
+	int first_minor;
+} __attribute__((preserve_access_index));
+
+struct request_queue {
+	struct gendisk *disk; /* 5.15+ */
+} __attribute__((preserve_access_index));
+
+struct bio;
+
+struct request {
+	struct request_queue *q;
+	struct bio *bio; /* amplify: the bios still to complete, chained by bi_next */
+	unsigned int cmd_flags;
+	unsigned int rq_flags;
+	unsigned int __data_len;
+	unsigned long long __sector;
+} __attribute__((preserve_access_index));
+
+/* Before 6.0 (f3fa33acca9f "block: remove the ->rq_disk field in struct
+ * request") the disk was in the request. */
+struct request___rq_disk {
+	struct gendisk *rq_disk;
+} __attribute__((preserve_access_index));
+
+/* Flag bits of cmd_flags, renumbered over the years: CO-RE reads their
+ * values from the kernel's enum. */
+enum req_flag_bits {
+	__REQ_SYNC,
+	__REQ_META,
+	__REQ_FUA,
+	__REQ_PREFLUSH,
+	__REQ_RAHEAD,
+};
+
+/* RQF_FLUSH_SEQ: a request in its flush sequence, whose end diskstats does
+ * not count (the request ends again, with no bytes left, after its flushes).
+ * 1 << 4 until 6.10 made the flags an enum (5f89154e8e9e). */
+enum rqf_flags {
+	__RQF_FLUSH_SEQ,
+};
+
+static __always_inline u32 rqf_flush_seq(void)
+{
+	if (bpf_core_enum_value_exists(enum rqf_flags, __RQF_FLUSH_SEQ))
+		return 1U << (bpf_core_enum_value(enum rqf_flags, __RQF_FLUSH_SEQ) & 31);
+	return 1U << 4;
+}
+
+/* REQ_OP_BITS and these operation numbers are the same since 4.10
+ * (ef295ecf090d "block: better op and flags encoding"). */
+#define REQ_OP_MASK 0xff
+#define REQ_OP_READ 0
+#define REQ_OP_WRITE 1
+#define REQ_OP_FLUSH 2
+#define REQ_OP_DISCARD 3
+#define REQ_OP_SECURE_ERASE 5
+
+static __always_inline u32 rq_dev(struct request *rq)
+{
+	struct gendisk *disk;
+
+	if (bpf_core_field_exists(((struct request___rq_disk *)rq)->rq_disk))
+		disk = BPF_CORE_READ((struct request___rq_disk *)rq, rq_disk);
+	else
+		disk = BPF_CORE_READ(rq, q, disk);
+	if (!disk)
+		return 0;
+	return ((u32)BPF_CORE_READ(disk, major) << 20) | BPF_CORE_READ(disk, first_minor);
+}
+
+#endif /* IOTRACE_REQUEST_BPF_H */

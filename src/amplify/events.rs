@@ -1,0 +1,103 @@
+//! `--events`: a line per bio completed and per folio added to or dirtied in
+//! the page cache, as they come.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+use std::os::unix::fs::MetadataExt;
+
+use super::report::Kind;
+use crate::block::{kernel_dev, Names};
+use crate::shared::{amp_event, amp_kind, amp_layer};
+
+/// Whitespace-separated, in this order; COMM and FILE have their spaces
+/// written `\x20`, so every line has these ten fields.
+pub const HEADER: &str = "TIME(s) LAYER PID TID COMM FILE SIZE OFFSET LAT(us) RET";
+
+/// Paths of (s_dev, inode) as the open files of processes show them.
+#[derive(Default)]
+struct Paths {
+    known: HashMap<(u32, u64), String>,
+    /// (pid, s_dev, inode) looked for in vain: not again.
+    missed: HashSet<(u32, u32, u64)>,
+}
+
+impl Paths {
+    /// The path of the file, from the fds of `pid` (a writing or reading
+    /// process has it open), or `s_dev:inode` when it is not found there.
+    fn get(&mut self, pid: u32, dev: u32, ino: u64) -> String {
+        if !self.known.contains_key(&(dev, ino)) && pid != 0 && self.missed.insert((pid, dev, ino)) {
+            self.scan(pid);
+        }
+        self.known.get(&(dev, ino)).cloned().unwrap_or_else(|| format!("{}:{}:{ino}", dev >> 20, dev & 0xfffff))
+    }
+
+    fn scan(&mut self, pid: u32) {
+        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else { return };
+        for fd in fds.flatten() {
+            let (Ok(m), Ok(target)) = (std::fs::metadata(fd.path()), std::fs::read_link(fd.path())) else {
+                continue;
+            };
+            if m.is_file() {
+                let dev = kernel_dev(libc::major(m.dev()), libc::minor(m.dev()));
+                let path = crate::record::encode_path(target.as_os_str().as_encoded_bytes());
+                self.known.insert((dev, m.ino()), path.replace(' ', "\\x20"));
+            }
+        }
+    }
+}
+
+pub struct Printer {
+    start_ns: u64,
+    paths: Paths,
+    disks: Names,
+}
+
+fn kind_of(k: u8) -> Kind {
+    match k {
+        x if x == amp_kind::AMP_FILE as u8 => Kind::File,
+        x if x == amp_kind::AMP_JOURNAL as u8 => Kind::Journal,
+        x if x == amp_kind::AMP_METADATA as u8 => Kind::Metadata,
+        _ => Kind::Unattributed,
+    }
+}
+
+impl Printer {
+    pub fn new(start_ns: u64) -> Printer {
+        Printer { start_ns, paths: Paths::default(), disks: Names::default() }
+    }
+
+    pub fn line(&mut self, e: &amp_event) -> String {
+        let fs = e.layer == amp_layer::AMP_FS as u8;
+        let file = match kind_of(e.kind) {
+            Kind::File => self.paths.get(e.pid, e.fs_dev, e.ino),
+            kind => format!("[{}\\x20{}]", kind.name(), self.disks.name(if fs { e.fs_dev } else { e.disk })),
+        };
+        let comm: Vec<u8> = e.comm.iter().take_while(|c| **c != 0).map(|c| *c as u8).collect();
+        let comm = if comm.is_empty() { "?".into() } else { String::from_utf8_lossy(&comm).replace(' ', "\\x20") };
+        let layer = match (fs, e.write != 0) {
+            (true, false) => "FS_R",
+            (true, true) => "FS_W",
+            (false, false) => "BLOCK_R",
+            (false, true) => "BLOCK_W",
+        };
+        format!(
+            "{:.6} {layer} {} {} {comm} {file} {} {} {:.1} {}",
+            e.ts_ns.saturating_sub(self.start_ns) as f64 / 1e9,
+            e.pid,
+            e.tid,
+            e.bytes,
+            e.offset,
+            e.lat_ns as f64 / 1e3,
+            e.ret
+        )
+    }
+
+    /// Print the event in `data`; a closed standard output is not an error
+    /// (the report still goes where -o says).
+    pub fn print(&mut self, data: &[u8]) {
+        if data.len() >= std::mem::size_of::<amp_event>() {
+            let line = self.line(&crate::bpf::from_bytes(data));
+            let _ = writeln!(std::io::stdout().lock(), "{line}");
+        }
+    }
+}

@@ -1,0 +1,279 @@
+//! `iotrace amplify`: how the bytes processes read and write become bytes
+//! at the devices, per file, process and storage system, in three layers:
+//! syscalls (an in-process `record`), the page cache and block requests
+//! (bpf/amplify.bpf.c), joined on (s_dev, inode).
+
+mod events;
+mod kernel;
+mod output;
+mod report;
+mod svg;
+mod systems;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::cli::{self, Arg, Args};
+use crate::error::{Error, Result};
+use crate::objects::{self, map_name};
+use crate::output::PendingOutput;
+use crate::probe::{Feat, Features};
+use crate::record;
+use crate::shared::{amp_config, amp_counts, amp_drop, amp_key};
+use crate::strategy::{Need, Probe, Strategy, SyscallHooks, Tool};
+
+pub const HELP: &str = "\
+Usage: iotrace amplify [-p PID]... [-c COMM]... [-d SECS] [-o FILE] [--json|--csv] [--events]
+                       [--svg FILE] [--system NAME=COMM[,COMM]]... [-- CMD ARGS...]
+
+I/O amplification: for each file the traced processes read or write, and per
+process, storage system and disk, the bytes and operations of three layers:
+  syscall  what the processes asked for (read/write families, as `record`)
+  fs       the page cache: folios added on a miss or by read-ahead (reads),
+           folios dirtied (writes); direct I/O bypasses it
+  device   completed block requests (reads and writes, as /proc/diskstats)
+and read_amp / write_amp = device bytes / syscall bytes.
+
+Block I/O is charged to the file whose pages it carries, whoever submits it
+(write-back by kworkers, ordered data by jbd2), and direct I/O to its file.
+What is no file's data has rows of its own per disk: [journal] (jbd2),
+[metadata] (the block device's own pages: inode tables, bitmaps,
+directories), [unattributed] (no page mapping, no known submitter) and
+[other files] (files the traced processes did not read or write). A disk's
+rows add up to what /proc/diskstats counted for it during the run, shown
+beside it.
+
+Processes are rows by name (comm). Device bytes of write-back go to the
+process that last dirtied the file, the journal written during an fsync
+(ext4) to the process in the fsync; a file's syscall bytes go to its one
+process, or to a row naming all of them (a+b) when several used it.
+Systems (postgres, etcd, minio, ceph-osd, glusterfsd, mysqld, mongod,
+redis-server, ...) are processes grouped by name.
+
+Options:
+  -p, --pid PID        trace this process and its children (repeatable)
+  -c, --comm COMM      trace processes with this name (repeatable)
+  -d, --duration SECS  stop after SECS seconds
+  -o, --output FILE    write the report there (default: standard output)
+      --json           JSON (docs/amplify-format.md)
+      --csv            CSV: one line per row of every table
+      --svg FILE       also draw bytes per layer per system and process (SVG)
+      --events         also print a line per event as it comes, before the
+                       report: TIME(s) LAYER PID TID COMM FILE SIZE OFFSET
+                       LAT(us) RET, LAYER one of FS_R (folio added to the
+                       page cache), FS_W (folio dirtied), BLOCK_R, BLOCK_W (bio
+                       completed; PID, TID, COMM of its submitter, OFFSET on
+                       the disk, LAT from queueing); spaces in COMM and FILE
+                       are written \\x20. Syscalls are not streamed (record
+                       counts them in the kernel)
+      --system NAME=COMM[,COMM]
+                       processes named COMM are the system NAME (repeatable;
+                       replaces a built-in system of that name)
+  -- CMD ARGS...       run CMD and trace it until it exits
+  -h, --help           this help
+
+With no -p, -c or CMD, every process is traced. Tracing stops on Ctrl-C,
+after -d, when CMD exits, or when the -p processes have exited.
+Exit status: CMD's own, 127/126 if it cannot run, 2 for bad usage, 1 for
+other failures, else 0.
+
+Examples:
+  sudo iotrace amplify -- dd if=/dev/zero of=/mnt/x bs=4k count=256 oflag=sync
+  sudo iotrace amplify -c postgres -d 60 --json -o pg.json
+  sudo iotrace amplify -d 30 --system myapp=myappd,myapp-wal --svg amp.svg
+  sudo iotrace amplify --events -o report.txt -- fio job.fio
+";
+
+fn dirty_folio(f: &Features) -> Result<bool> {
+    Ok(f.tracefs.has_event("writeback", "writeback_dirty_folio"))
+}
+
+fn dirty_page(f: &Features) -> Result<bool> {
+    Ok(f.tracefs.has_event("writeback", "writeback_dirty_page"))
+}
+
+fn bio_queue_arity() -> Result<u32> {
+    crate::bpf::raw_tp_arity("block_bio_queue")
+}
+
+fn ext4_sync(f: &Features) -> Result<bool> {
+    Ok(f.tracefs.has_event("ext4", "ext4_sync_file_enter"))
+}
+
+pub static TOOL: Tool = Tool {
+    name: "amplify",
+    strategies: &[Strategy {
+        name: "raw_tp",
+        summary: "raw_tp block_bio_queue/block_rq_complete (bio -> page -> inode, CO-RE), \
+                  mm_filemap_add_to_page_cache, writeback_dirty_folio, ext4_sync_file_*; syscalls by record",
+        needs: &[Feat::Btf, Feat::RawTp, Feat::GlobalData, Feat::BoundedLoops],
+        object: objects::AMPLIFY,
+        hooks: SyscallHooks::None,
+        probes: &[
+            Probe::new("amp_bio_queue").need(Need::When(|_| Ok(bio_queue_arity()? == 1))),
+            Probe::new("amp_bio_queue_q").need(Need::When(|_| Ok(bio_queue_arity()? == 2))),
+            Probe::new("amp_rq_complete"),
+            Probe::new("amp_page_cache_add"),
+            // 5.17 renamed it (and passes a folio)
+            Probe::new("amp_dirty_folio").need(Need::When(dirty_folio)),
+            Probe::new("amp_dirty_page").need(Need::When(dirty_page)),
+            // ext4 may be a module, not loaded
+            Probe::new("amp_sync_enter").need(Need::When(ext4_sync)),
+            Probe::new("amp_sync_exit").need(Need::When(ext4_sync)),
+        ],
+    }],
+};
+
+const _: () = TOOL.check();
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+    Csv,
+}
+
+struct Opts {
+    filters: record::Filters,
+    output: PathBuf,
+    format: Format,
+    svg: Option<PathBuf>,
+    events: bool,
+    systems: systems::Systems,
+}
+
+fn parse(mut args: Args) -> Result<Option<Opts>> {
+    let mut o = Opts {
+        filters: record::Filters { pids: vec![], comms: vec![], duration: None, command: vec![] },
+        output: "-".into(),
+        format: Format::Text,
+        svg: None,
+        events: false,
+        systems: systems::Systems::builtin(),
+    };
+    let set_format = |o: &mut Opts, f: Format| {
+        if o.format != Format::Text && o.format != f {
+            return Err(Error::usage("--json and --csv: choose one"));
+        }
+        o.format = f;
+        Ok(())
+    };
+    while let Some(arg) = args.next()? {
+        match arg {
+            Arg::Short('p') | Arg::Long("pid") => o.filters.pids.push(args.value_parsed("--pid")?),
+            Arg::Short('c') | Arg::Long("comm") => o.filters.comms.push(args.value_str()?),
+            Arg::Short('d') | Arg::Long("duration") => o.filters.duration = Some(args.seconds("--duration")?),
+            Arg::Short('o') | Arg::Long("output") => o.output = args.value_str()?.into(),
+            Arg::Long("json") => set_format(&mut o, Format::Json)?,
+            Arg::Long("csv") => set_format(&mut o, Format::Csv)?,
+            Arg::Long("svg") => o.svg = Some(args.value_str()?.into()),
+            Arg::Long("events") => o.events = true,
+            Arg::Long("system") => o.systems.define(&args.value_str()?)?,
+            Arg::Short('h') | Arg::Long("help") => {
+                cli::print_help(HELP)?;
+                return Ok(None);
+            }
+            Arg::Value(v) => {
+                o.filters.command.push(v.into_string().map_err(|_| Error::usage("invalid UTF-8 in command"))?);
+                o.filters.command.extend(args.raw_rest()?);
+            }
+            other => return Err(cli::unexpected(other)),
+        }
+    }
+    Ok(Some(o))
+}
+
+/// The configuration: kernel function addresses bios are recognised by.
+fn config(events: bool) -> amp_config {
+    let syms = kernel::symbols(&["iomap_dio_bio_end_io", "bio_chain_endio"]);
+    amp_config { dio_end_io: syms[0], chain_end_io: syms[1], events: events as u8 }
+}
+
+/// What the BPF side could not count, one sentence each (none: nothing).
+fn losses(obj: &crate::bpf::Object) -> Result<Vec<String>> {
+    let drops = obj.map(map_name!("amp_drops" in AMPLIFY))?;
+    let mut out = Vec::new();
+    for (drop, what) in [
+        (amp_drop::AMP_MAP_FULL, "updates lost: the counts map was full"),
+        (amp_drop::AMP_EVENTS_LOST, "events lost: the ring buffer was full"),
+        (amp_drop::AMP_LONG_CHAIN, "requests had more bios than are walked: their rest is unattributed"),
+    ] {
+        let n: u64 = drops.get_percpu::<u32, u64>(&(drop as u32))?.unwrap_or_default().iter().sum();
+        if n > 0 {
+            out.push(format!("{n} {what}"));
+        }
+    }
+    Ok(out)
+}
+
+pub fn main(args: Args) -> Result<ExitCode> {
+    let Some(o) = parse(args)? else { return Ok(ExitCode::SUCCESS) };
+    let command = o.filters.command.first().cloned();
+    let out = PendingOutput::create(&o.output, "report")?;
+    let svg_out = o.svg.as_ref().map(|p| PendingOutput::create(p, "chart")).transpose()?;
+    let mut recording = record::Embedded::start(o.filters)?;
+    let features = crate::probe::start()?;
+    let strategy = TOOL.choose(&features, None)?;
+    let cfg = config(o.events);
+    let loaded = strategy.load(&features, |open| {
+        // 4 MiB for a stream; one page, unused, without
+        open.size_map(map_name!("events" in AMPLIFY), if o.events { 1 << 22 } else { 4096 }, true)?;
+        open.configure(&cfg)
+    })?;
+    let mut notes = Vec::new();
+    if cfg.dio_end_io == 0 {
+        notes.push("direct I/O is unattributed: no iomap_dio_bio_end_io in /proc/kallsyms".to_string());
+    }
+    if !dirty_folio(&features)? && !dirty_page(&features)? {
+        notes.push("no fs write layer: no writeback_dirty_folio tracepoint".to_string());
+    }
+    if !crate::bpf::helper_supported(crate::bpf::Helper::TaskPtRegs) {
+        notes.push("fs reads include the pages writes add to the cache: no bpf_task_pt_regs (5.15)".to_string());
+    }
+    if !ext4_sync(&features)? {
+        notes.push("journal I/O is charged to jbd2, not to fsync callers: no ext4 tracepoints".to_string());
+    }
+    let before = kernel::diskstats();
+    let start_ns = crate::clock::monotonic_ns();
+    let mut printer = events::Printer::new(start_ns);
+    let mut stream = match o.events {
+        true => {
+            println!("{}", events::HEADER);
+            let map = loaded.obj.map(map_name!("events" in AMPLIFY))?;
+            Some(crate::bpf::EventReader::new(&map, 0, |data| printer.print(data))?)
+        }
+        false => None,
+    };
+    loaded.attach()?;
+    let status = recording.run(&mut || stream.as_mut().map_or(Ok(()), |s| s.poll(0)));
+    loaded.obj.detach_all();
+    if let Some(s) = stream.as_mut() {
+        s.drain()?;
+    }
+    drop(stream);
+    let (end_ns, after) = (crate::clock::monotonic_ns(), kernel::diskstats());
+    let status = status?;
+    let record_strategy = recording.strategy();
+    let (files, unsupported) = recording.files()?;
+    let counts = loaded.obj.map(map_name!("counts" in AMPLIFY))?.entries::<amp_key, amp_counts>()?;
+    notes.extend(losses(&loaded.obj)?);
+    notes.extend(unsupported.iter().map(|u| format!("syscall layer does not see: {u}")));
+    let report = report::build(
+        &files,
+        &counts,
+        &o.systems,
+        kernel::delta(&before, &after),
+        report::Meta { duration_ns: end_ns - start_ns, strategy: strategy.name, record_strategy, notes },
+    );
+    if let Some(svg_out) = svg_out {
+        svg_out.commit(svg::chart(&report).as_bytes())?;
+    }
+    out.commit_with(|w| output::write(w, &report, o.format))?;
+    match status {
+        Some(st) if !st.success() => {
+            cli::note(format_args!("{} exited with {st}", command.unwrap_or_default()));
+            Ok(record::exit_code(st))
+        }
+        _ => Ok(ExitCode::SUCCESS),
+    }
+}
