@@ -198,7 +198,7 @@ static __always_inline void add(struct amp_key *k, bool write, u64 bytes, u64 op
 	struct amp_counts *c = map_find_or_create(&counts, k, &zero);
 
 	if (!c) {
-		count_in(&amp_drops, AMP_MAP_FULL);
+		count_in(&amp_drops, AMP_MAP_FULL, 1);
 		return;
 	}
 	if (write) {
@@ -217,7 +217,7 @@ static __always_inline void emit(const struct amp_key *k, bool write, u64 bytes,
 	struct amp_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
 	if (!e) {
-		count_in(&amp_drops, AMP_EVENTS_LOST);
+		count_in(&amp_drops, AMP_EVENTS_LOST, 1);
 		return;
 	}
 	e->ts_ns = bpf_ktime_get_ns();
@@ -493,7 +493,7 @@ int amp_rq_complete(u64 *ctx)
 		struct amp_key k = { .disk = disk, .layer = AMP_DEVICE, .kind = AMP_UNATTRIBUTED };
 
 		if (left)
-			count_in(&amp_drops, AMP_LONG_CHAIN);
+			count_in(&amp_drops, AMP_LONG_CHAIN, 1);
 		add(&k, op == REQ_OP_WRITE, left, (how >> 1) & 1);
 	}
 	return 0;
