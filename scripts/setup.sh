@@ -18,13 +18,13 @@ fail() {
 # musl-tools: the binary's C compiler (scripts/musl/cc); autoconf .. gawk, make,
 # pkg-config: libbpf-sys builds zlib, elfutils' libelf and libbpf from the
 # sources it vendors; linux-libc-dev: kernel uapi headers;
-# fio, bpftrace, strace, dd, gcc, sqlite3, git: the test workloads and comparisons;
+# fio, bpftrace, strace, dd, gcc, sqlite3, git, postgresql (pgbench): the test workloads and comparisons;
 # qemu, busybox-static, cpio, e2fsprogs, xz, zstd: vm-tests/ kernel matrix;
 # chromium-headless-shell, libxml2-utils, python3: the heat map rendering test.
 . scripts/install-packages.sh
 install_packages setup clang llvm musl-tools autoconf automake autopoint flex bison gawk make pkg-config \
     linux-libc-dev gcc libc6-dev \
-    fio bpftrace strace util-linux coreutils jq sqlite3 git \
+    fio bpftrace strace util-linux coreutils jq sqlite3 git postgresql \
     qemu-system-x86 busybox-static cpio e2fsprogs xz-utils zstd debian-archive-keyring \
     chromium-headless-shell libxml2-utils python3 ||
     fail "installing Debian packages failed (apt-get's message is above)"

@@ -319,10 +319,7 @@ impl Drop for Postgres {
 #[test]
 fn pgbench_per_wal_and_data_file() {
     let fs = Ext4::new("amp-pg");
-    let Some(pg) = Postgres::start(&fs) else {
-        eprintln!("PostgreSQL is not installed: nothing to test");
-        return;
-    };
+    let pg = Postgres::start(&fs).expect("PostgreSQL is not installed (scripts/setup.sh installs it)");
     let out = fs.path("../pg.json");
     let conn = pg.connection().join(" ");
     let script = format!(
