@@ -24,11 +24,12 @@
 
 IOTRACE=${IOTRACE:-/usr/bin/iotrace}
 WORKLOADS=${WORKLOADS:-/vm-tests/bin}
-# per iotrace invocation, seconds. Generous: under TCG on a busy host, loading and detaching
-# the legacy strategy's ~70 programs on 4.14 takes minutes, and a `record` stopped by
-# timeout's SIGTERM exits 0 with a partial profile (as Ctrl-C would), so a short limit
-# shows up as missing I/O, not as a timeout.
-CMD_TIMEOUT=${CMD_TIMEOUT:-600}
+# per iotrace invocation, seconds. Generous: under TCG on a busy host, loading and attaching
+# the legacy strategy's ~95 programs on 4.14 took 11 minutes (2026-11-30); at 600 s timeout's
+# SIGTERM stopped `record` before it started its command, which made every 4.14 run look like
+# a recording that lost its files (record now exits 128 + 15 then, and says the command was
+# not run). The guest as a whole has vm-tests/run's --timeout.
+CMD_TIMEOUT=${CMD_TIMEOUT:-1200}
 STRATEGIES="default raw_tp legacy fentry kprobe"
 FILTER=""
 VERBOSE=0                                 # 1: print every test's log, not only failing ones
