@@ -943,7 +943,15 @@ struct io_sync {
 /* IORING_OP_* -> io_kind + 1 (0: not on file data), like syscall_kinds. */
 static volatile u8 uring_kinds[URING_OPS_MAX] = { RECORD_URING_OPS(KIND_OF_OP) };
 
+/* A request in flight: by its address, or where the completion does not
+ * pass it (record_config.uring_by_data) by its ring and user_data. */
+struct uring_key {
+	u64 req_or_ring;
+	u64 user_data;
+};
+
 struct uring_op {
+	u64 file; /* by user_data: the request's file at submission; else read at completion */
 	u64 ts;
 	u64 off;  /* the request's offset; -1: the file position */
 	u64 req;  /* bytes asked for (fallocate, sync_file_range: their length) */
@@ -957,14 +965,17 @@ struct uring_op {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
-	__type(key, u64);
+	__type(key, struct uring_key);
 	__type(value, struct uring_op);
 } uring_ops SEC(".maps");
 
-GLOBAL_FN int uring_submitted(u64 r)
+/* Request `r` of ring `ring`, with `user_data`, was submitted. */
+GLOBAL_FN int uring_submitted(u64 r, u64 ring, u64 user_data)
 {
+	const volatile struct record_config *cfg = get_config();
 	struct io_kiocb *req = (struct io_kiocb *)r;
 	u32 op = BPF_CORE_READ(req, opcode);
+	struct uring_key k = { r };
 	struct uring_op u = {};
 	int kind;
 
@@ -992,28 +1003,41 @@ GLOBAL_FN int uring_submitted(u64 r)
 		if (kind == IO_URING_FSYNC && BPF_CORE_READ(s, flags) & IORING_FSYNC_DATASYNC)
 			u.kind = IO_URING_FDATASYNC;
 	}
-	if (bpf_map_update_elem(&uring_ops, &r, &u, BPF_ANY))
+	if (cfg->uring_by_data) {
+		/* its file is assigned at submission there (before 5.18) */
+		k = (struct uring_key){ ring, user_data };
+		u.file = (u64)BPF_CORE_READ(req, file);
+	}
+	if (bpf_map_update_elem(&uring_ops, &k, &u, BPF_ANY))
 		drop(DROP_INFLIGHT, 1);
 	return 0;
 }
 
-/* Request `r` posted its CQE, with result `res`. */
-GLOBAL_FN int uring_completed(u64 r, s64 res)
+/* A CQE with result `res` was posted: for request `r`, or, by user_data,
+ * for the request of `ring` with `user_data`. */
+GLOBAL_FN int uring_completed(u64 r, u64 ring, u64 user_data, s64 res)
 {
+	const volatile struct record_config *cfg = get_config();
 	struct io_kiocb *req = (struct io_kiocb *)r;
-	struct uring_op *u = bpf_map_lookup_elem(&uring_ops, &r);
+	struct uring_key k = { r };
+	struct uring_op *u;
 	struct open_file *of;
 	struct io_done d;
 	u64 ref;
 
+	if (cfg->uring_by_data)
+		k = (struct uring_key){ ring, user_data };
+	u = bpf_map_lookup_elem(&uring_ops, &k);
 	if (!u)
 		return 0;
 	d.off = u->off;
 	d.req = u->req;
 	d.start = u->ts;
 	d.kind = u->kind;
-	bpf_map_delete_elem(&uring_ops, &r);
-	ref = (u64)BPF_CORE_READ(req, file);
+	ref = u->file;
+	bpf_map_delete_elem(&uring_ops, &k);
+	if (!ref)
+		ref = (u64)BPF_CORE_READ(req, file);
 	d.ret = res;
 	/* At the file position (offset -1): the request has moved it past its bytes. */
 	if (d.off == (u64)-1)
@@ -1027,32 +1051,40 @@ GLOBAL_FN int uring_completed(u64 r, s64 res)
 SEC("raw_tp/io_uring_submit_req")
 int raw_uring_submit_req(struct bpf_raw_tracepoint_args *ctx)
 {
-	return uring_submitted(ctx->args[0]);
+	return uring_submitted(ctx->args[0], 0, 0);
 }
 
-/* io_uring_submit_sqe(req, force_nonblock) from 5.19, (ctx, req, opcode, ...)
- * from 5.16 to 5.18 and in 5.10's stable backports. */
+/* io_uring_submit_sqe(req, force_nonblock) from 5.19; (ctx, req, opcode,
+ * user_data, ...) from 5.12 to 5.18 and in 5.10's stable updates. */
 SEC("raw_tp/io_uring_submit_sqe")
 int raw_uring_submit_sqe(struct bpf_raw_tracepoint_args *ctx)
 {
 	const volatile struct record_config *cfg = get_config();
 
-	return uring_submitted(cfg->uring_sqe_req_second ? ctx->args[1] : ctx->args[0]);
+	if (cfg->uring_sqe_req_second)
+		return uring_submitted(ctx->args[1], ctx->args[0], ctx->args[3]);
+	return uring_submitted(ctx->args[0], 0, 0);
 }
 
 /* io_uring_complete(ctx, req, ...): req is NULL for a CQE of no request. The
  * result is in the request's CQE from 5.19; before, only an argument:
- * (ctx, req, user_data, res, cflags). The argument is read only there: the
- * kernel refuses to attach a program that reads past the tracepoint's
- * arguments: three (ctx, req, cqe) on later kernels (6.18; 6.12 has seven). */
+ * (ctx, req, user_data, res, cflags) from 5.16, (ctx, user_data, res, cflags)
+ * before (record_config.uring_by_data). An argument is read only where it
+ * is: the kernel refuses to attach a program that reads past the
+ * tracepoint's arguments, three (ctx, req, cqe) on later kernels (6.18;
+ * 6.12 has seven). */
 SEC("raw_tp/io_uring_complete")
 int raw_uring_complete(struct bpf_raw_tracepoint_args *ctx)
 {
+	const volatile struct record_config *cfg = get_config();
 	struct io_kiocb *req = (struct io_kiocb *)ctx->args[1];
 
+	if (cfg->uring_by_data)
+		return uring_completed(0, ctx->args[0], ctx->args[1], (int)ctx->args[2]);
 	if (!req)
 		return 0;
-	return uring_completed((u64)req, bpf_core_field_exists(req->cqe) ? BPF_CORE_READ(req, cqe.res) : (int)ctx->args[3]);
+	return uring_completed((u64)req, 0, 0,
+			       bpf_core_field_exists(req->cqe) ? BPF_CORE_READ(req, cqe.res) : (int)ctx->args[3]);
 }
 
 /* ---------------------------------------------------------------- processes */

@@ -155,9 +155,12 @@ struct record_config {
 	/* Reads and writes are accounted at their exit alone, from the syscall
 	 * arguments still in the user registers (raw_tp, fentry strategies). */
 	__u8 exit_args;
-	/* io_uring_submit_sqe passes the request second, after the ring (5.16
-	 * to 5.18, 5.10's stable backports), not first (5.19 to 6.2). */
+	/* io_uring_submit_sqe passes the request second, after the ring (5.12
+	 * to 5.18, 5.10's stable updates), not first (5.19 to 6.2). */
 	__u8 uring_sqe_req_second;
+	/* io_uring_complete passes no request (before 5.16): completions are
+	 * matched by ring and user_data, the file taken at submission. */
+	__u8 uring_by_data;
 	char comms[RECORD_MAX_COMMS][RECORD_COMM_LEN];
 };
 

@@ -90,7 +90,7 @@ impl Feat {
             Feat::Kprobe => "kprobes (CONFIG_KPROBES)",
             Feat::SyscallTracepoints => "syscalls:sys_{enter,exit}_* for every traced syscall",
             Feat::BlockTracepoints => "block:block_rq_{issue,complete}",
-            Feat::IoUringTracepoints => "io_uring:io_uring_complete passing the request, for record (5.16)",
+            Feat::IoUringTracepoints => "io_uring tracepoints that pass the request, for record (5.12+, 5.10 updates)",
             Feat::RuntimeAllocMaps => "BPF_F_NO_PREALLOC hash maps in tracing programs without a kernel WARN (6.1)",
             Feat::Jit => "BPF JIT enabled (net.core.bpf_jit_enable)",
         }
@@ -273,25 +273,30 @@ fn probe_events(tracefs: &Tracefs, category: &str, names: &[String]) -> Probed {
     }
 }
 
-/// record's io_uring programs take the request from io_uring_complete, whose
+/// record's io_uring programs need the request: from io_uring_complete, whose
 /// arguments were the ring, user_data and result before 5.16 (502c87d65564
-/// "io_uring: Add to traces the req pointer when available"): then nothing
-/// names the file a completion belongs to.
+/// "io_uring: Add to traces the req pointer when available"), or from
+/// io_uring_submit_sqe. Without either nothing names a request's file.
 fn probe_io_uring(tracefs: &Tracefs) -> Probed {
     const CAT: &str = "io_uring";
     if !tracefs.has_event(CAT, "io_uring_complete") {
         return no(format!("no io_uring tracepoints in {}", tracefs.path.display()));
     }
-    // Its record has the request from 5.19; its arguments from 5.16, and in
-    // 5.10's stable backports: (ctx, req, user_data, res, cflags, ...), which
-    // the kernel's BTF shows.
+    // Its record has the request from 5.19, its arguments from 5.16 (the
+    // kernel's BTF shows them); before, io_uring_submit_sqe passes it from
+    // 5.12 and in 5.10's stable updates, and completions are matched by ring
+    // and user_data (src/record/uring.rs).
     if tracefs.field(CAT, "io_uring_complete", "req").is_ok() {
         return yes("io_uring_complete has the request");
     }
-    match crate::bpf::raw_tp_arity("io_uring_complete") {
-        Ok(n) if n >= 5 => yes("io_uring_complete passes the request (its prototype in BTF)"),
-        _ => no("io_uring_complete does not pass the request (before 5.16): io_uring I/O is not recorded"),
+    let arity = crate::bpf::raw_tp_arity;
+    if arity("io_uring_complete").is_ok_and(|n| n >= 5) {
+        return yes("io_uring_complete passes the request (its prototype in BTF)");
     }
+    if arity("io_uring_submit_sqe").is_ok_and(|n| n >= 6) {
+        return yes("io_uring_submit_sqe passes the request: completions matched by ring and user_data");
+    }
+    no("neither io_uring_complete nor io_uring_submit_sqe passes the request: io_uring I/O is not recorded")
 }
 
 /// "major.minor" of a release string.

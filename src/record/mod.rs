@@ -46,7 +46,7 @@ Traced syscalls: read readv pread64 preadv preadv2 write writev pwrite64
 pwritev pwritev2 sendfile copy_file_range splice fsync fdatasync mmap close;
 Linux AIO per iocb (io_submit, io_getevents; --strategy legacy: 32 iocbs per
 call at most, the rest counted as lost); io_uring per request (kernels
-5.16+ and 5.10's stable updates, not with --strategy legacy); 32-bit syscalls (int $0x80) with the
+5.12+ and 5.10's stable updates, not with --strategy legacy); 32-bit syscalls (int $0x80) with the
 tp_btf and raw_tp strategies, under the same names. Of memory-mapped files,
 the maps (what is loaded and stored through them makes no syscall).
 What a recording cannot see is listed in the profile (`unsupported`).
@@ -364,7 +364,8 @@ impl Naming {
 }
 
 /// What a recording with `strategy` does not see: io_uring not with the
-/// legacy object (it needs CO-RE) nor before 5.16; 32-bit syscalls only
+/// legacy object (it needs CO-RE) nor where no io_uring tracepoint passes
+/// the request (before 5.12); 32-bit syscalls only
 /// through the raw syscall tracepoints.
 fn unsupported(strategy: &Strategy, f: &crate::probe::Features) -> Vec<&'static str> {
     let legacy = strategy.flavour() == Flavour::Legacy;
@@ -621,6 +622,8 @@ impl Session {
         // Reads and writes accounted at their exit alone (bpf/record.bpf.h: io_exit_from).
         cfg.exit_args = strategy.hooks.exit_args() as u8;
         cfg.uring_sqe_req_second = uring::sqe_req_second() as u8;
+        // Completions without the request are matched by ring and user_data.
+        cfg.uring_by_data = (features.has(Feat::IoUringTracepoints) && !uring::complete_has_req(&features)) as u8;
         let mut naming = match strategy.flavour() {
             Flavour::Legacy => Naming::Opens(legacy::Opens::default()),
             Flavour::CoRe => Naming::Kernel(naming::Names::default()),

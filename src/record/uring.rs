@@ -1,7 +1,8 @@
 //! io_uring's programs (bpf/record.bpf.c): which submit tracepoint this
-//! kernel has, and where it passes the request. Both need io_uring_complete
-//! to pass the request too (Feat::IoUringTracepoints: 5.16+, and 5.10's
-//! stable backports).
+//! kernel has, where it passes the request, and how a completion finds its
+//! request (Feat::IoUringTracepoints tells whether one can).
+
+use crate::bpf::raw_tp_arity;
 
 use crate::error::Result;
 use crate::probe::{Feat, Features};
@@ -23,10 +24,18 @@ fn submit_sqe(f: &Features) -> Result<bool> {
         && f.tracefs.has_event(CAT, "io_uring_submit_sqe"))
 }
 
-/// io_uring_submit_sqe passes the ring first, the request second: it has
-/// more than the two arguments of 5.19's (record_config.uring_sqe_req_second).
+/// io_uring_submit_sqe passes the ring first, the request second: (ctx, req,
+/// opcode, user_data, flags, force_nonblock, sq_thread), not 5.19's (req,
+/// force_nonblock) nor the earlier (ctx, opcode, user_data, ...) without it
+/// (record_config.uring_sqe_req_second).
 pub fn sqe_req_second() -> bool {
-    crate::bpf::raw_tp_arity("io_uring_submit_sqe").is_ok_and(|n| n > 2)
+    raw_tp_arity("io_uring_submit_sqe").is_ok_and(|n| n >= 6)
+}
+
+/// io_uring_complete passes the request: in its record (5.19+) or as its
+/// second argument (ctx, req, user_data, res, cflags, ...: 5.16+).
+pub fn complete_has_req(f: &Features) -> bool {
+    f.tracefs.field(CAT, "io_uring_complete", "req").is_ok() || raw_tp_arity("io_uring_complete").is_ok_and(|n| n >= 5)
 }
 
 fn complete(f: &Features) -> Result<bool> {

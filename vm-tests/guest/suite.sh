@@ -408,11 +408,11 @@ r_record_exact() {
     expect "$p.flat" "$f2.write_bytes" $((10 * bs))
   done
   # Linux AIO: per iocb with every strategy (legacy: by tail calls).
-  # io_uring: with the CO-RE strategies where io_uring_complete passes the request: 5.16+, and
-  # 5.10's later stable updates (the matrix's 5.10 is Debian's 5.10.2xx); else the profile says
-  # it cannot.
+  # io_uring: with the CO-RE strategies where an io_uring tracepoint passes the request: 5.12+,
+  # and 5.10's later stable updates (the matrix's 5.10 is Debian's 5.10.2xx); else the profile
+  # says it cannot.
   local reads=$((n * bs + 3 * 10 * bs)) uring=0
-  case $(uname -r) in [0-4].*|5.[0-9].*|5.1[1-5].*) ;; *) [ "$(jget strategy "$p.flat")" = legacy ] || uring=1 ;; esac
+  case $(uname -r) in [0-4].*|5.[0-9].*|5.11.*) ;; *) [ "$(jget strategy "$p.flat")" = legacy ] || uring=1 ;; esac
   expect "$p.flat" "$f.syscalls.aio_pread.calls" 10
   expect "$p.flat" "$f.syscalls.aio_pread.bytes" $((10 * bs))
   if [ $uring = 1 ]; then
