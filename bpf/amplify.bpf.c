@@ -75,6 +75,12 @@ struct page {
 	struct address_space *mapping;
 } __attribute__((preserve_access_index));
 
+/* compound_head's name in later kernels (7.x): bit 0 still marks a tail
+ * page, but the rest may encode its head differently. */
+struct page___info {
+	unsigned long compound_info;
+} __attribute__((preserve_access_index));
+
 /* The order of a large folio: in the low byte of _flags_1 (6.6+), in
  * _folio_order before (5.16+, 1eb6bb64f5ae "mm: add folio_order"...). */
 struct folio {
@@ -278,10 +284,17 @@ static __always_inline void charge_inode(struct amp_key *k, struct inode *host, 
  * for anonymous and other pages. */
 static __always_inline struct address_space *page_mapping(struct page *p)
 {
-	unsigned long head = BPF_CORE_READ(p, compound_head), m;
+	unsigned long head, m;
 
-	if (head & 1)
-		p = (struct page *)(head - 1);
+	if (bpf_core_field_exists(p->compound_head)) {
+		head = BPF_CORE_READ(p, compound_head);
+		if (head & 1)
+			p = (struct page *)(head - 1);
+	} else if (BPF_CORE_READ((struct page___info *)p, compound_info) & 1) {
+		/* A tail page whose head is not decoded: its bytes go
+		 * unattributed. A page-cache bio names its folio's head page. */
+		return NULL;
+	}
 	m = (unsigned long)BPF_CORE_READ(p, mapping);
 	return m & PAGE_MAPPING_FLAGS ? NULL : (struct address_space *)m;
 }

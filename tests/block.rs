@@ -248,21 +248,6 @@ fn biolatency_total_equals_biosnoop() {
     );
 }
 
-fn chromium_screenshot(svg: &Path, png: &Path) {
-    ok(Command::new("timeout")
-        .args([
-            "120",
-            "chromium-headless-shell",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--hide-scrollbars",
-            "--window-size=1060,660",
-        ])
-        .arg(format!("--screenshot={}", png.display()))
-        .arg(format!("file://{}", svg.display())));
-    assert!(png.exists(), "no screenshot");
-}
-
 /// Both heat maps: well-formed SVG that headless Chromium renders into a
 /// real picture (many colours, much ink).
 #[test]
@@ -288,9 +273,7 @@ fn heatmaps_render_in_a_browser() {
             "title and summary name the disk and count"
         );
         ok(Command::new("xmllint").arg("--noout").arg(&svg));
-        let png = dir.path().join(format!("{kind}.png"));
-        chromium_screenshot(&svg, &png);
-        ok(Command::new("python3").arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tools/pngcheck.py")).arg(&png));
+        renders_in_chromium(&svg, &dir.path().join(format!("{kind}.png")), 10, 0.05);
     }
 }
 

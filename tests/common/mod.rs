@@ -147,3 +147,23 @@ pub fn build_workload(dir: &Path, name: &str) -> PathBuf {
     ok(Command::new("gcc").args(["-static", "-O2", "-Wall", "-Werror", "-o"]).arg(&bin).arg(src));
     bin
 }
+
+/// `svg` as headless Chromium renders it (a screenshot at `png`, 1060x660) is
+/// a real picture: more than `min_colours` colours, `min_ink` of it not white
+/// (tests/tools/pngcheck.py).
+pub fn renders_in_chromium(svg: &Path, png: &Path, min_colours: u32, min_ink: f64) {
+    ok(Command::new("timeout")
+        .args([
+            "120",
+            "chromium-headless-shell",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--window-size=1060,660",
+        ])
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(format!("file://{}", svg.display())));
+    assert!(png.exists(), "no screenshot of {}", svg.display());
+    let check = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tools/pngcheck.py");
+    ok(Command::new("python3").arg(check).arg(png).arg(min_colours.to_string()).arg(min_ink.to_string()));
+}
