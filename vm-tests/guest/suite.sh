@@ -29,7 +29,7 @@ WORKLOADS=${WORKLOADS:-/vm-tests/bin}
 # SIGTERM stopped `record` before it started its command, which made every 4.14 run look like
 # a recording that lost its files (record now exits 128 + 15 then, and says the command was
 # not run). The guest as a whole has vm-tests/run's --timeout.
-CMD_TIMEOUT=${CMD_TIMEOUT:-1200}
+CMD_TIMEOUT=${CMD_TIMEOUT:-1500}
 STRATEGIES="default raw_tp legacy fentry kprobe"
 FILTER=""
 VERBOSE=0                                 # 1: print every test's log, not only failing ones
