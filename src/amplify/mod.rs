@@ -74,7 +74,8 @@ Options:
 
 With no -p, -c or CMD, every process is traced. Tracing stops on Ctrl-C,
 after -d, when CMD exits, or when the -p processes have exited.
-Exit status: CMD's own, 127/126 if it cannot run, 2 for bad usage, 1 for
+Exit status: CMD's own, 127/126 if it cannot run, 128 + N if signal N
+stopped the recording before CMD was started, 2 for bad usage, 1 for
 other failures, else 0.
 
 Examples:
@@ -269,11 +270,5 @@ pub fn main(args: Args) -> Result<ExitCode> {
         svg_out.commit(svg::chart(&report).as_bytes())?;
     }
     out.commit_with(|w| output::write(w, &report, o.format))?;
-    match status {
-        Some(st) if !st.success() => {
-            cli::note(format_args!("{} exited with {st}", command.unwrap_or_default()));
-            Ok(record::exit_code(st))
-        }
-        _ => Ok(ExitCode::SUCCESS),
-    }
+    Ok(status.exit_code(&command.unwrap_or_default()))
 }

@@ -484,7 +484,7 @@ fn check_command(cmd: &str) -> Result<()> {
 }
 
 /// sh's convention for how a command ended: its exit code, or 128 + the signal that killed it.
-pub fn exit_code(st: std::process::ExitStatus) -> ExitCode {
+fn exit_code(st: std::process::ExitStatus) -> ExitCode {
     use std::os::unix::process::ExitStatusExt;
     match (st.code(), st.signal()) {
         (Some(c), _) => ExitCode::from(c as u8),
@@ -532,10 +532,10 @@ impl Embedded {
         self.0.strategy.name
     }
 
-    /// Attaches, runs the command, and returns when record would stop (the
-    /// command's exit status, if there was one); `tick` runs every 100 ms.
-    pub fn run(&mut self, tick: &mut dyn FnMut() -> Result<()>) -> Result<Option<std::process::ExitStatus>> {
-        Ok(self.0.run(tick)?.child_status)
+    /// Attaches, runs the command, and returns when record would stop (how
+    /// the command ended); `tick` runs every 100 ms.
+    pub fn run(&mut self, tick: &mut dyn FnMut() -> Result<()>) -> Result<Ended> {
+        Ok(self.0.run(tick)?.ended)
     }
 
     /// Every file's totals; also what the recording could not see.
@@ -580,9 +580,32 @@ struct Recorded {
     start_wall: u64,
     end_mono: u64,
     events_lost: u64,
-    child_status: Option<std::process::ExitStatus>,
-    /// `-- CMD` was never started: a signal stopped the recording while it attached.
-    command_not_run: Option<i32>,
+    ended: Ended,
+}
+
+/// How `-- CMD` ended, if there was one.
+pub struct Ended {
+    status: Option<std::process::ExitStatus>,
+    /// It was never started: this signal stopped the recording while it attached.
+    not_run: Option<i32>,
+}
+
+impl Ended {
+    /// The tool's exit status (`cmd`: the command's name): the command's, as
+    /// sh reports it, also 128 + N for a command not run because of signal N.
+    pub fn exit_code(&self, cmd: &str) -> ExitCode {
+        if let Some(sig) = self.not_run {
+            cli::note(format_args!("stopped by signal {sig} while attaching: {cmd} was not run"));
+            return ExitCode::from(128 + sig as u8);
+        }
+        match self.status {
+            Some(status) if !status.success() => {
+                cli::note(format_args!("{cmd} exited with {status}"));
+                exit_code(status)
+            }
+            _ => ExitCode::SUCCESS,
+        }
+    }
 }
 
 impl Session {
@@ -658,7 +681,6 @@ impl Session {
     fn run(&mut self, tick: &mut dyn FnMut() -> Result<()>) -> Result<Recorded> {
         let Session { o, strategy, loaded, naming, snapshots, until_gone, command_cwd, .. } = self;
         let obj = &loaded.obj;
-        let mut child_status = None;
         // Read events before anything can send one: a perf buffer drops what
         // arrives before it is open.
         let events = obj.map(map_name!("events" in RECORD, RECORD_LEGACY))?;
@@ -669,8 +691,8 @@ impl Session {
         loaded.attach()?;
         cli::note(format_args!("recording with strategy {}; Ctrl-C to stop", strategy.name));
         // A Ctrl-C while attaching: stop before starting anything.
-        let command_not_run = signals::stop_signal().filter(|_| !o.command.is_empty());
-        let mut child = if o.command.is_empty() || command_not_run.is_some() {
+        let mut ended = Ended { status: None, not_run: signals::stop_signal().filter(|_| !o.command.is_empty()) };
+        let mut child = if o.command.is_empty() || ended.not_run.is_some() {
             None
         } else {
             let mut cmd = Command::new(&o.command[0]);
@@ -705,7 +727,7 @@ impl Session {
             }
             if let Some(c) = child.as_mut() {
                 if let Some(st) = c.try_wait()? {
-                    child_status = Some(st);
+                    ended.status = Some(st);
                     break;
                 }
             }
@@ -725,7 +747,7 @@ impl Session {
         if let Some(s) = snapshots.as_mut() {
             s.stop();
         }
-        Ok(Recorded { start_mono, start_wall, end_mono, events_lost, child_status, command_not_run })
+        Ok(Recorded { start_mono, start_wall, end_mono, events_lost, ended })
     }
 
     fn finish(self, r: Recorded) -> Result<ExitCode> {
@@ -753,18 +775,7 @@ impl Session {
             cli::note(format_args!("warning: {collisions} paths shared a 64-bit path hash: their rows are merged"));
         }
         cli::note(format_args!("{} files, profile written to {shown}", rows.len()));
-        if let Some(sig) = r.command_not_run {
-            // As a shell reports a command killed by that signal.
-            cli::note(format_args!("stopped by signal {sig} while attaching: {} was not run", o.command[0]));
-            return Ok(ExitCode::from(128 + sig as u8));
-        }
-        match r.child_status {
-            Some(status) if !status.success() => {
-                cli::note(format_args!("{} exited with {status}", o.command[0]));
-                Ok(exit_code(status))
-            }
-            _ => Ok(ExitCode::SUCCESS),
-        }
+        Ok(r.ended.exit_code(o.command.first().map_or("", |c| c.as_str())))
     }
 }
 
