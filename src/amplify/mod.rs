@@ -212,9 +212,14 @@ pub fn main(args: Args) -> Result<ExitCode> {
     let command = o.filters.command.first().cloned();
     let out = PendingOutput::create(&o.output, "report")?;
     let svg_out = o.svg.as_ref().map(|p| PendingOutput::create(p, "chart")).transpose()?;
-    let mut recording = record::Embedded::start(o.filters)?;
+    // A missing command first (127/126), then a kernel without a strategy,
+    // before record's object is loaded (minutes under QEMU for the legacy one).
+    if let Some(c) = &command {
+        record::check_command(c)?;
+    }
     let features = crate::probe::start()?;
     let strategy = TOOL.choose(&features, None)?;
+    let mut recording = record::Embedded::start(o.filters)?;
     let cfg = config(o.events);
     let loaded = strategy.load(&features, |open| {
         // 4 MiB for a stream; one page, unused, without

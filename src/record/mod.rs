@@ -462,7 +462,7 @@ fn with_descendants(pids: &[u32]) -> Vec<u32> {
 
 /// Refuse a command that cannot run before anything is attached, with sh's
 /// statuses: 127 when it is not found, 126 when it cannot be executed.
-fn check_command(cmd: &str) -> Result<()> {
+pub fn check_command(cmd: &str) -> Result<()> {
     let found = if cmd.contains('/') {
         Some(std::path::PathBuf::from(cmd)).filter(|p| p.exists())
     } else {
