@@ -250,6 +250,7 @@ fn vdso_linux_version() -> Option<u32> {
 /// An opened, not yet loaded BPF object.
 pub struct OpenObject {
     inner: OpenInner,
+    elf: &'static Embedded<[u8]>,
     /// Config bytes for objects built without global data: written to
     /// `config_map` after load (see bpf/compat.bpf.h).
     deferred_config: Option<Vec<u8>>,
@@ -275,7 +276,7 @@ impl OpenObject {
             // SAFETY: obj is a freshly opened object.
             unsafe { sys::bpf_object__set_kversion(obj.as_ptr(), v) };
         }
-        Ok(OpenObject { inner: OpenInner { obj, name: name.to_string() }, deferred_config: None })
+        Ok(OpenObject { inner: OpenInner { obj, name: name.to_string() }, elf, deferred_config: None })
     }
 
     fn prog(&self, name: &str) -> Result<*mut sys::bpf_program> {
@@ -352,28 +353,151 @@ impl OpenObject {
         Ok(())
     }
 
-    /// Verify and load every autoloaded program and create the maps.
-    pub fn load(self) -> Result<Object> {
+    /// Verify and load every autoloaded program and create the maps. The
+    /// verifier runs in the loading thread, one program after the other: where
+    /// there are CPUs to spare, about half of the programs are verified at the
+    /// same time by a second object of the same ELF (see [`Self::split_off`]).
+    pub fn load(mut self) -> Result<Object> {
         clear_libbpf_log();
-        // SAFETY: obj is live and opened.
-        let ret = unsafe { sys::bpf_object__load(self.inner.obj.as_ptr()) };
+        let name = self.inner.name.clone();
+        let refused = |ret: c_int| libbpf_error(-ret, format!("kernel refused BPF object {name}"));
+        // SAFETY: obj is live and opened; prepare creates the maps and relocates.
+        let ret = unsafe { sys::bpf_object__prepare(self.inner.obj.as_ptr()) };
         if ret < 0 {
-            return Err(libbpf_error(-ret, format!("kernel refused BPF object {}", self.inner.name)));
+            return Err(refused(ret));
         }
-        let obj = Object { inner: self.inner, links: Default::default() };
+        let split = self.split_off()?;
+        let (ret, ret_split) = std::thread::scope(|s| {
+            let other = split.as_ref().map(|(b, _)| {
+                let b = SendObject(b.obj);
+                // SAFETY: the second object is used by this thread alone until
+                // it is joined; it shares only map fds with the first.
+                s.spawn(move || unsafe { sys::bpf_object__load(b.get()) })
+            });
+            // SAFETY: obj is live and prepared.
+            let ret = unsafe { sys::bpf_object__load(self.inner.obj.as_ptr()) };
+            (ret, other.map_or(0, |h| h.join().unwrap_or(-libc::EINVAL)))
+        });
+        if ret < 0 || ret_split < 0 {
+            return Err(refused(ret.min(ret_split)));
+        }
+        let obj = Object { inner: self.inner, split, links: Default::default() };
         if let Some(cfg) = self.deferred_config {
             let zero = 0u32.to_ne_bytes();
             obj.map("config_map")?.update_raw(&zero, &cfg)?;
         }
         Ok(obj)
     }
+
+    /// Programs to load and their instruction counts, subprograms included
+    /// (known once the object is prepared).
+    fn autoloaded(&self) -> Vec<(String, usize)> {
+        let mut progs = Vec::new();
+        let mut p = ptr::null_mut();
+        loop {
+            // SAFETY: iterating the object's own programs.
+            p = unsafe { sys::bpf_object__next_program(self.inner.obj.as_ptr(), p) };
+            if p.is_null() {
+                return progs;
+            }
+            // SAFETY: p is a program of this live object; its name lives as long as it.
+            unsafe {
+                if sys::bpf_program__autoload(p) {
+                    let name = CStr::from_ptr(sys::bpf_program__name(p)).to_string_lossy().into_owned();
+                    progs.push((name, sys::bpf_program__insn_cnt(p) as usize));
+                }
+            }
+        }
+    }
+
+    fn maps(&self) -> Vec<*mut sys::bpf_map> {
+        let mut maps = Vec::new();
+        let mut m = ptr::null_mut();
+        loop {
+            // SAFETY: iterating the object's own maps.
+            m = unsafe { sys::bpf_object__next_map(self.inner.obj.as_ptr(), m) };
+            if m.is_null() {
+                return maps;
+            }
+            maps.push(m);
+        }
+    }
+
+    /// A second object of the same ELF that loads about half of this prepared
+    /// object's programs (split by instruction count) on its own thread, with
+    /// this object's maps (their fds, so both sets of programs see the same
+    /// state). Verifying tb_sys_exit and raw_uring_complete one after the
+    /// other was most of record's time to attach. None where it would not
+    /// pay: one CPU, little to verify, or a program array, which libbpf fills
+    /// from the programs of its own object.
+    fn split_off(&mut self) -> Result<Option<(OpenInner, Vec<String>)>> {
+        /// Below this many instructions on the lighter side, a second object's
+        /// ELF and kernel BTF parsing costs more than it saves.
+        const MIN_SPLIT_INSNS: usize = 1500;
+        if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+            return Ok(None);
+        }
+        // SAFETY: m is a map of this live object.
+        if self.maps().iter().any(|&m| unsafe { sys::bpf_map__type(m) } == sys::BPF_MAP_TYPE_PROG_ARRAY) {
+            return Ok(None);
+        }
+        let mut progs = self.autoloaded();
+        progs.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+        let (mut here, mut there, mut moved) = (0, 0, Vec::new());
+        for (name, n) in progs {
+            if there < here {
+                there += n;
+                moved.push(name);
+            } else {
+                here += n;
+            }
+        }
+        if there < MIN_SPLIT_INSNS {
+            return Ok(None);
+        }
+        let mut other = OpenObject::open(&self.inner.name, self.elf)?;
+        let names: Vec<&str> = moved.iter().map(String::as_str).collect();
+        other.autoload_only(&names)?;
+        for (&mine, &theirs) in self.maps().iter().zip(&other.maps()) {
+            // SAFETY: both are maps of live objects opened from the same ELF,
+            // so in the same order; this one's are created (prepared).
+            let ret = unsafe { sys::bpf_map__reuse_fd(theirs, sys::bpf_map__fd(mine)) };
+            check(ret, || format!("{}: share map {}", self.inner.name, map_name(mine)))?;
+        }
+        for name in &moved {
+            let p = self.prog(name)?;
+            // SAFETY: p belongs to this prepared, not yet loaded object.
+            check(unsafe { sys::bpf_program__set_autoload(p, false) }, || format!("set_autoload {name}"))?;
+        }
+        Ok(Some((other.inner, moved)))
+    }
+}
+
+/// A map's name, for messages.
+fn map_name(m: *mut sys::bpf_map) -> String {
+    // SAFETY: m is a map of a live object; its name lives as long as it.
+    unsafe { CStr::from_ptr(sys::bpf_map__name(m)) }.to_string_lossy().into_owned()
+}
+
+/// An object handed to the thread that loads it.
+struct SendObject(NonNull<sys::bpf_object>);
+
+// SAFETY: libbpf objects have no thread affinity; each is used by one thread at a time.
+unsafe impl Send for SendObject {}
+
+impl SendObject {
+    fn get(&self) -> *mut sys::bpf_object {
+        self.0.as_ptr()
+    }
 }
 
 /// A loaded BPF object and everything attached from it.
 pub struct Object {
-    // Field order matters: links are destroyed before the object is closed.
+    // Field order matters: links are destroyed before the objects are closed.
     links: std::cell::RefCell<Vec<Link>>,
     inner: OpenInner,
+    /// The object that loaded these programs in parallel (OpenObject::split_off).
+    split: Option<(OpenInner, Vec<String>)>,
 }
 
 struct Link(NonNull<sys::bpf_link>);
@@ -405,7 +529,10 @@ impl Object {
     }
 
     fn prog(&self, name: &str) -> Result<*mut sys::bpf_program> {
-        self.inner.prog(name)
+        match &self.split {
+            Some((other, names)) if names.iter().any(|n| n == name) => other.prog(name),
+            _ => self.inner.prog(name),
+        }
     }
 
     /// Attach program `prog` as described; it stays attached until the object is dropped.
@@ -462,25 +589,28 @@ impl Object {
     /// counted by newer kernels, 0 elsewhere).
     pub fn recursion_misses(&self) -> u64 {
         let mut total = 0;
-        let mut p = ptr::null_mut();
-        loop {
-            // SAFETY: iterating the object's own programs.
-            p = unsafe { sys::bpf_object__next_program(self.inner.obj.as_ptr(), p) };
-            if p.is_null() {
-                return total;
-            }
-            // SAFETY: p is a program of this live object.
-            let fd = unsafe { sys::bpf_program__fd(p) };
-            if fd < 0 {
-                continue;
-            }
-            let mut info = sys::bpf_prog_info::default();
-            let mut len = std::mem::size_of::<sys::bpf_prog_info>() as u32;
-            // SAFETY: info is a zeroed bpf_prog_info of `len` bytes (older kernels fill less).
-            if unsafe { sys::bpf_prog_get_info_by_fd(fd, &mut info, &mut len) } == 0 {
-                total += info.recursion_misses;
+        for obj in std::iter::once(&self.inner).chain(self.split.as_ref().map(|(o, _)| o)) {
+            let mut p = ptr::null_mut();
+            loop {
+                // SAFETY: iterating the object's own programs.
+                p = unsafe { sys::bpf_object__next_program(obj.obj.as_ptr(), p) };
+                if p.is_null() {
+                    break;
+                }
+                // SAFETY: p is a program of this live object.
+                let fd = unsafe { sys::bpf_program__fd(p) };
+                if fd < 0 {
+                    continue;
+                }
+                let mut info = sys::bpf_prog_info::default();
+                let mut len = std::mem::size_of::<sys::bpf_prog_info>() as u32;
+                // SAFETY: info is a zeroed bpf_prog_info of `len` bytes (older kernels fill less).
+                if unsafe { sys::bpf_prog_get_info_by_fd(fd, &mut info, &mut len) } == 0 {
+                    total += info.recursion_misses;
+                }
             }
         }
+        total
     }
 
     pub fn map(&self, name: &str) -> Result<Map<'_>> {
@@ -928,14 +1058,37 @@ pub fn kernel_btf() -> Result<()> {
     with_kernel_btf(|_| ()).ok_or_else(|| libbpf_error(errno(), "no kernel BTF".into()))
 }
 
-/// Loads the kernel's BTF for one query; None without BTF.
+/// The kernel's BTF, parsed once for the queries below (a parse takes about
+/// 10 ms, and choosing record's strategy queried it four times) until
+/// [`forget_kernel_btf`].
+static KERNEL_BTF: Mutex<Option<KernelBtf>> = Mutex::new(None);
+
+struct KernelBtf(NonNull<sys::btf>);
+
+// SAFETY: the BTF is only read, under KERNEL_BTF's lock.
+unsafe impl Send for KernelBtf {}
+
+impl Drop for KernelBtf {
+    fn drop(&mut self) {
+        // SAFETY: loaded by btf__load_vmlinux_btf, freed once.
+        unsafe { sys::btf__free(self.0.as_ptr()) };
+    }
+}
+
+/// The setup is over (a tool's object is loaded, libbpf parsed the BTF for
+/// it on its own): free the cached BTF, a few MB.
+pub fn forget_kernel_btf() {
+    drop(KERNEL_BTF.lock().unwrap_or_else(|e| e.into_inner()).take());
+}
+
+/// Runs one query on the kernel's BTF; None without BTF.
 fn with_kernel_btf<T>(query: impl FnOnce(*const sys::btf) -> T) -> Option<T> {
-    // SAFETY: returns a new BTF object or NULL with errno set.
-    let btf = NonNull::new(unsafe { sys::btf__load_vmlinux_btf() })?;
-    let out = query(btf.as_ptr());
-    // SAFETY: freeing the object loaded above, after its last use.
-    unsafe { sys::btf__free(btf.as_ptr()) };
-    Some(out)
+    let mut cached = KERNEL_BTF.lock().unwrap_or_else(|e| e.into_inner());
+    if cached.is_none() {
+        // SAFETY: returns a new BTF object or NULL with errno set.
+        *cached = Some(KernelBtf(NonNull::new(unsafe { sys::btf__load_vmlinux_btf() })?));
+    }
+    cached.as_ref().map(|btf| query(btf.0.as_ptr()))
 }
 
 /// Does the kernel (its BTF) have function `name`?

@@ -4,7 +4,7 @@
 //! through, never replaced; a symlink is followed and its target replaced.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::{describe_io, Error, Result};
@@ -112,7 +112,7 @@ impl PendingOutput {
     /// regular file cannot be written to the end (a full file system), the
     /// contents go to a file in the temporary directory instead, and the
     /// error says where: nothing recorded is lost.
-    pub fn commit_with(mut self, mut write: impl FnMut(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
+    pub fn commit_with(mut self, mut write: impl FnMut(&mut SmallWrites) -> std::io::Result<()>) -> Result<()> {
         let (what, shown) = (self.what, self.shown.clone());
         let res = match &mut self.target {
             Target::Stdout => write_all(&mut std::io::stdout().lock(), &mut write),
@@ -150,9 +150,9 @@ impl PendingOutput {
 
 fn write_all(
     out: &mut dyn Write,
-    write: &mut impl FnMut(&mut dyn Write) -> std::io::Result<()>,
+    write: &mut impl FnMut(&mut SmallWrites) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
-    let mut w = BufWriter::new(out);
+    let mut w = SmallWrites::new(out);
     write(&mut w)?;
     w.flush()
 }
@@ -162,5 +162,105 @@ impl Drop for PendingOutput {
         if let Target::Replace { tmp, .. } = &self.target {
             let _ = std::fs::remove_file(tmp); // no-op after a successful rename
         }
+    }
+}
+
+/// A buffered writer for documents written a few bytes at a time, as
+/// serde_json writes them (given the concrete type, so that its writes are
+/// inlined): each piece is copied by two fixed-size moves, not by a call to
+/// the C library's memcpy. With the static musl build, whose
+/// memcpy starts every copy with `rep movs`, those calls were half of the
+/// time to write the profile of 100k files.
+pub struct SmallWrites<'a> {
+    buf: Box<[u8]>,
+    len: usize,
+    out: &'a mut dyn Write,
+}
+
+impl<'a> SmallWrites<'a> {
+    const CAPACITY: usize = 64 << 10;
+
+    pub fn new(out: &'a mut dyn Write) -> SmallWrites<'a> {
+        SmallWrites { buf: vec![0; Self::CAPACITY].into_boxed_slice(), len: 0, out }
+    }
+
+    fn flush_buf(&mut self) -> std::io::Result<()> {
+        let len = std::mem::take(&mut self.len);
+        self.out.write_all(&self.buf[..len])
+    }
+}
+
+/// Copy `src` to the start of `dst`: up to 32 bytes with two overlapping
+/// moves of one width, each of a size known at compile time.
+fn copy_small(dst: &mut [u8], src: &[u8]) {
+    fn two<const W: usize>(dst: &mut [u8], src: &[u8]) {
+        let n = src.len();
+        let (a, b): ([u8; W], [u8; W]) = (src[..W].try_into().unwrap(), src[n - W..].try_into().unwrap());
+        dst[..W].copy_from_slice(&a);
+        dst[n - W..n].copy_from_slice(&b);
+    }
+    match src.len() {
+        0 => {}
+        n @ 1..=3 => {
+            dst[0] = src[0];
+            dst[n / 2] = src[n / 2];
+            dst[n - 1] = src[n - 1];
+        }
+        4..=7 => two::<4>(dst, src),
+        8..=15 => two::<8>(dst, src),
+        16..=32 => two::<16>(dst, src),
+        _ => dst[..src.len()].copy_from_slice(src),
+    }
+}
+
+impl Write for SmallWrites<'_> {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.write_all(b).map(|()| b.len())
+    }
+
+    #[inline]
+    fn write_all(&mut self, b: &[u8]) -> std::io::Result<()> {
+        if self.len + b.len() > Self::CAPACITY {
+            self.flush_buf()?;
+            if b.len() > Self::CAPACITY / 2 {
+                return self.out.write_all(b);
+            }
+        }
+        copy_small(&mut self.buf[self.len..], b);
+        self.len += b.len();
+        Ok(())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.flush_buf()?;
+        self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pieces of every length up to 100, a piece of 40 KiB and one past half the
+    /// buffer, in an order that crosses the buffer's end many times: written
+    /// exactly, in order.
+    #[test]
+    fn small_writes_keeps_every_byte_in_order() {
+        let mut pieces: Vec<Vec<u8>> = Vec::new();
+        for round in 0..40u32 {
+            for len in 0..100usize {
+                pieces.push((0..len).map(|i| (i as u32 * 7 + len as u32 + round) as u8).collect());
+            }
+            pieces.push(vec![round as u8; 40 << 10]);
+        }
+        pieces.push(vec![1; SmallWrites::CAPACITY / 2 + 1]);
+        let mut out = Vec::new();
+        let mut w = SmallWrites::new(&mut out);
+        for p in &pieces {
+            w.write_all(p).unwrap();
+        }
+        w.flush().unwrap();
+        drop(w);
+        assert_eq!(out, pieces.concat());
     }
 }

@@ -141,7 +141,9 @@ impl Strategy {
             }
         }
         let names: Vec<&str> = progs.iter().map(|p| p.name).collect();
-        Ok(Loaded { obj: Object::load(self.object, &names, configure)?, progs })
+        let obj = Object::load(self.object, &names, configure);
+        crate::bpf::forget_kernel_btf();
+        Ok(Loaded { obj: obj?, progs })
     }
 
     /// The object's program of `probe` (there is one: Tool::check).

@@ -20,6 +20,7 @@ use crate::bpf::{Map, Object};
 use crate::error::Result;
 use crate::hist::Hist;
 use crate::objects::map_name;
+use crate::output::SmallWrites;
 use crate::shared::{
     errno_key, file_hist, file_key, file_stats, file_user, hist_key, map_count, map_counts, open_count, open_counts,
     open_file, record_drop, stat_key, syscall_stats, user_key, FILE_RENAMED, FILE_UNLINKED, RECORD_COMM_LEN,
@@ -841,7 +842,7 @@ impl Snapshots {
 
     /// Write the snapshots as JSON: per snapshot, the rows whose counters
     /// changed, with their cumulative values.
-    fn write_json(&mut self, w: &mut dyn Write, rows: &Rows) -> std::io::Result<()> {
+    fn write_json(&mut self, w: &mut SmallWrites, rows: &Rows) -> std::io::Result<()> {
         self.file.flush()?;
         let mut file = self.file.get_ref().try_clone()?;
         file.rewind()?;
@@ -953,7 +954,7 @@ impl Lost {
 /// Write the profile document (docs/profile-format.md), one file at a time,
 /// each read from the maps as it is written.
 pub fn write_document(
-    w: &mut dyn Write,
+    w: &mut SmallWrites,
     h: &Header,
     rows: &Rows,
     snapshots: Option<&mut Snapshots>,
@@ -976,14 +977,11 @@ pub fn write_document(
     let head = head.to_string();
     w.write_all(&head.as_bytes()[..head.len() - 1])?;
     w.write_all(b",\n\"files\":[")?;
-    // Each row serialized in memory, then written in one call: not field by field through `dyn Write`.
-    let mut line = Vec::new();
+    // Straight to `w`, which takes serde_json's small pieces cheaply.
     for (i, keys) in rows.rows().enumerate() {
-        line.clear();
-        line.extend_from_slice(if i > 0 { b",\n" } else { b"\n" });
+        w.write_all(if i > 0 { b",\n" } else { b"\n" })?;
         let rec = rows.record(keys).map_err(|e| std::io::Error::other(e.to_string()))?;
-        serde_json::to_writer(&mut line, &FileJson::new(rows, keys, &rec))?;
-        w.write_all(&line)?;
+        serde_json::to_writer(&mut *w, &FileJson::new(rows, keys, &rec))?;
     }
     w.write_all(b"\n],\n\"directories\":[")?;
     let mut first = true;
@@ -993,11 +991,9 @@ pub fn write_document(
         if !rec.syscalls.keys().any(|k| Class::of_kind(*k as u32) == Some(Class::Sync)) {
             continue;
         }
-        line.clear();
-        line.extend_from_slice(if first { b"\n" } else { b",\n" });
+        w.write_all(if first { b"\n" } else { b",\n" })?;
         first = false;
-        serde_json::to_writer(&mut line, &DirJson(FileJson::new(rows, keys, &rec)))?;
-        w.write_all(&line)?;
+        serde_json::to_writer(&mut *w, &DirJson(FileJson::new(rows, keys, &rec)))?;
     }
     w.write_all(b"\n],\n\"snapshots\":")?;
     match snapshots {
