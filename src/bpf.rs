@@ -185,7 +185,30 @@ struct OpenInner {
     name: String,
 }
 
+/// Every item of a libbpf list walked with `next` (NULL: the first, and the end).
+fn all_of<T>(next: impl Fn(*mut T) -> *mut T) -> Vec<*mut T> {
+    let mut items = Vec::new();
+    let mut p = next(ptr::null_mut());
+    while !p.is_null() {
+        items.push(p);
+        p = next(p);
+    }
+    items
+}
+
 impl OpenInner {
+    /// The object's programs, in ELF order.
+    fn programs(&self) -> Vec<*mut sys::bpf_program> {
+        // SAFETY: iterating the object's own program list.
+        all_of(|p| unsafe { sys::bpf_object__next_program(self.obj.as_ptr(), p) })
+    }
+
+    /// The object's maps, in ELF order.
+    fn maps(&self) -> Vec<*mut sys::bpf_map> {
+        // SAFETY: iterating the object's own maps.
+        all_of(|m| unsafe { sys::bpf_object__next_map(self.obj.as_ptr(), m) })
+    }
+
     fn prog(&self, name: &str) -> Result<*mut sys::bpf_program> {
         let c = cstring(name);
         // SAFETY: obj is a live object, c a valid C string.
@@ -292,17 +315,7 @@ impl OpenObject {
 
     /// Names of all programs in the object.
     pub fn program_names(&self) -> Vec<String> {
-        let mut names = Vec::new();
-        let mut p = ptr::null_mut();
-        loop {
-            // SAFETY: iterating the object's own program list.
-            p = unsafe { sys::bpf_object__next_program(self.inner.obj.as_ptr(), p) };
-            if p.is_null() {
-                return names;
-            }
-            // SAFETY: p is a program of this object; its name lives as long as it.
-            names.push(unsafe { CStr::from_ptr(sys::bpf_program__name(p)) }.to_string_lossy().into_owned());
-        }
+        self.inner.programs().into_iter().map(prog_name).collect()
     }
 
     /// Load only the programs named in `names`; all others are skipped.
@@ -392,35 +405,12 @@ impl OpenObject {
     /// Programs to load and their instruction counts, subprograms included
     /// (known once the object is prepared).
     fn autoloaded(&self) -> Vec<(String, usize)> {
-        let mut progs = Vec::new();
-        let mut p = ptr::null_mut();
-        loop {
-            // SAFETY: iterating the object's own programs.
-            p = unsafe { sys::bpf_object__next_program(self.inner.obj.as_ptr(), p) };
-            if p.is_null() {
-                return progs;
-            }
-            // SAFETY: p is a program of this live object; its name lives as long as it.
-            unsafe {
-                if sys::bpf_program__autoload(p) {
-                    let name = CStr::from_ptr(sys::bpf_program__name(p)).to_string_lossy().into_owned();
-                    progs.push((name, sys::bpf_program__insn_cnt(p) as usize));
-                }
-            }
-        }
-    }
-
-    fn maps(&self) -> Vec<*mut sys::bpf_map> {
-        let mut maps = Vec::new();
-        let mut m = ptr::null_mut();
-        loop {
-            // SAFETY: iterating the object's own maps.
-            m = unsafe { sys::bpf_object__next_map(self.inner.obj.as_ptr(), m) };
-            if m.is_null() {
-                return maps;
-            }
-            maps.push(m);
-        }
+        let progs = self.inner.programs().into_iter();
+        // SAFETY: p is a program of this live object.
+        progs
+            .filter(|&p| unsafe { sys::bpf_program__autoload(p) })
+            .map(|p| (prog_name(p), unsafe { sys::bpf_program__insn_cnt(p) } as usize))
+            .collect()
     }
 
     /// A second object of the same ELF that loads about half of this prepared
@@ -438,7 +428,7 @@ impl OpenObject {
             return Ok(None);
         }
         // SAFETY: m is a map of this live object.
-        if self.maps().iter().any(|&m| unsafe { sys::bpf_map__type(m) } == sys::BPF_MAP_TYPE_PROG_ARRAY) {
+        if self.inner.maps().iter().any(|&m| unsafe { sys::bpf_map__type(m) } == sys::BPF_MAP_TYPE_PROG_ARRAY) {
             return Ok(None);
         }
         let mut progs = self.autoloaded();
@@ -458,7 +448,7 @@ impl OpenObject {
         let mut other = OpenObject::open(&self.inner.name, self.elf)?;
         let names: Vec<&str> = moved.iter().map(String::as_str).collect();
         other.autoload_only(&names)?;
-        for (&mine, &theirs) in self.maps().iter().zip(&other.maps()) {
+        for (&mine, &theirs) in self.inner.maps().iter().zip(&other.inner.maps()) {
             // SAFETY: both are maps of live objects opened from the same ELF,
             // so in the same order; this one's are created (prepared).
             let ret = unsafe { sys::bpf_map__reuse_fd(theirs, sys::bpf_map__fd(mine)) };
@@ -477,6 +467,11 @@ impl OpenObject {
 fn map_name(m: *mut sys::bpf_map) -> String {
     // SAFETY: m is a map of a live object; its name lives as long as it.
     unsafe { CStr::from_ptr(sys::bpf_map__name(m)) }.to_string_lossy().into_owned()
+}
+
+fn prog_name(p: *mut sys::bpf_program) -> String {
+    // SAFETY: p is a program of a live object; its name lives as long as it.
+    unsafe { CStr::from_ptr(sys::bpf_program__name(p)) }.to_string_lossy().into_owned()
 }
 
 /// An object handed to the thread that loads it.
@@ -588,26 +583,19 @@ impl Object {
     /// program was running on that CPU (bpf_prog_info.recursion_misses; only
     /// counted by newer kernels, 0 elsewhere).
     pub fn recursion_misses(&self) -> u64 {
+        let objects = std::iter::once(&self.inner).chain(self.split.as_ref().map(|(o, _)| o));
         let mut total = 0;
-        for obj in std::iter::once(&self.inner).chain(self.split.as_ref().map(|(o, _)| o)) {
-            let mut p = ptr::null_mut();
-            loop {
-                // SAFETY: iterating the object's own programs.
-                p = unsafe { sys::bpf_object__next_program(obj.obj.as_ptr(), p) };
-                if p.is_null() {
-                    break;
-                }
-                // SAFETY: p is a program of this live object.
-                let fd = unsafe { sys::bpf_program__fd(p) };
-                if fd < 0 {
-                    continue;
-                }
-                let mut info = sys::bpf_prog_info::default();
-                let mut len = std::mem::size_of::<sys::bpf_prog_info>() as u32;
-                // SAFETY: info is a zeroed bpf_prog_info of `len` bytes (older kernels fill less).
-                if unsafe { sys::bpf_prog_get_info_by_fd(fd, &mut info, &mut len) } == 0 {
-                    total += info.recursion_misses;
-                }
+        for p in objects.flat_map(OpenInner::programs) {
+            // SAFETY: p is a program of this live object.
+            let fd = unsafe { sys::bpf_program__fd(p) };
+            if fd < 0 {
+                continue;
+            }
+            let mut info = sys::bpf_prog_info::default();
+            let mut len = std::mem::size_of::<sys::bpf_prog_info>() as u32;
+            // SAFETY: info is a zeroed bpf_prog_info of `len` bytes (older kernels fill less).
+            if unsafe { sys::bpf_prog_get_info_by_fd(fd, &mut info, &mut len) } == 0 {
+                total += info.recursion_misses;
             }
         }
         total

@@ -449,6 +449,9 @@ fn alive(pid: u32) -> bool {
 
 /// `pids` and all their descendants running now.
 fn with_descendants(pids: &[u32]) -> Vec<u32> {
+    if pids.is_empty() {
+        return Vec::new(); // no need to read every process's stat
+    }
     let tree = parents();
     let mut all: Vec<u32> = pids.to_vec();
     let mut i = 0;

@@ -28,7 +28,7 @@ boot_guest() {
   [ -n "$STRATEGIES" ] && cmdline="$cmdline iotvm.strategies=$STRATEGIES"
   [ "$VERBOSE" = 1 ] && cmdline="$cmdline iotvm.verbose=1"
   [ -n "$GUEST_ENV" ] && cmdline="$cmdline iotvm.env=$GUEST_ENV"
-  qemu=(qemu-system-x86_64 -M pc -smp 1 -m "$MEM" -nodefaults -no-user-config -display none -monitor none
+  qemu=(qemu-system-x86_64 -M pc -smp "$CPUS" -m "$MEM" -nodefaults -no-user-config -display none -monitor none
         -no-reboot -kernel "$kd/boot" -initrd "$d/initrd.cpio" -append "$cmdline"
         -drive "file=$d/disk.img,format=raw,if=virtio,cache=unsafe" -serial "file:$d/serial.log")
   if [ "$acc" = kvm ]; then qemu+=(-accel kvm -cpu "${CPU:-host}"); else qemu+=(-accel tcg -cpu "${CPU:-max}"); fi
