@@ -278,22 +278,18 @@ fn probe_events(tracefs: &Tracefs, category: &str, names: &[String]) -> Probed {
 /// "io_uring: Add to traces the req pointer when available"), or from
 /// io_uring_submit_sqe. Without either nothing names a request's file.
 fn probe_io_uring(tracefs: &Tracefs) -> Probed {
-    const CAT: &str = "io_uring";
-    if !tracefs.has_event(CAT, "io_uring_complete") {
+    use crate::record::uring;
+    if !tracefs.has_event(uring::CAT, "io_uring_complete") {
         return no(format!("no io_uring tracepoints in {}", tracefs.path.display()));
     }
     // Its record has the request from 5.19, its arguments from 5.16 (the
     // kernel's BTF shows them); before, io_uring_submit_sqe passes it from
     // 5.12 and in 5.10's stable updates, and completions are matched by ring
-    // and user_data (src/record/uring.rs).
-    if tracefs.field(CAT, "io_uring_complete", "req").is_ok() {
+    // and user_data.
+    if uring::complete_has_req(tracefs) {
         return yes("io_uring_complete has the request");
     }
-    let arity = crate::bpf::raw_tp_arity;
-    if arity("io_uring_complete").is_ok_and(|n| n >= 5) {
-        return yes("io_uring_complete passes the request (its prototype in BTF)");
-    }
-    if arity("io_uring_submit_sqe").is_ok_and(|n| n >= 6) {
+    if uring::sqe_req_second() {
         return yes("io_uring_submit_sqe passes the request: completions matched by ring and user_data");
     }
     no("neither io_uring_complete nor io_uring_submit_sqe passes the request: io_uring I/O is not recorded")

@@ -5,7 +5,7 @@ mod kinds;
 mod legacy;
 mod naming;
 mod profile;
-mod uring;
+pub mod uring;
 
 pub use kinds::{Class, Via, IO_SYSCALLS, OPENS};
 pub use naming::encode as encode_path;
@@ -649,7 +649,8 @@ impl Session {
         cfg.exit_args = strategy.hooks.exit_args() as u8;
         cfg.uring_sqe_req_second = uring::sqe_req_second() as u8;
         // Completions without the request are matched by ring and user_data.
-        cfg.uring_by_data = (features.has(Feat::IoUringTracepoints) && !uring::complete_has_req(&features)) as u8;
+        cfg.uring_by_data =
+            (features.has(Feat::IoUringTracepoints) && !uring::complete_has_req(&features.tracefs)) as u8;
         let mut naming = match strategy.flavour() {
             Flavour::Legacy => Naming::Opens(legacy::Opens::default()),
             Flavour::CoRe => Naming::Kernel(naming::Names::default()),

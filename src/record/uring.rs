@@ -3,12 +3,12 @@
 //! request (Feat::IoUringTracepoints tells whether one can).
 
 use crate::bpf::raw_tp_arity;
-
 use crate::error::Result;
 use crate::probe::{Feat, Features};
 use crate::strategy::{Need, Probe};
+use crate::tracefs::Tracefs;
 
-const CAT: &str = "io_uring";
+pub const CAT: &str = "io_uring";
 
 /// io_uring_submit_req(req): 6.3+.
 fn submit_req(f: &Features) -> Result<bool> {
@@ -34,8 +34,8 @@ pub fn sqe_req_second() -> bool {
 
 /// io_uring_complete passes the request: in its record (5.19+) or as its
 /// second argument (ctx, req, user_data, res, cflags, ...: 5.16+).
-pub fn complete_has_req(f: &Features) -> bool {
-    f.tracefs.field(CAT, "io_uring_complete", "req").is_ok() || raw_tp_arity("io_uring_complete").is_ok_and(|n| n >= 5)
+pub fn complete_has_req(tracefs: &Tracefs) -> bool {
+    tracefs.field(CAT, "io_uring_complete", "req").is_ok() || raw_tp_arity("io_uring_complete").is_ok_and(|n| n >= 5)
 }
 
 fn complete(f: &Features) -> Result<bool> {
