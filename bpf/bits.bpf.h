@@ -6,21 +6,23 @@
 #define TASK_COMM_LEN 16
 
 /* Histogram slot of v: 0 holds zero, slot k >= 1 holds [2^(k-1), 2^k)
- * (src/hist.rs decodes it). Unrolled: no loops before 5.3. */
+ * (src/hist.rs decodes it): the number of bits up to v's highest one.
+ * Without branches: a verifier that followed one path per slot through the
+ * record programs of the legacy object, where every call is inlined, went
+ * past its 1M instructions (E2BIG) once a call took three slots. */
 static __always_inline u32 log2_slot(u64 v)
 {
-	u32 slot = 0;
-
-	if (!v)
-		return 0;
-#pragma unroll
-	for (int shift = 32; shift > 0; shift >>= 1) {
-		if (v >> shift) {
-			v >>= shift;
-			slot += shift;
-		}
-	}
-	return slot + 1;
+	v |= v >> 1;
+	v |= v >> 2;
+	v |= v >> 4;
+	v |= v >> 8;
+	v |= v >> 16;
+	v |= v >> 32;
+	/* population count of v, now 2^slot - 1 */
+	v -= (v >> 1) & 0x5555555555555555ULL;
+	v = (v & 0x3333333333333333ULL) + ((v >> 2) & 0x3333333333333333ULL);
+	v = (v + (v >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+	return (v * 0x0101010101010101ULL) >> 56;
 }
 
 /* Task comms: equal up to the first NUL. */

@@ -233,42 +233,47 @@ static __always_inline void *lookup_or_init(void *map, const void *key, const vo
 	return v;
 }
 
-static __always_inline void hist_add(const struct file_key *file, u32 hist, u64 value)
+/* Add n (wrapping: a completed_hist delta may be -1) to `slot` of the
+ * sparse histogram `hist` of `file`. */
+static __always_inline void hist_count_sparse(const struct file_key *file, u32 hist, u32 slot, u64 n)
 {
-	struct hist_key k = { .file = *file, .hist = hist, .slot = log2_slot(value) };
-	u64 zero = 0, *n = lookup_or_init(&hists, &k, &zero);
+	struct hist_key k = { .file = *file, .hist = hist, .slot = slot };
+	u64 zero = 0, *c = lookup_or_init(&hists, &k, &zero);
 
-	if (n)
-		__sync_fetch_and_add(n, 1);
+	if (c)
+		__sync_fetch_and_add(c, n);
 }
 
-/* Count value in an inline histogram (`slots`, RECORD_INLINE_SLOTS long),
- * or, past its last slot or without one (INLINE), in the sparse one `hist`
- * of `file`. */
+static __always_inline void hist_add(const struct file_key *file, u32 hist, u64 value)
+{
+	hist_count_sparse(file, hist, log2_slot(value), 1);
+}
+
+/* The histogram slot of a size. In the CO-RE object behind a global
+ * function, whose result the verifier takes as any number: indexing an
+ * inline histogram by a slot it can trace back to the syscall's return
+ * value would make that value precise, and states that differ in it would
+ * no longer be pruned (raw_sys_exit: 23k states and 0.9 s to verify, 7.8k
+ * and 0.35 s with this). */
 #if INLINE_HISTS
-/* log2_slot() behind a global function, whose result the verifier takes as
- * any number: indexing an inline histogram by a slot it can trace back to
- * the syscall's return value would make that value precise, and states that
- * differ in it would no longer be pruned (raw_sys_exit: 23k states and 0.9 s
- * to verify, 7.8k and 0.35 s with this). */
 __noinline u32 opaque_slot(u64 value)
 {
 	return log2_slot(value);
 }
-#endif
-
-SUBPROG void hist_add_inline(u64 *slots, const struct file_key *file, u32 hist, u64 value)
-{
-#if INLINE_HISTS
-	u32 slot = opaque_slot(value);
+#define SIZE_SLOT opaque_slot
 #else
-	u32 slot = log2_slot(value);
+#define SIZE_SLOT log2_slot
 #endif
 
+/* Add n to `slot` of an inline histogram (`slots`, RECORD_INLINE_SLOTS
+ * long), or, past its last slot or without one (INLINE), of the sparse one
+ * `hist` of `file`. */
+SUBPROG void hist_count(u64 *slots, const struct file_key *file, u32 hist, u32 slot, u64 n)
+{
 	if (slots && slot < RECORD_INLINE_SLOTS)
-		__sync_fetch_and_add(&slots[slot], 1);
+		__sync_fetch_and_add(&slots[slot], n);
 	else
-		hist_add(file, hist, value);
+		hist_count_sparse(file, hist, slot, n);
 }
 
 /* The io_kinds of a class (record.h: RECORD_KINDS) as a bit mask: a
@@ -328,7 +333,7 @@ static __always_inline bool two_files(u32 kind)
  * `kind`, whose counters are `sc`. */
 static __always_inline void run_ended(const struct file_key *key, struct syscall_stats *sc, u32 kind, u64 len)
 {
-	hist_add_inline(INLINE(sc->seq), key, is_read(kind) ? HIST_SEQ_READ : HIST_SEQ_WRITE, len);
+	hist_count(INLINE(sc->seq), key, is_read(kind) ? HIST_SEQ_READ : HIST_SEQ_WRITE, SIZE_SLOT(len), 1);
 }
 
 /* The sequential runs of `of` end (its struct file is gone or reused). */
@@ -439,6 +444,7 @@ SUBPROG void account(struct open_file *of, const struct io_done *d)
 	s64 ret = d->ret;
 	struct syscall_stats *sc;
 	u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	u32 req_slot = 0, done_slot;
 	u64 zero = 0, *n;
 #if INLINE_HISTS
 	u32 z = 0;
@@ -471,8 +477,10 @@ SUBPROG void account(struct open_file *of, const struct io_done *d)
 	if (!sc)
 		return;
 	__sync_fetch_and_add(&sc->calls, 1);
-	if (is_read(kind) || is_write(kind) || of_class(kind, KIND_CLASS_OTHER))
-		hist_add_inline(INLINE(sc->request), &of->key, HIST_REQUEST + kind * 2, d->req);
+	if (is_read(kind) || is_write(kind) || of_class(kind, KIND_CLASS_OTHER)) {
+		req_slot = SIZE_SLOT(d->req);
+		hist_count(INLINE(sc->request), &of->key, HIST_REQUEST + kind * 2, req_slot, 1);
+	}
 	if (ret < 0) {
 		struct errno_key ek = { .file = of->key, .kind = kind, .err = -ret };
 
@@ -480,6 +488,9 @@ SUBPROG void account(struct open_file *of, const struct io_done *d)
 		n = lookup_or_init(&errnos, &ek, &zero);
 		if (n)
 			__sync_fetch_and_add(n, 1);
+		/* completed_hist counts successful calls only (record.h) */
+		if (is_read(kind) || is_write(kind))
+			hist_count(INLINE(sc->completed), &of->key, HIST_COMPLETED + kind * 2, req_slot, -1);
 		return;
 	}
 	if (kind == IO_CLOSE || of_class(kind, KIND_CLASS_OTHER))
@@ -503,7 +514,12 @@ SUBPROG void account(struct open_file *of, const struct io_done *d)
 		return;
 	}
 	__sync_fetch_and_add(&sc->bytes, ret);
-	hist_add_inline(INLINE(sc->completed), &of->key, HIST_COMPLETED + kind * 2, ret);
+	/* Most calls complete in their request's slot, and cost nothing here (record.h). */
+	done_slot = ret == d->req ? req_slot : SIZE_SLOT(ret);
+	if (done_slot != req_slot) {
+		hist_count(INLINE(sc->completed), &of->key, HIST_COMPLETED + kind * 2, req_slot, -1);
+		hist_count(INLINE(sc->completed), &of->key, HIST_COMPLETED + kind * 2, done_slot, 1);
+	}
 	if (!sc->first_ns)
 		sc->first_ns = start;
 	sc->last_ns = now;

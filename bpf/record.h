@@ -138,7 +138,7 @@ enum io_kind {
  * inline ones, and fsync's); in user space, a file's histograms. */
 enum file_hist {
 	HIST_REQUEST,      /* + io_kind * 2 */
-	HIST_COMPLETED,    /* + io_kind * 2 */
+	HIST_COMPLETED,    /* + io_kind * 2: less HIST_REQUEST (syscall_stats.completed) */
 	HIST_SEQ_READ = IO_NR_KINDS * 2,
 	HIST_SEQ_WRITE,
 	HIST_FSYNC_LATENCY,
@@ -193,7 +193,10 @@ struct syscall_stats {
 	__u64 rewrites; /* writes at the offset of the open's previous write */
 	__u64 end;      /* highest offset + bytes of a completed read or write */
 	__u64 request[RECORD_INLINE_SLOTS];   /* bytes asked for */
-	__u64 completed[RECORD_INLINE_SLOTS]; /* bytes transferred (successful calls) */
+	/* Bytes transferred by the successful calls, kept as the difference
+	 * from `request` (u64 wrapping; user space adds the two): a call that
+	 * completes in its request's slot, as most do, costs no update here. */
+	__u64 completed[RECORD_INLINE_SLOTS];
 	__u64 seq[RECORD_INLINE_SLOTS];       /* lengths of the sequential runs it ended */
 };
 

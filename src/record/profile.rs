@@ -117,6 +117,27 @@ struct Calls {
     errnos: BTreeMap<i32, u64>,
     request: Hist,
     completed: Hist,
+    /// What the maps keep of `completed`: its difference from `request`,
+    /// slot by slot, summed wrapping (bpf/record.h: syscall_stats).
+    completed_delta: BTreeMap<u32, u64>,
+}
+
+impl Calls {
+    fn add_completed_delta(&mut self, slot: u32, n: u64) {
+        let d = self.completed_delta.entry(slot).or_default();
+        *d = d.wrapping_add(n);
+    }
+
+    /// `completed` from `request` and the delta, once both are read.
+    fn resolve_completed(&mut self) {
+        let mut slots = self.request.0.clone();
+        for (slot, d) in std::mem::take(&mut self.completed_delta) {
+            let n = slots.entry(slot).or_default();
+            *n = n.wrapping_add(d);
+        }
+        slots.retain(|_, n| *n != 0);
+        self.completed = Hist(slots);
+    }
 }
 
 /// Everything counted under one key, or one row.
@@ -231,8 +252,11 @@ impl Sparse {
             let seq = file_hist::HIST_SEQ_READ as u16;
             if h.hist < seq {
                 let c = f.syscalls.entry(h.hist as usize / 2).or_default();
-                if h.hist % 2 == file_hist::HIST_REQUEST as u16 { &mut c.request } else { &mut c.completed }
-                    .add(h.slot as u32, *n);
+                if h.hist % 2 == file_hist::HIST_REQUEST as u16 {
+                    c.request.add(h.slot as u32, *n);
+                } else {
+                    c.add_completed_delta(h.slot as u32, *n);
+                }
             } else {
                 f.hists.entry(h.hist).or_default().add(h.slot as u32, *n);
             }
@@ -283,7 +307,9 @@ impl Values<'_> {
             let c = f.syscalls.entry(kind as usize).or_default();
             (c.calls, c.errors, c.bytes) = (v.calls, v.errors, v.bytes);
             add_slots(&mut c.request, &v.request);
-            add_slots(&mut c.completed, &v.completed);
+            for (slot, n) in v.completed.iter().enumerate().filter(|(_, n)| **n != 0) {
+                c.add_completed_delta(slot as u32, *n);
+            }
         }
         Ok(())
     }
@@ -431,6 +457,12 @@ impl Rows<'_> {
         let mut f = FileRecord::default();
         self.values.add_to(&mut f, k.key, k.present)?;
         self.sparse.add_to(&mut f, k.key);
+        // Only reads and writes count completed sizes (bpf/record.bpf.h: account()).
+        for (kind, c) in &mut f.syscalls {
+            if matches!(Class::of_kind(*kind as u32), Some(Class::Read | Class::Write)) {
+                c.resolve_completed();
+            }
+        }
         Ok(f)
     }
 }
