@@ -454,7 +454,9 @@ static __noinline void resolve_file(u64 ref, struct inode *inode, bool dirs)
 		sk.dev = e->dev;
 		if (fresh.dir)
 			e->flags |= FILE_DIR;
-		if (!bpf_map_update_elem(&seen, &sk, &one, BPF_NOEXIST)) {
+		/* Looked up first: most opens are of files seen before, and a
+		 * lookup takes no bucket lock. */
+		if (!bpf_map_lookup_elem(&seen, &sk) && !bpf_map_update_elem(&seen, &sk, &one, BPF_NOEXIST)) {
 			len = __builtin_offsetof(struct file_event, path) + e->path_len;
 			if (len > sizeof(*e))
 				len = sizeof(*e);

@@ -466,8 +466,13 @@ SUBPROG void account(struct open_file *of, const struct io_done *d)
 		struct user_key uk = { .file = of->key, .tgid = tgid, .exec = exec };
 		struct file_user u = {};
 
-		current_comm(u.comm);
-		bpf_map_update_elem(&users, &uk, &u, BPF_ANY);
+		/* The name it had at its first I/O on the file. Looked up first:
+		 * a process reopening many files pays a lookup for each, not the
+		 * bucket lock of an update (nor an allocation, with BPF_ANY). */
+		if (!bpf_map_lookup_elem(&users, &uk)) {
+			current_comm(u.comm);
+			bpf_map_update_elem(&users, &uk, &u, BPF_NOEXIST);
+		}
 		of->last_tgid = tgid;
 		of->last_exec = exec;
 	}
