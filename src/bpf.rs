@@ -581,10 +581,10 @@ impl Object {
 
     /// Runs of this object's programs the kernel skipped because another BPF
     /// program was running on that CPU (bpf_prog_info.recursion_misses; only
-    /// counted by newer kernels, 0 elsewhere).
-    pub fn recursion_misses(&self) -> u64 {
+    /// counted by newer kernels, 0 elsewhere), by program name.
+    pub fn recursion_misses(&self) -> Vec<(String, u64)> {
         let objects = std::iter::once(&self.inner).chain(self.split.as_ref().map(|(o, _)| o));
-        let mut total = 0;
+        let mut misses = Vec::new();
         for p in objects.flat_map(OpenInner::programs) {
             // SAFETY: p is a program of this live object.
             let fd = unsafe { sys::bpf_program__fd(p) };
@@ -595,10 +595,10 @@ impl Object {
             let mut len = std::mem::size_of::<sys::bpf_prog_info>() as u32;
             // SAFETY: info is a zeroed bpf_prog_info of `len` bytes (older kernels fill less).
             if unsafe { sys::bpf_prog_get_info_by_fd(fd, &mut info, &mut len) } == 0 {
-                total += info.recursion_misses;
+                misses.push((prog_name(p), info.recursion_misses));
             }
         }
-        total
+        misses
     }
 
     pub fn map(&self, name: &str) -> Result<Map<'_>> {

@@ -6,15 +6,22 @@ use crate::strategy::{Probe, Strategy, SyscallHooks, Tool};
 
 const BIO_QUEUE: Probe = Probe::new("tp_bio_queue");
 
-const CORE_PROBES: &[Probe] =
-    &[BIO_QUEUE, Probe::new("raw_rq_insert"), Probe::new("raw_rq_issue"), Probe::new("raw_rq_complete")];
+const CORE_PROBES: &[Probe] = &[
+    BIO_QUEUE,
+    Probe::new("raw_rq_insert"),
+    Probe::new("raw_rq_issue"),
+    Probe::new("raw_rq_complete"),
+    Probe::new("raw_rq_complete_again"),
+];
 const LEGACY_PROBES: &[Probe] =
     &[BIO_QUEUE, Probe::new("tp_rq_insert"), Probe::new("tp_rq_issue"), Probe::new("tp_rq_complete")];
 
 /// Strategies of every block tool, over its two objects (bpf/block.bpf.h).
 /// raw_tp first: exact (requests known by pointer) and without the
 /// perf-event tracepoints' shared recursion guard, which makes a completion
-/// interrupting another BPF program go unseen.
+/// interrupting another BPF program go unseen. Its guard is per program, so
+/// a second program on block_rq_complete sees the completions that
+/// interrupt the first (bpf/block.bpf.h: raw_rq_complete_again).
 const fn strategies(modern: &'static Obj, legacy: &'static Obj) -> [Strategy; 2] {
     [
         Strategy {
