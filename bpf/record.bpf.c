@@ -221,39 +221,36 @@ static __always_inline u32 current_exec_id(void)
 }
 
 /* bpf_rdonly_cast() (6.2, "bpf: Add a kfunc for generic type cast") lets
- * the program read a struct file directly, not by a probe read per field.
- * A weak kfunc: kernels without it take the probe-read branch. */
+ * the program load a kernel object's fields directly (fault-checked loads,
+ * as from any untrusted pointer), not by a probe-read helper call each. A
+ * weak kfunc: kernels without it take the probe-read branch. */
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
-#define DIRECT_FILE bpf_ksym_exists(bpf_rdonly_cast)
+#define DIRECT_READ bpf_ksym_exists(bpf_rdonly_cast)
+
+/* The member `field` (a path: a.b) of the kernel object of `type` at `ptr`. */
+#define KREAD(ptr, type, field)                                                \
+	(DIRECT_READ ? bpf_core_cast((void *)(ptr), type)->field : BPF_CORE_READ((type *)(ptr), field))
 
 static __always_inline struct inode *file_inode_of(u64 ref)
 {
-	if (DIRECT_FILE)
-		return bpf_core_cast((void *)ref, struct file)->f_inode;
-	return BPF_CORE_READ((struct file *)ref, f_inode);
+	return KREAD(ref, struct file, f_inode);
 }
 
 static __always_inline bool file_appends(u64 ref)
 {
-	if (!ref)
-		return false;
-	if (DIRECT_FILE)
-		return bpf_core_cast((void *)ref, struct file)->f_flags & O_APPEND;
-	return BPF_CORE_READ((struct file *)ref, f_flags) & O_APPEND;
+	return ref && (KREAD(ref, struct file, f_flags) & O_APPEND);
 }
 
 static __always_inline u64 file_pos(u64 ref, bool append)
 {
-	struct file *f;
+	struct inode *inode;
 
 	if (!ref)
 		return 0;
-	if (DIRECT_FILE) {
-		f = bpf_core_cast((void *)ref, struct file);
-		return append ? f->f_inode->i_size : f->f_pos;
-	}
-	f = (struct file *)ref;
-	return append ? BPF_CORE_READ(f, f_inode, i_size) : BPF_CORE_READ(f, f_pos);
+	if (!append)
+		return KREAD(ref, struct file, f_pos);
+	inode = KREAD(ref, struct file, f_inode);
+	return KREAD(inode, struct inode, i_size);
 }
 
 #define PATH_WORDS (sizeof(((struct file_event *)0)->path) / 8)
@@ -341,18 +338,18 @@ __noinline int walk_step(void)
 		return 1;
 	d = (struct dentry *)w->dentry;
 	mnt = (struct mount *)w->mnt;
-	if (d == BPF_CORE_READ(mnt, mnt.mnt_root)) {
+	if (d == KREAD(mnt, struct mount, mnt.mnt_root)) {
 		/* Top of this mount: continue from where it is mounted. */
-		mparent = BPF_CORE_READ(mnt, mnt_parent);
+		mparent = KREAD(mnt, struct mount, mnt_parent);
 		if (mparent == mnt) {
 			w->top = 1;
 			return 1;
 		}
-		w->dentry = (u64)BPF_CORE_READ(mnt, mnt_mountpoint);
+		w->dentry = (u64)KREAD(mnt, struct mount, mnt_mountpoint);
 		w->mnt = (u64)mparent;
 		return 0;
 	}
-	parent = BPF_CORE_READ(d, d_parent);
+	parent = KREAD(d, struct dentry, d_parent);
 	if (parent == d) {
 		w->top = 1;
 		return 1;
@@ -360,7 +357,7 @@ __noinline int walk_step(void)
 	if (w->pos >= RECORD_PATH_MAX)
 		return 1;
 	n = bpf_probe_read_kernel_str(&e->path[w->pos & (RECORD_PATH_MAX - 1)], RECORD_NAME_MAX + 1,
-				      BPF_CORE_READ(d, d_name.name));
+				      KREAD(d, struct dentry, d_name.name));
 	if (n <= 0)
 		return 1;
 	w->pos += n;
