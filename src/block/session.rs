@@ -277,3 +277,21 @@ pub fn report_intervals(
     cli::note(format_args!("{}", session.losses()?));
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::missed_runs;
+
+    fn runs(m: &[(&str, u64)]) -> u64 {
+        missed_runs(&m.iter().map(|(n, c)| (n.to_string(), *c)).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn a_completion_is_missed_only_if_both_programs_skipped_it() {
+        // the first program skipped 16 that the second saw
+        assert_eq!(runs(&[("raw_rq_issue", 2), ("raw_rq_complete", 16), ("raw_rq_complete_again", 0)]), 2);
+        assert_eq!(runs(&[("raw_rq_complete", 5), ("raw_rq_complete_again", 3)]), 3);
+        // the tracepoint strategy has one program per tracepoint: every miss counts
+        assert_eq!(runs(&[("tp_rq_issue", 1), ("tp_rq_complete", 4)]), 5);
+    }
+}

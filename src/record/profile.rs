@@ -1038,3 +1038,23 @@ pub fn write_document(
 fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Calls;
+
+    #[test]
+    fn completed_is_request_plus_the_kept_difference() {
+        let mut c = Calls::default();
+        // ten calls asked for 4 KiB: one failed (no completion), one returned 100 bytes, one 0 (end of file)
+        c.request.add(13, 10);
+        c.add_completed_delta(13, u64::MAX);
+        c.add_completed_delta(13, u64::MAX);
+        c.add_completed_delta(7, 1);
+        c.add_completed_delta(13, u64::MAX);
+        c.add_completed_delta(0, 1);
+        c.resolve_completed();
+        assert_eq!(c.completed.0.into_iter().collect::<Vec<_>>(), [(0, 1), (7, 1), (13, 7)]);
+        assert!(c.completed_delta.is_empty());
+    }
+}
