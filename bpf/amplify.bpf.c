@@ -478,11 +478,15 @@ GLOBAL_FN int amp_bio(u64 addr, u32 disk, u32 bytes, u32 how)
 SEC("raw_tp/block_rq_complete")
 int amp_rq_complete(u64 *ctx)
 {
+	const volatile struct amp_config *cfg = get_config();
 	struct request *rq = (struct request *)ctx[0];
 	u32 left = ctx[2], op = BPF_CORE_READ(rq, cmd_flags) & REQ_OP_MASK, disk, how;
-	bool ends = left >= BPF_CORE_READ(rq, __data_len) && !(BPF_CORE_READ(rq, rq_flags) & rqf_flush_seq());
 	struct bio *bio;
+	bool ends;
 
+	if (!cfg)
+		return 0;
+	ends = left >= BPF_CORE_READ(rq, __data_len) && !(BPF_CORE_READ(rq, rq_flags) & cfg->rqf_flush_seq);
 	if ((op != REQ_OP_READ && op != REQ_OP_WRITE) || (!left && !ends))
 		return 0;
 	disk = rq_dev(rq);

@@ -43,6 +43,10 @@ struct amp_config {
 	 * bi_end_io is compared with. */
 	__u64 dio_end_io;   /* iomap_dio_bio_end_io: bi_private is a struct iomap_dio */
 	__u64 chain_end_io; /* bio_chain_endio: a split bio, bi_private its parent */
+	/* RQF_FLUSH_SEQ: a request in its flush sequence, whose end diskstats
+	 * does not count (it ends again, with no bytes left, after its flushes).
+	 * From the kernel's BTF by user space (src/amplify/mod.rs). */
+	__u32 rqf_flush_seq;
 	__u8 events; /* --events: send an amp_event per bio and folio */
 };
 

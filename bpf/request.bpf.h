@@ -45,20 +45,6 @@ enum req_flag_bits {
 	__REQ_RAHEAD,
 };
 
-/* RQF_FLUSH_SEQ: a request in its flush sequence, whose end diskstats does
- * not count (the request ends again, with no bytes left, after its flushes).
- * 1 << 4 until 6.10 made the flags an enum (5f89154e8e9e). */
-enum rqf_flags {
-	__RQF_FLUSH_SEQ,
-};
-
-static __always_inline u32 rqf_flush_seq(void)
-{
-	if (bpf_core_enum_value_exists(enum rqf_flags, __RQF_FLUSH_SEQ))
-		return 1U << (bpf_core_enum_value(enum rqf_flags, __RQF_FLUSH_SEQ) & 31);
-	return 1U << 4;
-}
-
 /* REQ_OP_BITS and these operation numbers are the same since 4.10
  * (ef295ecf090d "block: better op and flags encoding"). */
 #define REQ_OP_MASK 0xff

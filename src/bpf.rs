@@ -1107,6 +1107,30 @@ pub fn raw_tp_arity(name: &str) -> Result<u32> {
     arity.flatten().ok_or_else(|| Error::msg(format!("kernel BTF has no prototype for tracepoint {name}")))
 }
 
+/// The value of enumerator `name` in the kernel's BTF, whatever enum holds it:
+/// CO-RE finds enum values by the enum's name, and some kernels' enums have
+/// none (6.12's rq_flags bits). None without BTF or such an enumerator.
+pub fn kernel_enum_value(name: &str) -> Option<i32> {
+    const KIND_MASK: u32 = 0x1f;
+    let want = cstring(name);
+    // SAFETY: type pointers and names point into the live btf and are only
+    // read during the query; an ENUM's vlen btf_enum entries follow its type.
+    with_kernel_btf(|btf| unsafe {
+        (1..sys::btf__type_cnt(btf)).find_map(|id| {
+            let t = sys::btf__type_by_id(btf, id);
+            if t.is_null() || ((*t).info >> 24) & KIND_MASK != sys::BTF_KIND_ENUM {
+                return None;
+            }
+            let values = std::slice::from_raw_parts(t.add(1).cast::<sys::btf_enum>(), ((*t).info & 0xffff) as usize);
+            values
+                .iter()
+                .find(|e| CStr::from_ptr(sys::btf__name_by_offset(btf, e.name_off)) == want.as_c_str())
+                .map(|e| e.val)
+        })
+    })
+    .flatten()
+}
+
 /// libbpf's own probe: can this kernel create maps of the given type?
 pub fn map_type_supported(ty: MapType) -> bool {
     let t = match ty {

@@ -187,7 +187,15 @@ fn parse(mut args: Args) -> Result<Option<Opts>> {
 /// The configuration: kernel function addresses bios are recognised by.
 fn config(events: bool) -> amp_config {
     let syms = kernel::symbols(&["iomap_dio_bio_end_io", "bio_chain_endio"]);
-    amp_config { dio_end_io: syms[0], chain_end_io: syms[1], events: events as u8 }
+    // An enum since 6.10 (5f89154e8e9e "block: Use enum to define RQF_x bit
+    // indexes"): unnamed in 6.12 (out of CO-RE's reach), rqf_flags by 6.18; 1 << 4 before.
+    let flush_seq = crate::bpf::kernel_enum_value("__RQF_FLUSH_SEQ").unwrap_or(4);
+    amp_config {
+        dio_end_io: syms[0],
+        chain_end_io: syms[1],
+        rqf_flush_seq: 1 << (flush_seq & 31),
+        events: events as u8,
+    }
 }
 
 /// What the BPF side could not count, one sentence each (none: nothing).
