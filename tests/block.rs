@@ -169,10 +169,15 @@ fn pattern(out: &str) -> Value {
 #[test]
 fn biopattern_sequential_share_and_queue_depth() {
     let lo = Loop::new("pattern");
+    // The tool's summary (stderr: missed runs, unmatched completions) goes
+    // into the messages: a count short of fio's says why there.
     let run = |rw: &str, bs: &str, engine: &str, depth: u32, size: &str| {
         let tool = Tool::start(&["biopattern", "--json", "-d", lo.name(), "120", "1"]);
         lo.fio(rw, bs, engine, depth, size);
-        pattern(&tool.stop().0)
+        let (out, err) = tool.stop();
+        let mut doc = pattern(&out);
+        doc["stderr"] = err.into();
+        doc
     };
     let read = run("read", "128k", "psync", 1, "32M");
     let r = &read["ops"]["read"];
