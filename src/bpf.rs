@@ -1087,12 +1087,15 @@ pub fn kernel_has_func(name: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// A BTF type's kind (BTF_KIND_*): bits 24-28 of its info.
+fn btf_kind(t: &sys::btf_type) -> u32 {
+    (t.info >> 24) & 0x1f
+}
+
 /// How many arguments raw tracepoint `name` passes on this kernel, from the
 /// `btf_trace_NAME` typedef in the kernel's BTF (a pointer to a function
 /// whose first parameter is the tracepoint's private data, not an argument).
 pub fn raw_tp_arity(name: &str) -> Result<u32> {
-    const KIND_MASK: u32 = 0x1f;
-    let kind = |t: &sys::btf_type| (t.info >> 24) & KIND_MASK;
     let typedef = cstring(&format!("btf_trace_{name}"));
     // SAFETY: type pointers point into the live btf and are only read during the query.
     let arity = with_kernel_btf(|btf| unsafe {
@@ -1102,7 +1105,7 @@ pub fn raw_tp_arity(name: &str) -> Result<u32> {
         for _ in 0..2 {
             t = if t.is_null() { t } else { sys::btf__type_by_id(btf, (*t).__bindgen_anon_1.type_) };
         }
-        (!t.is_null() && kind(&*t) == sys::BTF_KIND_FUNC_PROTO).then(|| ((*t).info & 0xffff).saturating_sub(1))
+        (!t.is_null() && btf_kind(&*t) == sys::BTF_KIND_FUNC_PROTO).then(|| ((*t).info & 0xffff).saturating_sub(1))
     });
     arity.flatten().ok_or_else(|| Error::msg(format!("kernel BTF has no prototype for tracepoint {name}")))
 }
@@ -1111,14 +1114,13 @@ pub fn raw_tp_arity(name: &str) -> Result<u32> {
 /// CO-RE finds enum values by the enum's name, and some kernels' enums have
 /// none (6.12's rq_flags bits). None without BTF or such an enumerator.
 pub fn kernel_enum_value(name: &str) -> Option<i32> {
-    const KIND_MASK: u32 = 0x1f;
     let want = cstring(name);
     // SAFETY: type pointers and names point into the live btf and are only
     // read during the query; an ENUM's vlen btf_enum entries follow its type.
     with_kernel_btf(|btf| unsafe {
         (1..sys::btf__type_cnt(btf)).find_map(|id| {
             let t = sys::btf__type_by_id(btf, id);
-            if t.is_null() || ((*t).info >> 24) & KIND_MASK != sys::BTF_KIND_ENUM {
+            if t.is_null() || btf_kind(&*t) != sys::BTF_KIND_ENUM {
                 return None;
             }
             let values = std::slice::from_raw_parts(t.add(1).cast::<sys::btf_enum>(), ((*t).info & 0xffff) as usize);

@@ -4,6 +4,7 @@
 use std::cell::Cell;
 use std::time::{Duration, Instant};
 
+use super::strategies::RAW_COMPLETE;
 use super::{disks, Common, Interval};
 use crate::bpf::Object;
 use crate::cli;
@@ -155,7 +156,7 @@ impl Session {
 /// one that skipped less.
 fn missed_runs(misses: &[(String, u64)]) -> u64 {
     let of = |name: &str| misses.iter().find(|(n, _)| n == name).map_or(0, |(_, m)| *m);
-    let (first, again) = (of("raw_rq_complete"), of("raw_rq_complete_again"));
+    let (first, again) = (of(RAW_COMPLETE[0]), of(RAW_COMPLETE[1]));
     misses.iter().map(|(_, m)| m).sum::<u64>() - first - again + first.min(again)
 }
 

@@ -6,12 +6,16 @@ use crate::strategy::{Probe, Strategy, SyscallHooks, Tool};
 
 const BIO_QUEUE: Probe = Probe::new("tp_bio_queue");
 
+/// The two raw_tp programs on block_rq_complete, first and second
+/// (bpf/block.bpf.h), which stand in for each other (session.rs: missed_runs).
+pub const RAW_COMPLETE: [&str; 2] = ["raw_rq_complete", "raw_rq_complete_again"];
+
 const CORE_PROBES: &[Probe] = &[
     BIO_QUEUE,
     Probe::new("raw_rq_insert"),
     Probe::new("raw_rq_issue"),
-    Probe::new("raw_rq_complete"),
-    Probe::new("raw_rq_complete_again"),
+    Probe::new(RAW_COMPLETE[0]),
+    Probe::new(RAW_COMPLETE[1]),
 ];
 const LEGACY_PROBES: &[Probe] =
     &[BIO_QUEUE, Probe::new("tp_rq_insert"), Probe::new("tp_rq_issue"), Probe::new("tp_rq_complete")];
