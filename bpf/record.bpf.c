@@ -144,6 +144,13 @@ struct {
 	__uint(max_entries, 1 << 23);
 } events SEC(".maps");
 
+/* Call events (record_config.call_events): user space sizes it, one page
+ * when they are off. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);
+} calls SEC(".maps");
+
 /* The file_event being built, per CPU: too big for the stack. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -239,6 +246,30 @@ static __always_inline struct inode *file_inode_of(u64 ref)
 static __always_inline bool file_appends(u64 ref)
 {
 	return ref && (KREAD(ref, struct file, f_flags) & O_APPEND);
+}
+
+SUBPROG void call_sent(const struct io_done *d, u64 inode, u64 now)
+{
+	struct super_block *sb = KREAD(inode, struct inode, i_sb);
+	struct call_event *e = bpf_ringbuf_reserve(&calls, sizeof(*e), 0);
+	u64 id = bpf_get_current_pid_tgid();
+
+	if (!e) {
+		drop(DROP_CALLS, 1);
+		return;
+	}
+	e->ts_ns = now;
+	e->lat_ns = d->start ? now - d->start : 0;
+	e->offset = d->off;
+	e->req = d->req;
+	e->ret = d->ret;
+	e->ino = KREAD(inode, struct inode, i_ino);
+	e->dev = KREAD(sb, struct super_block, s_dev);
+	e->kind = d->kind;
+	e->pid = id >> 32;
+	e->tid = (u32)id;
+	current_comm(e->comm);
+	bpf_ringbuf_submit(e, 0);
 }
 
 static __always_inline u64 file_pos(u64 ref, bool append)

@@ -434,6 +434,12 @@ struct io_done {
 	u32 kind;
 };
 
+/* Send the call_event of `d` on the file of `inode`, completed `now`, if
+ * the object has a `calls` ring (not the legacy one). A call, not inlined:
+ * its temporaries in account() took the exit programs' call chain to 544
+ * bytes of stack, past the 512 that 5.10 to 6.1 allow. */
+SUBPROG void call_sent(const struct io_done *d, u64 inode, u64 now);
+
 /* Count one completed syscall on the file whose state is `of`: one lookup
  * for a read or write. */
 SUBPROG void account(struct open_file *of, const struct io_done *d)
@@ -457,21 +463,33 @@ SUBPROG void account(struct open_file *of, const struct io_done *d)
 #else
 	u64 init[__builtin_offsetof(struct syscall_stats, request) / 8] = {}; /* see INLINE_HISTS */
 
-	_Static_assert(sizeof(init) >= sizeof(struct file_stats), "init creates file_stats values too");
+	_Static_assert(sizeof(init) >= sizeof(struct file_stats) && sizeof(init) >= sizeof(struct file_user),
+		       "init creates file_stats and file_user values too");
 #endif
 
 	u32 exec = current_exec_id();
 
-	if (of->last_tgid != tgid || of->last_exec != exec) {
-		struct user_key uk = { .file = of->key, .tgid = tgid, .exec = exec };
-		struct file_user u = {};
+	const volatile struct record_config *cfg = get_config();
 
-		/* The name it had at its first I/O on the file. Looked up first:
-		 * a process reopening many files pays a lookup for each, not the
-		 * bucket lock of an update (nor an allocation, with BPF_ANY). */
-		if (!bpf_map_lookup_elem(&users, &uk)) {
-			current_comm(u.comm);
-			bpf_map_update_elem(&users, &uk, &u, BPF_NOEXIST);
+	if (cfg && cfg->call_events && (is_read(kind) || is_write(kind) || is_sync(kind)))
+		call_sent(d, of->inode, now);
+	if (of->last_tgid != tgid || of->last_exec != exec || (cfg && cfg->user_bytes)) {
+		struct user_key uk = { .file = of->key, .tgid = tgid, .exec = exec };
+		/* Looked up first: a process reopening many files pays a lookup
+		 * for each, not the bucket lock of an update. */
+		struct file_user *u = lookup_or_init(&users, &uk, init);
+
+		/* The name it had at its first I/O on the file, written into the
+		 * zeroes it was created from: a file_user on the stack would cost
+		 * the exit programs' call chain its size. */
+		if (u && !u->comm[0])
+			current_comm(u->comm);
+		if (u && cfg && cfg->user_bytes && (is_read(kind) || is_write(kind))) {
+			bool rd = is_read(kind);
+
+			__sync_fetch_and_add(rd ? &u->read_ops : &u->write_ops, 1);
+			if (ret > 0)
+				__sync_fetch_and_add(rd ? &u->read_bytes : &u->write_bytes, ret);
 		}
 		of->last_tgid = tgid;
 		of->last_exec = exec;

@@ -161,6 +161,12 @@ struct record_config {
 	/* io_uring_complete passes no request (before 5.16): completions are
 	 * matched by ring and user_data, the file taken at submission. */
 	__u8 uring_by_data;
+	/* Send a call_event per read, write and sync (amplify --events): CO-RE
+	 * objects only. */
+	__u8 call_events;
+	/* Count each process's reads and writes of a file in its `users` entry
+	 * (amplify: exact per-process syscall bytes of shared files). */
+	__u8 user_bytes;
 	char comms[RECORD_MAX_COMMS][RECORD_COMM_LEN];
 };
 
@@ -290,12 +296,19 @@ struct user_key {
 
 struct file_user {
 	char comm[RECORD_COMM_LEN];
+	/* Its reads and writes of the file (record_config.user_bytes): calls,
+	 * failed ones included, and bytes. */
+	__u64 read_ops;
+	__u64 write_ops;
+	__u64 read_bytes;
+	__u64 write_bytes;
 };
 
 enum record_drop {
 	DROP_INFLIGHT,  /* inflight, aio_ops or uring_ops full, or an AIO batch past AIO_BATCH_MAX */
 	DROP_FILES,     /* stats map full */
 	DROP_EVENTS,    /* ring buffer full: a path was not sent */
+	DROP_CALLS,     /* `calls` ring buffer full: a call_event was not sent */
 	DROP_NR,
 };
 
@@ -315,6 +328,22 @@ struct file_event {
 	__u16 path_len;
 	/* Room for one more name past RECORD_PATH_MAX keeps every masked write in bounds. */
 	char path[RECORD_PATH_MAX + RECORD_NAME_MAX + 1];
+};
+
+/* One read, write or sync syscall (or AIO / io_uring request) on a counted
+ * file, at its completion, in the `calls` ring buffer. */
+struct call_event {
+	__u64 ts_ns;  /* completion, bpf_ktime_get_ns */
+	__u64 lat_ns; /* from its entry; 0 where the entry was not seen */
+	__u64 offset;
+	__u64 req;    /* bytes asked for */
+	__s64 ret;
+	__u64 ino;
+	__u32 dev;    /* the inode's s_dev */
+	__u32 kind;   /* enum io_kind */
+	__u32 pid;
+	__u32 tid;
+	char comm[RECORD_COMM_LEN];
 };
 
 /* Legacy strategy (no BTF): identity is tracked per (tgid, fd) from the

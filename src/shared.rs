@@ -17,6 +17,7 @@ unsafe impl crate::bpf::Plain for open_file {}
 unsafe impl crate::bpf::Plain for user_key {}
 unsafe impl crate::bpf::Plain for file_user {}
 unsafe impl crate::bpf::Plain for file_event {}
+unsafe impl crate::bpf::Plain for call_event {}
 unsafe impl crate::bpf::Plain for fd_key {}
 unsafe impl crate::bpf::Plain for open_event {}
 unsafe impl crate::bpf::Plain for block_config {}

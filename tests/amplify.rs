@@ -188,6 +188,31 @@ fn write_back_is_charged_to_the_writer() {
     check_device(&r, &fs, disk);
 }
 
+/// Two processes of different names on one file: each has its own syscall
+/// bytes and ops (dd's counts), and the file has their sum.
+#[test]
+fn shared_file_bytes_stay_with_each_process() {
+    let fs = Ext4::new("amp-shared");
+    let f = fs.path("shared");
+    let (a, b) = (own_dd(&fs, "ampwriter-a"), own_dd(&fs, "ampreader-b"));
+    let (r, disk) = fs.amplify(&format!(
+        "{a} if=/dev/zero of={f} bs=4k count=48 && {a} if=/dev/zero of={f} bs=8k count=8 seek=2 conv=notrunc && \
+         {b} if={f} of=/dev/null bs=16k && {b} if=/dev/zero of={f} bs=1k count=3 conv=notrunc",
+        a = a.display(),
+        b = b.display(),
+        f = f.display()
+    ));
+    // a: 48 + 8 writes (256 KiB); b: 12 reads of 16 KiB and one at the end, 3 writes of 1 KiB
+    let row = file(&r, &f);
+    assert_eq!(counts(&row["syscall"]), [192 << 10, (256 << 10) + 3072, 13, 59], "{row}");
+    let [a, b] = ["ampwriter-a", "ampreader-b"].map(|p| counts(&named(&r, "processes", p)["syscall"]));
+    assert_eq!([a[1], a[3], b[1], b[3]], [256 << 10, 56, 3072, 3], "writes of a: {a:?}, of b: {b:?}");
+    // Both also read what the loader and libc read at each of their two
+    // execs (the same binary): b read the shared file on top.
+    assert_eq!([b[0] - a[0], b[2] - a[2]], [192 << 10, 13], "reads of a: {a:?}, of b: {b:?}");
+    check_device(&r, &fs, disk);
+}
+
 #[test]
 fn fdatasync_keeps_data_and_journal_apart() {
     let fs = Ext4::new("amp-fdatasync");
@@ -359,9 +384,10 @@ fn pgbench_per_wal_and_data_file() {
     assert_eq!(counts(d), counts(&d["diskstats"]), "{d}");
 }
 
-/// --events: a line of ten fields per bio and folio, the report as usual.
+/// --events: a line of ten fields per syscall, bio and folio, in time
+/// order, files named by the paths they were opened by; the report as usual.
 #[test]
-fn events_stream_every_bio() {
+fn events_stream_every_call_and_bio() {
     let fs = Ext4::new("amp-events");
     let f = fs.path("ev");
     let report = fs.path("../ev.json");
@@ -371,25 +397,38 @@ fn events_stream_every_bio() {
             .arg(&report)
             .args(["--", "dd", "if=/dev/zero"])
             .arg(format!("of={}", f.display()))
-            .args(["bs=4k", "count=16", "oflag=direct"]),
+            .args(["bs=4k", "count=16", "oflag=direct", "conv=fsync"]),
         Duration::from_secs(120),
     );
     let r: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
-    let row = file(&r, &f);
-    let ino = row["inodes"][0]["ino"].as_u64().unwrap();
-    let dev = row["inodes"][0]["dev"].as_str().unwrap();
-    // named by its path while dd has it open, else by dev:inode
-    let names = [f.display().to_string(), format!("{dev}:{ino}")];
+    assert_eq!(counts(&file(&r, &f)["syscall"]), [0, 16 << 12, 0, 16]);
+    let name = f.display().to_string();
     let text = stdout(&o);
     let mut lines = text.lines();
     assert_eq!(lines.next(), Some("TIME(s) LAYER PID TID COMM FILE SIZE OFFSET LAT(us) RET"));
     let fields: Vec<Vec<&str>> = lines.map(|l| l.split(' ').collect()).collect();
     assert!(fields.iter().all(|f| f.len() == 10), "{text}");
-    let writes: Vec<&Vec<&str>> =
-        fields.iter().filter(|l| l[1] == "BLOCK_W" && names.iter().any(|n| n == l[5])).collect();
-    assert_eq!(writes.len(), 16, "{text}");
-    assert!(writes.iter().all(|l| l[4] == "dd" && l[6] == "4096" && l[9] == "0"), "{text}");
-    assert!(writes.iter().all(|l| l[8].parse::<f64>().unwrap() > 0.0), "latencies: {text}");
+    let times: Vec<f64> = fields.iter().map(|l| l[0].parse().unwrap()).collect();
+    assert!(times.windows(2).all(|t| t[0] <= t[1]), "lines in time order: {text}");
+    let of = |layer: &str| -> Vec<&Vec<&str>> { fields.iter().filter(|l| l[1] == layer && l[5] == name).collect() };
+    let dd = |l: &&Vec<&str>| l[4] == "dd" && l[8].parse::<f64>().unwrap() > 0.0;
+    // dd's own count: 16 writes of 4 KiB, one after the other, then an fsync
+    let calls = of("SYSCALL_W");
+    assert_eq!(calls.len(), 16, "{text}");
+    assert!(calls.iter().all(dd), "{text}");
+    for (i, l) in calls.iter().enumerate() {
+        assert_eq!([l[6], l[7], l[9]], ["4096", &(i * 4096).to_string(), "4096"], "{text}");
+    }
+    let syncs = of("SYSCALL_F");
+    assert_eq!(syncs.len(), 1, "{text}");
+    assert!(syncs.iter().all(dd) && syncs[0][9] == "0", "{text}");
+    // O_DIRECT: a bio per write, before the write returns
+    let bios = of("BLOCK_W");
+    assert_eq!(bios.len(), 16, "{text}");
+    assert!(bios.iter().all(|l| dd(l) && l[6] == "4096" && l[9] == "0"), "{text}");
+    for (bio, call) in bios.iter().zip(&calls) {
+        assert!(bio[0].parse::<f64>().unwrap() <= call[0].parse::<f64>().unwrap(), "{text}");
+    }
 }
 
 /// A sysfs setting, put back as it was on drop.

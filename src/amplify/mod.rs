@@ -45,8 +45,8 @@ beside it.
 
 Processes are rows by name (comm). Device bytes of write-back go to the
 process that last dirtied the file, the journal written during an fsync
-(ext4) to the process in the fsync; a file's syscall bytes go to its one
-process, or to a row naming all of them (a+b) when several used it.
+(ext4) to the process in the fsync; a file's syscall bytes to each process
+that read or wrote it, its own.
 Systems (postgres, etcd, minio, ceph-osd, glusterfsd, mysqld, mongod,
 redis-server, ...) are processes grouped by name.
 
@@ -60,12 +60,13 @@ Options:
       --svg FILE       also draw bytes per layer per system and process (SVG)
       --events         also print a line per event as it comes, before the
                        report: TIME(s) LAYER PID TID COMM FILE SIZE OFFSET
-                       LAT(us) RET, LAYER one of FS_R (folio added to the
-                       page cache), FS_W (folio dirtied), BLOCK_R, BLOCK_W (bio
-                       completed; PID, TID, COMM of its submitter, OFFSET on
-                       the disk, LAT from queueing); spaces in COMM and FILE
-                       are written \\x20. Syscalls are not streamed (record
-                       counts them in the kernel)
+                       LAT(us) RET, LAYER one of SYSCALL_R, SYSCALL_W,
+                       SYSCALL_F (a read, write or fsync returned: SIZE asked
+                       for, RET returned, LAT from its entry), FS_R (folio
+                       added to the page cache), FS_W (folio dirtied),
+                       BLOCK_R, BLOCK_W (bio completed; PID, TID, COMM of its
+                       submitter, OFFSET on the disk, LAT from queueing);
+                       spaces in COMM and FILE are written \\x20
       --system NAME=COMM[,COMM]
                        processes named COMM are the system NAME (repeatable;
                        replaces a built-in system of that name)
@@ -227,7 +228,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
     }
     let features = crate::probe::start()?;
     let strategy = TOOL.choose(&features, None)?;
-    let mut recording = record::Embedded::start(o.filters)?;
+    let mut recording = record::Embedded::start(o.filters, o.events)?;
     let cfg = config(o.events);
     let loaded = strategy.load(&features, |open| {
         // 4 MiB for a stream; one page, unused, without
@@ -247,30 +248,48 @@ pub fn main(args: Args) -> Result<ExitCode> {
     if !ext4_sync(&features)? {
         notes.push("journal I/O is charged to jbd2, not to fsync callers: no ext4 tracepoints".to_string());
     }
+    if let Some(why) = recording.calls_unsupported().filter(|_| o.events) {
+        notes.push(format!("--events has no SYSCALL lines: {why}"));
+    }
     let before = kernel::diskstats();
     let start_ns = crate::clock::monotonic_ns();
-    let mut printer = events::Printer::new(start_ns);
+    let printer = std::cell::RefCell::new(events::Printer::new(start_ns));
     let mut stream = match o.events {
         true => {
             println!("{}", events::HEADER);
             let map = loaded.obj.map(map_name!("events" in AMPLIFY))?;
-            Some(crate::bpf::EventReader::new(&map, 0, |data| printer.print(data))?)
+            Some(crate::bpf::EventReader::new(&map, 0, |data| printer.borrow_mut().add(data))?)
         }
         false => None,
     };
     loaded.attach()?;
-    let status = recording.run(&mut || stream.as_mut().map_or(Ok(()), |s| s.poll(0)));
+    let status = recording.run(&mut |calls| {
+        let Some(s) = stream.as_mut() else { return Ok(()) };
+        printer.borrow_mut().add_calls(calls);
+        s.poll(0)?;
+        printer.borrow_mut().flush(calls.read_ns);
+        Ok(())
+    });
     loaded.obj.detach_all();
     if let Some(s) = stream.as_mut() {
         s.drain()?;
+        printer.borrow_mut().flush(u64::MAX);
     }
     drop(stream);
     let (end_ns, after) = (crate::clock::monotonic_ns(), kernel::diskstats());
     let status = status?;
     let record_strategy = recording.strategy();
-    let (files, unsupported) = recording.files()?;
+    match recording.calls_lost()? {
+        0 => {}
+        n => notes.push(format!("{n} SYSCALL events lost: the ring buffer was full")),
+    }
+    let (files, unsupported, lost) = recording.files()?;
     let counts = loaded.obj.map(map_name!("counts" in AMPLIFY))?.entries::<amp_key, amp_counts>()?;
     notes.extend(losses(&loaded.obj)?);
+    if lost > 0 {
+        notes.push(format!("{lost} syscall-layer updates lost: the recording's maps or ring buffer were full"));
+    }
+
     notes.extend(unsupported.iter().map(|u| format!("syscall layer does not see: {u}")));
     let report = report::build(
         &files,

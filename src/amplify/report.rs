@@ -3,39 +3,17 @@
 //! process, system and disk.
 
 use std::collections::{BTreeMap, HashMap};
-use std::ops::AddAssign;
 
-use super::kernel::DiskCounts;
 use super::systems::Systems;
 use crate::block::{partitions, Names};
 use crate::record::{self, FileTotals};
 use crate::shared::{amp_counts, amp_key, amp_kind, amp_layer};
 
-#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
-pub struct Counts {
-    pub read_bytes: u64,
-    pub write_bytes: u64,
-    pub read_ops: u64,
-    pub write_ops: u64,
-}
-
-impl AddAssign for Counts {
-    fn add_assign(&mut self, o: Counts) {
-        self.read_bytes += o.read_bytes;
-        self.write_bytes += o.write_bytes;
-        self.read_ops += o.read_ops;
-        self.write_ops += o.write_ops;
-    }
-}
+/// Bytes and operations read and written, in every layer.
+pub type Counts = record::Io;
 
 impl From<&amp_counts> for Counts {
     fn from(c: &amp_counts) -> Counts {
-        Counts { read_bytes: c.read_bytes, write_bytes: c.write_bytes, read_ops: c.read_ops, write_ops: c.write_ops }
-    }
-}
-
-impl From<DiskCounts> for Counts {
-    fn from(c: DiskCounts) -> Counts {
         Counts { read_bytes: c.read_bytes, write_bytes: c.write_bytes, read_ops: c.read_ops, write_ops: c.write_ops }
     }
 }
@@ -183,7 +161,7 @@ pub fn build(
     files: &[FileTotals],
     counts: &[(amp_key, amp_counts)],
     systems: &Systems,
-    diskstats: BTreeMap<String, DiskCounts>,
+    diskstats: BTreeMap<String, Counts>,
     meta: Meta,
 ) -> Report {
     let mut disks = Disks { names: Names::default(), parts: partitions().into_iter().collect() };
@@ -228,10 +206,17 @@ pub fn build(
             *devices.entry(disks.name(k.disk)).or_default() += c;
         }
     }
-    // A file's syscalls: its one process's, or those of all that used it.
-    for (f, row) in files.iter().zip(&rows).filter(|(_, r)| r.layers.syscall != Counts::default()) {
-        let owner = if f.comms.is_empty() { "?".to_string() } else { f.comms.join("+") };
-        processes.entry(owner).or_default().syscall += row.layers.syscall;
+    // A file's syscalls, each process's own; "?" what no process was
+    // found for (its `users` entry could not be made: counted in `lost`).
+    for f in files {
+        let mut known = Counts::default();
+        for (comm, io) in &f.comm_io {
+            processes.entry(comm.clone()).or_default().syscall += *io;
+            known += *io;
+        }
+        if known != f.io {
+            processes.entry("?".into()).or_default().syscall += f.io.less(known);
+        }
     }
     // Files only opened (or the read at their end) move nothing.
     rows.retain(|r| {
@@ -259,7 +244,7 @@ pub fn build(
         .map(|n| Device {
             name: n.clone(),
             counted: devices.get(n).copied().unwrap_or_default(),
-            diskstats: diskstats.get(n).copied().map(Counts::from).unwrap_or_default(),
+            diskstats: diskstats.get(n).copied().unwrap_or_default(),
         })
         .collect();
     Report { files: rows, processes, systems, devices, meta }
@@ -273,30 +258,20 @@ fn file_row(f: &FileTotals) -> FileRow {
         mntns: Some(f.mntns),
         inodes: f.inodes.clone(),
         comms: f.comms.clone(),
-        layers: Layers {
-            syscall: Counts {
-                read_bytes: f.read_bytes,
-                write_bytes: f.write_bytes,
-                read_ops: f.read_ops,
-                write_ops: f.write_ops,
-            },
-            ..Default::default()
-        },
+        layers: Layers { syscall: f.io, ..Default::default() },
     }
 }
 
-/// Processes added up by the system their name belongs to; a row of several
-/// processes (a+b) counts when they all belong to one system.
+/// Processes added up by the system their name belongs to.
 fn group_systems(processes: &[Group], systems: &Systems) -> Vec<Group> {
     let mut out: BTreeMap<&str, Group> = BTreeMap::new();
     for p in processes {
-        let mut of = p.name.split('+').map(|c| systems.of(c));
-        let Some(Some(first)) = of.next() else { continue };
-        if !of.all(|s| s == Some(first)) {
-            continue;
-        }
-        let g =
-            out.entry(first).or_insert_with(|| Group { name: first.into(), comms: vec![], layers: Layers::default() });
+        let Some(system) = systems.of(&p.name) else { continue };
+        let g = out.entry(system).or_insert_with(|| Group {
+            name: system.into(),
+            comms: vec![],
+            layers: Layers::default(),
+        });
         g.comms.push(p.name.clone());
         g.layers.syscall += p.layers.syscall;
         g.layers.fs += p.layers.fs;
@@ -321,16 +296,21 @@ mod tests {
         amp_counts { write_bytes: bytes, write_ops: ops, ..Default::default() }
     }
 
-    fn file(path: &str, ino: u64, comms: &[&str], write_bytes: u64) -> FileTotals {
+    fn writes_of(bytes: u64) -> Counts {
+        Counts { write_bytes: bytes, write_ops: bytes / 4096, ..Default::default() }
+    }
+
+    /// A file written by `comms`, each the bytes given.
+    fn file(path: &str, ino: u64, comms: &[(&str, u64)]) -> FileTotals {
+        let mut io = Counts::default();
+        comms.iter().for_each(|(_, b)| io += writes_of(*b));
         FileTotals {
             mntns: 1,
             path: Some(path.as_bytes().to_vec()),
             inodes: vec![(DISK, ino)],
-            comms: comms.iter().map(|c| c.to_string()).collect(),
-            read_bytes: 0,
-            write_bytes,
-            read_ops: 0,
-            write_ops: write_bytes / 4096,
+            comms: comms.iter().map(|(c, _)| c.to_string()).collect(),
+            io,
+            comm_io: comms.iter().map(|(c, b)| (c.to_string(), writes_of(*b))).collect(),
         }
     }
 
@@ -342,7 +322,11 @@ mod tests {
     fn rows_add_up_and_processes_get_their_share() {
         use amp_kind::*;
         use amp_layer::*;
-        let files = [file("/a", 10, &["pg"], 8192), file("/b", 11, &["pg", "x"], 4096), file("/c", 12, &["x"], 0)];
+        let files = [
+            file("/a", 10, &[("pg", 8192)]),
+            file("/b", 11, &[("pg", 4096), ("x", 12288)]),
+            file("/c", 12, &[("x", 0)]),
+        ];
         let counts = [
             (key(AMP_DEVICE, AMP_FILE, DISK, DISK, 10, "pg"), writes(8192, 1)),
             (key(AMP_FS, AMP_FILE, 0, DISK, 10, "pg"), writes(8192, 2)),
@@ -374,8 +358,9 @@ mod tests {
             .iter()
             .map(|g| (g.name.as_str(), g.layers.syscall.write_bytes, g.layers.device.write_bytes))
             .collect();
-        // `other` and `kworker` wrote only other files' and stacked rows
-        assert_eq!(p, [("jbd2/x-8", 0, 4096), ("pg", 8192, 8192), ("pg+x", 4096, 0)]);
+        // `other` and `kworker` wrote only other files' and stacked rows;
+        // each writer of /b has its own bytes
+        assert_eq!(p, [("jbd2/x-8", 0, 4096), ("pg", 12288, 8192), ("x", 12288, 0)]);
         assert_eq!(r.systems.len(), 1);
         assert_eq!((r.systems[0].name.as_str(), &r.systems[0].comms[..]), ("pg", &["pg".to_string()][..]));
     }

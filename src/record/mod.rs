@@ -9,8 +9,9 @@ pub mod uring;
 
 pub use kinds::{Class, Via, IO_SYSCALLS, OPENS};
 pub use naming::encode as encode_path;
-pub use profile::{FileTotals, FORMAT_VERSION};
+pub use profile::{FileTotals, Io, FORMAT_VERSION};
 
+use std::cell::RefCell;
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
@@ -24,7 +25,9 @@ use crate::error::{Error, Result};
 use crate::objects;
 use crate::objects::map_name;
 use crate::probe::Feat;
-use crate::shared::{file_event, open_event, record_config, RECORD_COMM_LEN, RECORD_MAX_COMMS};
+use crate::shared::{
+    call_event, file_event, open_event, record_config, record_drop, RECORD_COMM_LEN, RECORD_MAX_COMMS,
+};
 use crate::signals;
 use crate::strategy::{Flavour, Loaded, Need, Probe, Strategy, SyscallHooks, Tool};
 
@@ -229,6 +232,8 @@ struct Opts {
     output: Option<PathBuf>,
     strategy: Option<String>,
     command: Vec<String>,
+    /// Stream a call_event per read, write and sync (Embedded only).
+    call_events: bool,
 }
 
 fn parse(mut args: Args) -> Result<Option<Opts>> {
@@ -240,6 +245,7 @@ fn parse(mut args: Args) -> Result<Option<Opts>> {
         output: Some("iotrace-profile.json".into()),
         strategy: None,
         command: vec![],
+        call_events: false,
     };
     while let Some(arg) = args.next()? {
         match arg {
@@ -352,6 +358,14 @@ impl Naming {
         match self {
             Naming::Kernel(names) => names.finish(),
             Naming::Opens(_) => 0,
+        }
+    }
+
+    /// The file of the last path event: ((s_dev, inode), path).
+    fn last_named(&self) -> Option<((u32, u64), String)> {
+        match self {
+            Naming::Kernel(names) => names.last().map(|(dev, ino, path)| ((dev, ino), naming::encode(path))),
+            Naming::Opens(_) => None,
         }
     }
 
@@ -499,7 +513,7 @@ fn exit_code(st: std::process::ExitStatus) -> ExitCode {
 pub fn main(args: Args) -> Result<ExitCode> {
     let Some(o) = parse(args)? else { return Ok(ExitCode::SUCCESS) };
     let mut session = Session::start(o)?;
-    let recorded = session.run(&mut || Ok(()))?;
+    let recorded = session.run(&mut |_| Ok(()))?;
     session.finish(recorded)
 }
 
@@ -517,7 +531,9 @@ pub struct Embedded(Session);
 
 impl Embedded {
     /// Checks the filters and the command (127/126), loads and seeds.
-    pub fn start(f: Filters) -> Result<Embedded> {
+    /// `call_events`: hand every read, write and sync to `run`'s tick, where
+    /// the strategy can ([`Embedded::calls_unsupported`]).
+    pub fn start(f: Filters, call_events: bool) -> Result<Embedded> {
         check_comms(&f.comms)?;
         let o = Opts {
             pids: f.pids,
@@ -527,6 +543,7 @@ impl Embedded {
             output: None,
             strategy: None,
             command: f.command,
+            call_events,
         };
         Ok(Embedded(Session::start(o)?))
     }
@@ -535,19 +552,38 @@ impl Embedded {
         self.0.strategy.name
     }
 
+    /// Why this recording's strategy sends no call events, if it does not.
+    pub fn calls_unsupported(&self) -> Option<&'static str> {
+        (!has_calls(self.0.strategy)).then_some("the legacy strategy has no ring buffer (5.8+)")
+    }
+
+    /// Call events the kernel could not send: their ring buffer was full.
+    pub fn calls_lost(&self) -> Result<u64> {
+        let drops = self.0.loaded.obj.map(map_name!("drops" in RECORD, RECORD_LEGACY))?;
+        let per_cpu = drops.get_percpu::<u32, u64>(&(record_drop::DROP_CALLS as u32))?;
+        Ok(per_cpu.unwrap_or_default().iter().sum())
+    }
+
     /// Attaches, runs the command, and returns when record would stop (how
-    /// the command ended); `tick` runs every 100 ms.
-    pub fn run(&mut self, tick: &mut dyn FnMut() -> Result<()>) -> Result<Ended> {
+    /// the command ended); `tick` runs every 100 ms, with the call events
+    /// read since the last one, and once more after detaching.
+    pub fn run(&mut self, tick: &mut dyn FnMut(&Calls) -> Result<()>) -> Result<Ended> {
         Ok(self.0.run(tick)?.ended)
     }
 
-    /// Every file's totals; also what the recording could not see.
-    pub fn files(self) -> Result<(Vec<FileTotals>, Vec<&'static str>)> {
+    /// Every file's totals; also what the recording could not see, and how
+    /// many updates it lost (a profile's `lost`).
+    pub fn files(self) -> Result<(Vec<FileTotals>, Vec<&'static str>, u64)> {
         let Session { strategy, loaded, mut naming, unsupported, .. } = self.0;
         naming.finish();
         let rows = profile::collect(&loaded.obj, open_map(strategy))?.into_rows(|k| naming.identify(k));
-        Ok((rows.totals()?, unsupported))
+        Ok((rows.totals()?, unsupported, rows.lost(0).total()))
     }
+}
+
+/// Does the strategy's object send call events (a ring buffer: CO-RE only)?
+fn has_calls(strategy: &Strategy) -> bool {
+    objects::has(strategy.object.maps, map_name!("calls" in RECORD))
 }
 
 /// Per-open-file state: of struct files (CO-RE), of opens (legacy).
@@ -584,6 +620,18 @@ struct Recorded {
     end_mono: u64,
     events_lost: u64,
     ended: Ended,
+}
+
+/// What an embedded recording's tick gets: the call events read since the
+/// last tick (none unless asked for), and the files named meanwhile.
+pub struct Calls<'a> {
+    pub events: &'a [call_event],
+    /// ((s_dev, inode), path as the profile writes it) of each file first
+    /// seen, when call events are on.
+    pub named: &'a [((u32, u64), String)],
+    /// Every call that completed before this time is in `events` (or an
+    /// earlier tick's); u64::MAX after the last.
+    pub read_ns: u64,
 }
 
 /// How `-- CMD` ended, if there was one.
@@ -645,8 +693,12 @@ impl Session {
         let strategy = TOOL.choose(&features, o.strategy.as_deref())?;
 
         let mut cfg = config(&o);
-        // Reads and writes accounted at their exit alone (bpf/record.bpf.h: io_exit_from).
-        cfg.exit_args = strategy.hooks.exit_args() as u8;
+        cfg.call_events = (o.call_events && has_calls(strategy)) as u8;
+        // An embedding command's per-process totals.
+        cfg.user_bytes = o.output.is_none() as u8;
+        // Reads and writes accounted at their exit alone (bpf/record.bpf.h:
+        // io_exit_from), unless call events want their latency.
+        cfg.exit_args = (strategy.hooks.exit_args() && cfg.call_events == 0) as u8;
         cfg.uring_sqe_req_second = uring::sqe_req_second() as u8;
         // Completions without the request are matched by ring and user_data.
         cfg.uring_by_data =
@@ -657,6 +709,10 @@ impl Session {
         };
         let loaded = strategy.load(&features, |open| {
             size_result_maps(open, &features, strategy.object)?;
+            if has_calls(strategy) {
+                // 4 MiB for a stream; one page, unused, without
+                open.size_map(map_name!("calls" in RECORD), if cfg.call_events != 0 { 1 << 22 } else { 4096 }, true)?;
+            }
             open.configure(&cfg)
         })?;
         let traced = loaded.obj.map(map_name!("traced" in RECORD, RECORD_LEGACY))?;
@@ -682,7 +738,7 @@ impl Session {
         Ok(Session { o, strategy, loaded, naming, out, snapshots, until_gone, command_cwd, unsupported })
     }
 
-    fn run(&mut self, tick: &mut dyn FnMut() -> Result<()>) -> Result<Recorded> {
+    fn run(&mut self, tick: &mut dyn FnMut(&Calls) -> Result<()>) -> Result<Recorded> {
         let Session { o, strategy, loaded, naming, snapshots, until_gone, command_cwd, .. } = self;
         let obj = &loaded.obj;
         // Read events before anything can send one: a perf buffer drops what
@@ -690,7 +746,35 @@ impl Session {
         let events = obj.map(map_name!("events" in RECORD, RECORD_LEGACY))?;
         // Legacy sends an event per open: room for bursts (4 MiB per CPU).
         let perf_pages = if strategy.flavour() == Flavour::Legacy { 1024 } else { 64 };
-        let mut reader = EventReader::new(&events, perf_pages, |data| naming.on_event(data))?;
+        let streaming = o.call_events && has_calls(strategy);
+        let (calls, named) = (RefCell::new(Vec::new()), RefCell::new(Vec::new()));
+        let mut reader = EventReader::new(&events, perf_pages, |data| {
+            naming.on_event(data);
+            if streaming {
+                named.borrow_mut().extend(naming.last_named());
+            }
+        })?;
+        let mut calls_reader = match streaming {
+            true => Some(EventReader::new(&obj.map(map_name!("calls" in RECORD))?, 0, |data| {
+                calls.borrow_mut().extend(event::<call_event>(data))
+            })?),
+            false => None,
+        };
+        // The caller's tick, with what arrived since the last one.
+        let mut pass_calls = |reader: &mut EventReader, calls_reader: &mut Option<EventReader>, drain| -> Result<()> {
+            let read_ns = if drain { u64::MAX } else { clock::monotonic_ns() };
+            if let Some(r) = calls_reader.as_mut() {
+                if drain {
+                    r.drain()?
+                } else {
+                    r.poll(0)?
+                }
+                // The path of a call's file was sent before the call.
+                reader.drain()?;
+            }
+            let (events, named) = (calls.take(), named.take());
+            tick(&Calls { events: &events, named: &named, read_ns })
+        };
         let (start_mono, start_wall) = clocks();
         loaded.attach()?;
         cli::note(format_args!("recording with strategy {}; Ctrl-C to stop", strategy.name));
@@ -717,7 +801,7 @@ impl Session {
         let mut next_snapshot = o.interval.map(|i| Instant::now() + i);
         loop {
             reader.poll(100)?;
-            tick()?;
+            pass_calls(&mut reader, &mut calls_reader, false)?;
             if let (Some(at), Some(every)) = (next_snapshot, o.interval) {
                 if Instant::now() >= at {
                     if let Some(s) = snapshots.as_mut() {
@@ -746,6 +830,7 @@ impl Session {
         }
         obj.detach_all();
         reader.drain()?; // paths of files first seen just before detaching
+        pass_calls(&mut reader, &mut calls_reader, true)?;
         let events_lost = reader.lost();
         let (end_mono, _) = clocks();
         if let Some(s) = snapshots.as_mut() {

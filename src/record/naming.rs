@@ -84,6 +84,11 @@ impl Names {
         });
     }
 
+    /// The last event added: (dev, inode, path).
+    pub fn last(&self) -> Option<(u32, u64, &[u8])> {
+        self.events.last().map(|n| (n.dev, n.ino, self.path(n)))
+    }
+
     /// Bring each key's events together, in arrival order: the first names
     /// the file, the others add inodes. Returns how many events had another
     /// path than the first of their key: 64-bit hash collisions, which

@@ -144,6 +144,8 @@ impl Calls {
 #[derive(Default)]
 struct FileRecord {
     comms: BTreeSet<String>,
+    /// By process name (record_config.user_bytes; empty without).
+    comm_io: BTreeMap<String, Io>,
     stats: Totals,
     syscalls: BTreeMap<usize, Calls>,
     hists: BTreeMap<u16, Hist>,
@@ -170,6 +172,9 @@ impl FileRecord {
     /// Add another record of the same row (legacy: one record per open).
     fn merge(&mut self, o: FileRecord) {
         self.comms.extend(o.comms);
+        for (comm, io) in o.comm_io {
+            *self.comm_io.entry(comm).or_default() += io;
+        }
         self.stats.merge(&o.stats);
         for (kind, c) in o.syscalls {
             let e = self.syscalls.entry(kind).or_default();
@@ -233,6 +238,8 @@ struct Sparse {
     errnos: Vec<(errno_key, u64)>,
     hists: Vec<(hist_key, u64)>,
     users: Vec<(Key, u32)>,
+    /// The users entries that counted reads or writes.
+    user_io: Vec<(Key, u32, Io)>,
     comms: Comms,
 }
 
@@ -263,6 +270,9 @@ impl Sparse {
         }
         for (_, comm) in entries_of(&self.users, k, |(k, _)| *k) {
             f.comms.insert(self.comms.names[*comm as usize].clone());
+        }
+        for (_, comm, io) in entries_of(&self.user_io, k, |(k, _, _)| *k) {
+            *f.comm_io.entry(self.comms.names[*comm as usize].clone()).or_default() += *io;
         }
     }
 }
@@ -467,6 +477,36 @@ impl Rows<'_> {
     }
 }
 
+/// Reads and writes: bytes, and calls (failed ones included).
+#[derive(Default, Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Io {
+    pub read_bytes: u64,
+    pub write_bytes: u64,
+    pub read_ops: u64,
+    pub write_ops: u64,
+}
+
+impl Io {
+    /// What is left of `self` without `o` (none below zero).
+    pub fn less(&self, o: Io) -> Io {
+        Io {
+            read_bytes: self.read_bytes.saturating_sub(o.read_bytes),
+            write_bytes: self.write_bytes.saturating_sub(o.write_bytes),
+            read_ops: self.read_ops.saturating_sub(o.read_ops),
+            write_ops: self.write_ops.saturating_sub(o.write_ops),
+        }
+    }
+}
+
+impl std::ops::AddAssign for Io {
+    fn add_assign(&mut self, o: Io) {
+        self.read_bytes += o.read_bytes;
+        self.write_bytes += o.write_bytes;
+        self.read_ops += o.read_ops;
+        self.write_ops += o.write_ops;
+    }
+}
+
 /// One row's syscall totals, for a command that records in-process (amplify).
 pub struct FileTotals {
     pub mntns: u32,
@@ -475,11 +515,9 @@ pub struct FileTotals {
     /// (s_dev, inode number) of every inode seen under the path.
     pub inodes: Vec<(u32, u64)>,
     pub comms: Vec<String>,
-    pub read_bytes: u64,
-    pub write_bytes: u64,
-    /// Calls of the read (write) syscalls, failed ones included.
-    pub read_ops: u64,
-    pub write_ops: u64,
+    pub io: Io,
+    /// `io` by process name (they add up to it), with Embedded's `user_bytes`.
+    pub comm_io: Vec<(String, Io)>,
 }
 
 impl Rows<'_> {
@@ -495,10 +533,13 @@ impl Rows<'_> {
                 path: row.name.map(|n| self.names.path(n).to_vec()),
                 inodes: row.inodes,
                 comms: rec.comms.iter().cloned().collect(),
-                read_bytes: rec.stats.read_bytes,
-                write_bytes: rec.stats.write_bytes,
-                read_ops: ops(Class::Read).map(|(_, c)| c.calls).sum(),
-                write_ops: ops(Class::Write).map(|(_, c)| c.calls).sum(),
+                io: Io {
+                    read_bytes: rec.stats.read_bytes,
+                    write_bytes: rec.stats.write_bytes,
+                    read_ops: ops(Class::Read).map(|(_, c)| c.calls).sum(),
+                    write_ops: ops(Class::Write).map(|(_, c)| c.calls).sum(),
+                },
+                comm_io: rec.comm_io.iter().map(|(c, io)| (c.clone(), *io)).collect(),
             });
         }
         Ok(out)
@@ -563,12 +604,20 @@ pub fn collect<'a>(obj: &'a Object, open_map: &str) -> Result<Collected<'a>> {
         }
     })?;
     let mut comms = Comms::default();
-    let mut users = Vec::new();
-    obj.map(map_name!("users" in RECORD, RECORD_LEGACY))?
-        .for_each(|k: user_key, u: file_user| users.push((key(&k.file), comms.id(&u.comm))))?;
+    let (mut users, mut user_io) = (Vec::new(), Vec::new());
+    obj.map(map_name!("users" in RECORD, RECORD_LEGACY))?.for_each(|k: user_key, u: file_user| {
+        let (file, comm) = (key(&k.file), comms.id(&u.comm));
+        users.push((file, comm));
+        let io =
+            Io { read_bytes: u.read_bytes, write_bytes: u.write_bytes, read_ops: u.read_ops, write_ops: u.write_ops };
+        if io != Io::default() {
+            user_io.push((file, comm, io));
+        }
+    })?;
     errnos.sort_unstable_by_key(|(e, _)| key(&e.file));
     hists.sort_unstable_by_key(|(h, _)| key(&h.file));
     users.sort_unstable();
+    user_io.sort_unstable_by_key(|(k, _, _)| *k);
     // A key found only there makes a row too.
     let files = errnos.iter().map(|(e, _)| key(&e.file)).chain(hists.iter().map(|(h, _)| key(&h.file)));
     for k in files.chain(users.iter().map(|(k, _)| *k)) {
@@ -579,7 +628,7 @@ pub fn collect<'a>(obj: &'a Object, open_map: &str) -> Result<Collected<'a>> {
     for (i, d) in drops.iter_mut().enumerate() {
         *d = dm.get_percpu::<u32, u64>(&(i as u32))?.unwrap_or_default().iter().sum();
     }
-    Ok(Collected { keys, sparse: Sparse { errnos, hists, users, comms }, values, drops })
+    Ok(Collected { keys, sparse: Sparse { errnos, hists, users, user_io, comms }, values, drops })
 }
 
 fn opt_ns(v: u64) -> Option<u64> {

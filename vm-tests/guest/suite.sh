@@ -316,11 +316,13 @@ t_workload_iowork() {
 
 # amplify: the file's data at the device equals its syscall bytes (written back by the fsync),
 # and vda's row equals the diskstats change amplify read itself (the guest is quiet enough
-# for the bytes; its own reading is the reference for the window)
+# for the bytes; its own reading is the reference for the window); --events has a line per
+# write and one for the fsync (dd's own counts)
 t_amplify_exact() {
-  local out=$W/amp.json err=$W/amp.err flat=$W/amp.flat i d k
+  local out=$W/amp.json err=$W/amp.err flat=$W/amp.flat ev=$W/amp.events i d k n
   rm -f /mnt/iotvm-amp
-  iot amplify --json -o "$out" -- dd if=/dev/zero of=/mnt/iotvm-amp bs=4k count=64 conv=fsync 2>"$err"
+  iot amplify --events --json -o "$out" -- dd if=/dev/zero of=/mnt/iotvm-amp bs=4k count=64 conv=fsync \
+    2>"$err" >"$ev"
   rc=$?
   cat "$err"
   if [ $rc -ne 0 ]; then
@@ -340,7 +342,11 @@ t_amplify_exact() {
     [ "$(jget "devices.$d.$k" "$flat")" = "$(jget "devices.$d.diskstats.$k" "$flat")" ] ||
       fail "vda $k: $(jget "devices.$d.$k" "$flat") counted, diskstats $(jget "devices.$d.diskstats.$k" "$flat")"
   done
-  pass "256 KiB: syscall = device for the file; vda = diskstats ($(jget "devices.$d.write_bytes" "$flat") bytes written)"
+  n=$(awk '$2 == "SYSCALL_W" && $6 == "/mnt/iotvm-amp" && $7 == 4096 && $10 == 4096' "$ev" | wc -l)
+  [ "$n" -eq 64 ] || fail "$n SYSCALL_W lines of 4096 bytes for /mnt/iotvm-amp, want 64"
+  n=$(awk '$2 == "SYSCALL_F" && $6 == "/mnt/iotvm-amp" && $10 == 0' "$ev" | wc -l)
+  [ "$n" -eq 1 ] || fail "$n SYSCALL_F lines for /mnt/iotvm-amp, want 1"
+  pass "256 KiB: syscall = device for the file; vda = diskstats ($(jget "devices.$d.write_bytes" "$flat") bytes written); 64 + 1 syscall events"
 }
 
 # --- record tests: r_<name> STRATEGY (see RECORD_TESTS). A strategy the binary does not know
