@@ -190,6 +190,14 @@ struct {
 	__type(value, u64);
 } amp_drops SEC(".maps");
 
+/* 1 while amp_rq_complete runs on this CPU (amp_rq_complete_again). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, u32);
+} completing SEC(".maps");
+
 /* --events (sized by user space: one page without) */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -475,8 +483,7 @@ GLOBAL_FN int amp_bio(u64 addr, u32 disk, u32 bytes, u32 how)
  * counts as one operation where diskstats counts it: at its end (no bytes
  * left after these), unless it is in a flush sequence, which ends it again
  * with no bytes (an empty write with REQ_PREFLUSH only ends that way). */
-SEC("raw_tp/block_rq_complete")
-int amp_rq_complete(u64 *ctx)
+static __always_inline int rq_complete(u64 *ctx)
 {
 	const volatile struct amp_config *cfg = get_config();
 	struct request *rq = (struct request *)ctx[0];
@@ -513,6 +520,35 @@ int amp_rq_complete(u64 *ctx)
 			count_in(&amp_drops, AMP_LONG_CHAIN, 1);
 		add(&k, op == REQ_OP_WRITE, left, (how >> 1) & 1);
 	}
+	return 0;
+}
+
+SEC("raw_tp/block_rq_complete")
+int amp_rq_complete(u64 *ctx)
+{
+	u32 zero = 0, *busy = bpf_map_lookup_elem(&completing, &zero);
+
+	if (busy)
+		*busy = 1;
+	rq_complete(ctx);
+	if (busy)
+		*busy = 0;
+	return 0;
+}
+
+/* The same tracepoint again, for the completions the kernel skips
+ * amp_rq_complete for: those that come while it runs on their CPU (an
+ * interrupt ending requests, or a task that preempted it), which it does
+ * not run a program within itself for. Those alone find `completing` set:
+ * the others were counted before this program ran. As block.bpf.h's
+ * raw_rq_complete_again does for the block tools. */
+SEC("raw_tp/block_rq_complete")
+int amp_rq_complete_again(u64 *ctx)
+{
+	u32 zero = 0, *busy = bpf_map_lookup_elem(&completing, &zero);
+
+	if (busy && *busy)
+		rq_complete(ctx);
 	return 0;
 }
 

@@ -581,8 +581,14 @@ impl Object {
 
     /// Runs of this object's programs the kernel skipped because another BPF
     /// program was running on that CPU (bpf_prog_info.recursion_misses; only
-    /// counted by newer kernels, 0 elsewhere), by program name.
-    pub fn recursion_misses(&self) -> Vec<(String, u64)> {
+    /// counted by newer kernels, 0 elsewhere) whose events no program saw
+    /// ([`missed_runs`]).
+    pub fn missed_runs(&self, pairs: &[[&str; 2]]) -> u64 {
+        missed_runs(&self.recursion_misses(), pairs)
+    }
+
+    /// [`Object::missed_runs`]' counts, by program name.
+    fn recursion_misses(&self) -> Vec<(String, u64)> {
         let objects = std::iter::once(&self.inner).chain(self.split.as_ref().map(|(o, _)| o));
         let mut misses = Vec::new();
         for p in objects.flat_map(OpenInner::programs) {
@@ -1164,6 +1170,20 @@ pub enum Helper {
     TaskPtRegs,
 }
 
+/// Of the runs the kernel skipped (by program), those whose events no
+/// program saw. Each pair is two programs on one hook standing in for each
+/// other: the second handles what the first is skipped for while it runs
+/// (and the other way round), so the pair loses an event only when both
+/// skipped it, at most as often as the one that skipped less.
+pub fn missed_runs(misses: &[(String, u64)], pairs: &[[&str; 2]]) -> u64 {
+    let of = |name: &str| misses.iter().find(|(n, _)| n == name).map_or(0, |(_, m)| *m);
+    let all: u64 = misses.iter().map(|(_, m)| m).sum();
+    pairs.iter().fold(all, |left, [a, b]| {
+        let (a, b) = (of(a), of(b));
+        left - a - b + a.min(b)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -1173,5 +1193,18 @@ mod tests {
         let mut parts = release.trim().split(['.', '-']).map(|p| p.parse::<u32>().unwrap_or(0));
         let (major, minor) = (parts.next().unwrap(), parts.next().unwrap());
         assert_eq!((v >> 16, (v >> 8) & 0xff), (major, minor), "{v:#x} vs {release}");
+    }
+
+    #[test]
+    fn an_event_is_missed_only_if_both_programs_of_its_pair_skipped_it() {
+        let runs = |m: &[(&str, u64)]| {
+            let m: Vec<(String, u64)> = m.iter().map(|(n, c)| (n.to_string(), *c)).collect();
+            super::missed_runs(&m, &[["complete", "complete_again"]])
+        };
+        // the first program skipped 16 that the second saw
+        assert_eq!(runs(&[("issue", 2), ("complete", 16), ("complete_again", 0)]), 2);
+        assert_eq!(runs(&[("complete", 5), ("complete_again", 3)]), 3);
+        // programs of no pair: every miss counts
+        assert_eq!(runs(&[("tp_issue", 1), ("tp_complete", 4)]), 5);
     }
 }

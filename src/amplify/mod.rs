@@ -102,6 +102,10 @@ fn ext4_sync(f: &Features) -> Result<bool> {
     Ok(f.tracefs.has_event("ext4", "ext4_sync_file_enter"))
 }
 
+/// The two programs on block_rq_complete (bpf/amplify.bpf.c): the second
+/// counts the completions the kernel skips the first for.
+const RQ_COMPLETE: [&str; 2] = ["amp_rq_complete", "amp_rq_complete_again"];
+
 pub static TOOL: Tool = Tool {
     name: "amplify",
     strategies: &[Strategy {
@@ -114,7 +118,8 @@ pub static TOOL: Tool = Tool {
         probes: &[
             Probe::new("amp_bio_queue").need(Need::When(|_| Ok(bio_queue_arity()? == 1))),
             Probe::new("amp_bio_queue_q").need(Need::When(|_| Ok(bio_queue_arity()? == 2))),
-            Probe::new("amp_rq_complete"),
+            Probe::new(RQ_COMPLETE[0]),
+            Probe::new(RQ_COMPLETE[1]),
             Probe::new("amp_page_cache_add"),
             // 5.17 renamed it (and passes a folio)
             Probe::new("amp_dirty_folio").need(Need::When(dirty_folio)),
@@ -212,6 +217,10 @@ fn losses(obj: &crate::bpf::Object) -> Result<Vec<String>> {
         if n > 0 {
             out.push(format!("{n} {what}"));
         }
+    }
+    match obj.missed_runs(&[RQ_COMPLETE]) {
+        0 => {}
+        n => out.push(format!("{n} program runs skipped by the kernel (another BPF program was running on the CPU): their counts are missing")),
     }
     Ok(out)
 }

@@ -145,19 +145,9 @@ impl Session {
             tracking_full: count(block_drop::BLOCK_REQS_FULL)?,
             map_full: count(block_drop::BLOCK_MAP_FULL)?,
             expired: self.expired.get(),
-            missed_runs: missed_runs(&self.obj.recursion_misses()),
+            missed_runs: self.obj.missed_runs(&[RAW_COMPLETE]),
         })
     }
-}
-
-/// Program runs skipped with what they would have counted. The two
-/// programs on block_rq_complete (bpf/block.bpf.h) stand in for each other:
-/// a completion is lost only if both skipped it, at most as often as the
-/// one that skipped less.
-fn missed_runs(misses: &[(String, u64)]) -> u64 {
-    let of = |name: &str| misses.iter().find(|(n, _)| n == name).map_or(0, |(_, m)| *m);
-    let (first, again) = (of(RAW_COMPLETE[0]), of(RAW_COMPLETE[1]));
-    misses.iter().map(|(_, m)| m).sum::<u64>() - first - again + first.min(again)
 }
 
 /// What a block tool could not track.
@@ -277,22 +267,4 @@ pub fn report_intervals(
     session.obj().detach_all();
     cli::note(format_args!("{}", session.losses()?));
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::missed_runs;
-
-    fn runs(m: &[(&str, u64)]) -> u64 {
-        missed_runs(&m.iter().map(|(n, c)| (n.to_string(), *c)).collect::<Vec<_>>())
-    }
-
-    #[test]
-    fn a_completion_is_missed_only_if_both_programs_skipped_it() {
-        // the first program skipped 16 that the second saw
-        assert_eq!(runs(&[("raw_rq_issue", 2), ("raw_rq_complete", 16), ("raw_rq_complete_again", 0)]), 2);
-        assert_eq!(runs(&[("raw_rq_complete", 5), ("raw_rq_complete_again", 3)]), 3);
-        // the tracepoint strategy has one program per tracepoint: every miss counts
-        assert_eq!(runs(&[("tp_rq_issue", 1), ("tp_rq_complete", 4)]), 5);
-    }
 }
