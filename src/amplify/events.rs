@@ -44,7 +44,7 @@ impl Paths {
                 let dev = kernel_dev(libc::major(m.dev()), libc::minor(m.dev()));
                 let path = crate::record::encode_path(target.as_os_str().as_encoded_bytes());
                 // record's name, if it has one, is the one the file was opened by
-                self.known.entry((dev, m.ino())).or_insert_with(|| path.replace(' ', "\\x20"));
+                self.known.entry((dev, m.ino())).or_insert_with(|| field(&path));
             }
         }
     }
@@ -58,13 +58,18 @@ pub struct Printer {
     pending: Vec<(u64, String)>,
 }
 
-/// A name with its spaces written `\x20`; "?" for none.
+/// `s` as one field of a line: its spaces written `\x20`.
+fn field(s: &str) -> String {
+    s.replace(' ', "\\x20")
+}
+
+/// A process name as a field; "?" for none.
 fn comm_field(comm: &[std::ffi::c_char]) -> String {
     let comm: Vec<u8> = comm.iter().take_while(|c| **c != 0).map(|c| *c as u8).collect();
     if comm.is_empty() {
         "?".into()
     } else {
-        String::from_utf8_lossy(&comm).replace(' ', "\\x20")
+        field(&String::from_utf8_lossy(&comm))
     }
 }
 
@@ -140,7 +145,7 @@ impl Printer {
     /// Queue the syscalls of `calls`, after learning the names it brings.
     pub fn add_calls(&mut self, calls: &Calls) {
         for (file, path) in calls.named {
-            self.paths.known.insert(*file, path.replace(' ', "\\x20"));
+            self.paths.known.insert(*file, field(path));
         }
         for e in calls.events {
             let line = self.call_line(e);

@@ -288,17 +288,15 @@ pub fn main(args: Args) -> Result<ExitCode> {
     let (end_ns, after) = (crate::clock::monotonic_ns(), kernel::diskstats());
     let status = status?;
     let record_strategy = recording.strategy();
-    match recording.calls_lost()? {
-        0 => {}
-        n => notes.push(format!("{n} SYSCALL events lost: the ring buffer was full")),
+    let record::Summary { files, unsupported, lost, calls_lost } = recording.files()?;
+    if calls_lost > 0 {
+        notes.push(format!("{calls_lost} SYSCALL events lost: the ring buffer was full"));
     }
-    let (files, unsupported, lost) = recording.files()?;
     let counts = loaded.obj.map(map_name!("counts" in AMPLIFY))?.entries::<amp_key, amp_counts>()?;
     notes.extend(losses(&loaded.obj)?);
     if lost > 0 {
         notes.push(format!("{lost} syscall-layer updates lost: the recording's maps or ring buffer were full"));
     }
-
     notes.extend(unsupported.iter().map(|u| format!("syscall layer does not see: {u}")));
     let report = report::build(
         &files,

@@ -25,9 +25,7 @@ use crate::error::{Error, Result};
 use crate::objects;
 use crate::objects::map_name;
 use crate::probe::Feat;
-use crate::shared::{
-    call_event, file_event, open_event, record_config, record_drop, RECORD_COMM_LEN, RECORD_MAX_COMMS,
-};
+use crate::shared::{call_event, file_event, open_event, record_config, RECORD_COMM_LEN, RECORD_MAX_COMMS};
 use crate::signals;
 use crate::strategy::{Flavour, Loaded, Need, Probe, Strategy, SyscallHooks, Tool};
 
@@ -557,13 +555,6 @@ impl Embedded {
         (!has_calls(self.0.strategy)).then_some("the legacy strategy has no ring buffer (5.8+)")
     }
 
-    /// Call events the kernel could not send: their ring buffer was full.
-    pub fn calls_lost(&self) -> Result<u64> {
-        let drops = self.0.loaded.obj.map(map_name!("drops" in RECORD, RECORD_LEGACY))?;
-        let per_cpu = drops.get_percpu::<u32, u64>(&(record_drop::DROP_CALLS as u32))?;
-        Ok(per_cpu.unwrap_or_default().iter().sum())
-    }
-
     /// Attaches, runs the command, and returns when record would stop (how
     /// the command ended); `tick` runs every 100 ms, with the call events
     /// read since the last one, and once more after detaching.
@@ -571,13 +562,12 @@ impl Embedded {
         Ok(self.0.run(tick)?.ended)
     }
 
-    /// Every file's totals; also what the recording could not see, and how
-    /// many updates it lost (a profile's `lost`).
-    pub fn files(self) -> Result<(Vec<FileTotals>, Vec<&'static str>, u64)> {
+    /// Every file's totals, and what the recording could not see or count.
+    pub fn files(self) -> Result<Summary> {
         let Session { strategy, loaded, mut naming, unsupported, .. } = self.0;
         naming.finish();
         let rows = profile::collect(&loaded.obj, open_map(strategy))?.into_rows(|k| naming.identify(k));
-        Ok((rows.totals()?, unsupported, rows.lost(0).total()))
+        Ok(Summary { files: rows.totals()?, unsupported, lost: rows.lost(0).total(), calls_lost: rows.calls_lost() })
     }
 }
 
@@ -622,6 +612,17 @@ struct Recorded {
     ended: Ended,
 }
 
+/// What an embedded recording hands over at its end.
+pub struct Summary {
+    pub files: Vec<FileTotals>,
+    /// Ways of moving file data it does not see.
+    pub unsupported: Vec<&'static str>,
+    /// Updates it lost (a profile's `lost`).
+    pub lost: u64,
+    /// Call events the kernel could not send: their ring buffer was full.
+    pub calls_lost: u64,
+}
+
 /// What an embedded recording's tick gets: the call events read since the
 /// last tick (none unless asked for), and the files named meanwhile.
 pub struct Calls<'a> {
@@ -660,7 +661,7 @@ impl Ended {
 }
 
 impl Session {
-    fn start(o: Opts) -> Result<Session> {
+    fn start(mut o: Opts) -> Result<Session> {
         if o.command.is_empty() && std::env::args_os().any(|a| a == "--") {
             return Err(Error::usage("no command after --"));
         }
@@ -693,7 +694,8 @@ impl Session {
         let strategy = TOOL.choose(&features, o.strategy.as_deref())?;
 
         let mut cfg = config(&o);
-        cfg.call_events = (o.call_events && has_calls(strategy)) as u8;
+        o.call_events &= has_calls(strategy);
+        cfg.call_events = o.call_events as u8;
         // An embedding command's per-process totals.
         cfg.user_bytes = o.output.is_none() as u8;
         // Reads and writes accounted at their exit alone (bpf/record.bpf.h:
@@ -746,7 +748,7 @@ impl Session {
         let events = obj.map(map_name!("events" in RECORD, RECORD_LEGACY))?;
         // Legacy sends an event per open: room for bursts (4 MiB per CPU).
         let perf_pages = if strategy.flavour() == Flavour::Legacy { 1024 } else { 64 };
-        let streaming = o.call_events && has_calls(strategy);
+        let streaming = o.call_events;
         let (calls, named) = (RefCell::new(Vec::new()), RefCell::new(Vec::new()));
         let mut reader = EventReader::new(&events, perf_pages, |data| {
             naming.on_event(data);

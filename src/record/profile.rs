@@ -425,6 +425,11 @@ impl Rows<'_> {
         self.len
     }
 
+    /// Call events the kernel could not send (not the profile's: it has none).
+    pub fn calls_lost(&self) -> u64 {
+        self.drops[record_drop::DROP_CALLS as usize]
+    }
+
     /// Updates the BPF side could not make, by cause (the profile's "lost").
     pub fn lost(&self, events_lost: u64) -> Lost {
         Lost {
