@@ -27,7 +27,8 @@ static __always_inline void rq_done(void *ctx, struct block_req *r, u64 now, s32
 
 	__builtin_memcpy(e.comm, r->comm, sizeof(e.comm));
 	__builtin_memcpy(e.rwbs, r->rwbs, sizeof(e.rwbs));
-	bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, &e, sizeof(e));
+	if (bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, &e, sizeof(e)))
+		block_drop(BLOCK_EVENT_FAILED);
 }
 
 char LICENSE[] SEC("license") = "GPL";

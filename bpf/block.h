@@ -90,6 +90,7 @@ enum block_drop {
 	BLOCK_UNMATCHED, /* completion of a request issued before tracing started */
 	BLOCK_REQS_FULL, /* too many requests in flight to track one more */
 	BLOCK_MAP_FULL,  /* a result map is full */
+	BLOCK_EVENT_FAILED, /* an event could not be sent */
 	BLOCK_DROP_NR,
 };
 

@@ -10,7 +10,7 @@ use crate::bpf::{from_bytes, EventReader};
 use crate::cli::{self, Arg, Args};
 use crate::error::{Error, Result};
 use crate::objects::map_name;
-use crate::shared::block_event;
+use crate::shared::{block_drop, block_event};
 
 pub const HELP: &str = "\
 Usage: iotrace biosnoop [-d DISK] [-Q] [-p PID] [-c COMM] [--json] [DURATION]
@@ -35,8 +35,8 @@ Options:
   -h, --help         this help
 
 A summary goes to stderr at the end: requests, events lost, completions of
-requests issued before tracing began, and requests whose completion never
-came (expired after 30 s, never leaked).
+requests issued before tracing began, and requests whose completion was not
+seen (expired after 30 s, never leaked; or still in flight at the stop).
 
 Examples:
   sudo iotrace biosnoop
@@ -74,7 +74,8 @@ fn parse(mut args: Args) -> Result<Option<Opts>> {
 }
 
 /// Run `session` (biosnoop's object) until stopped, handing each completed
-/// request to `each`, which returns false to stop. Returns the events lost.
+/// request to `each`, which returns false to stop. Returns the events lost
+/// (a full buffer, or a send that failed).
 pub fn run_events(
     session: &Session,
     duration: Option<Duration>,
@@ -106,7 +107,7 @@ pub fn run_events(
     session.obj().detach_all();
     reader.drain()?;
     check(&outcome)?;
-    Ok(reader.lost())
+    Ok(reader.lost() + session.drops(block_drop::BLOCK_EVENT_FAILED)?)
 }
 
 fn ms(ns: u64) -> f64 {

@@ -104,10 +104,10 @@ pub fn main(mut args: Args) -> Result<()> {
     let meta = Meta { disk: &disk, disk_sectors: disks::sectors(&disk), start_ns, end_ns, title: &title };
     out.commit(render(&samples, &meta).as_bytes())?;
     cli::note(format_args!(
-        "{} requests on {disk}{}; heat map written to {}",
+        "{} requests on {disk}; heat map written to {}; lost events {lost}, {}",
         samples.len(),
-        if lost > 0 { format!(" ({lost} events lost)") } else { String::new() },
-        output.display()
+        output.display(),
+        session.losses()?
     ));
     Ok(())
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::strategies::RAW_COMPLETE;
 use super::{disks, Common, Interval};
-use crate::bpf::Object;
+use crate::bpf::{Map, Object};
 use crate::cli;
 use crate::error::{Error, Result};
 use crate::objects::map_name;
@@ -117,6 +117,11 @@ impl Session {
         &self.obj
     }
 
+    /// The requests in flight (bpf/block.bpf.h: reqs).
+    fn reqs(&self) -> Result<Map<'_>> {
+        self.obj.map(map_name!("reqs" in BIOSNOOP, BIOSNOOP_LEGACY, BIOLATENCY, BIOLATENCY_LEGACY, BIOPATTERN, BIOPATTERN_LEGACY))
+    }
+
     /// Remove requests in flight for longer than EXPIRE_NS (at most once a second).
     pub fn expire(&self) -> Result<()> {
         if self.last_expiry.get().elapsed() < Duration::from_secs(1) {
@@ -124,7 +129,7 @@ impl Session {
         }
         self.last_expiry.set(Instant::now());
         let now = crate::clock::monotonic_ns();
-        let reqs = self.obj.map(map_name!("reqs" in BIOSNOOP, BIOSNOOP_LEGACY, BIOLATENCY, BIOLATENCY_LEGACY, BIOPATTERN, BIOPATTERN_LEGACY))?;
+        let reqs = self.reqs()?;
         for (k, r) in reqs.entries::<block_rq_key, block_req>()? {
             let since = r.issue_ns.max(r.insert_ns);
             if now.saturating_sub(since) > EXPIRE_NS && reqs.delete(&k)? {
@@ -134,17 +139,22 @@ impl Session {
         Ok(())
     }
 
-    /// What could not be tracked, for the tools' summaries.
-    pub fn losses(&self) -> Result<Losses> {
+    /// How often the programs dropped something for this reason.
+    pub fn drops(&self, why: block_drop) -> Result<u64> {
         let drops = self.obj.map(map_name!("block_drops" in BIOSNOOP, BIOSNOOP_LEGACY, BIOLATENCY, BIOLATENCY_LEGACY, BIOPATTERN, BIOPATTERN_LEGACY))?;
-        let count = |why: block_drop| -> Result<u64> {
-            Ok(drops.get_percpu::<u32, u64>(&(why as u32))?.unwrap_or_default().iter().sum())
-        };
+        Ok(drops.get_percpu::<u32, u64>(&(why as u32))?.unwrap_or_default().iter().sum())
+    }
+
+    /// What could not be tracked, for the tools' summaries (once detached).
+    pub fn losses(&self) -> Result<Losses> {
+        let entries = self.reqs()?.entries::<block_rq_key, block_req>()?;
+        let in_flight = entries.iter().filter(|(_, r)| r.issue_ns != 0 && r.wanted != 0).count();
         Ok(Losses {
-            unmatched_completions: count(block_drop::BLOCK_UNMATCHED)?,
-            tracking_full: count(block_drop::BLOCK_REQS_FULL)?,
-            map_full: count(block_drop::BLOCK_MAP_FULL)?,
+            unmatched_completions: self.drops(block_drop::BLOCK_UNMATCHED)?,
+            tracking_full: self.drops(block_drop::BLOCK_REQS_FULL)?,
+            map_full: self.drops(block_drop::BLOCK_MAP_FULL)?,
             expired: self.expired.get(),
+            in_flight: in_flight as u64,
             missed_runs: self.obj.missed_runs(&[RAW_COMPLETE]),
         })
     }
@@ -160,6 +170,10 @@ pub struct Losses {
     pub map_full: u64,
     /// Requests that never completed (dropped after EXPIRE_NS).
     pub expired: u64,
+    /// Requests issued whose completion had not been seen when tracing
+    /// stopped: still on the disk, or completed where the kernel ran no BPF
+    /// program (README: "How it adapts to the kernel").
+    pub in_flight: u64,
     /// Program runs the kernel skipped (recursion).
     pub missed_runs: u64,
 }
@@ -172,6 +186,7 @@ impl Losses {
             "tracking_full": self.tracking_full,
             "map_full": self.map_full,
             "expired": self.expired,
+            "in_flight_at_stop": self.in_flight,
             "missed_runs": self.missed_runs,
         });
         match v {
@@ -185,9 +200,10 @@ impl std::fmt::Display for Losses {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "unmatched completions {}, expired {}, missed BPF runs {}, untracked (map full) {}",
+            "unmatched completions {}, expired {}, in flight at stop {}, missed BPF runs {}, untracked (map full) {}",
             self.unmatched_completions,
             self.expired,
+            self.in_flight,
             self.missed_runs,
             self.tracking_full + self.map_full
         )
