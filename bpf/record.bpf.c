@@ -119,22 +119,6 @@ struct {
 	__type(value, struct open_file);
 } files SEC(".maps");
 
-/* A (row, inode) pair whose file_event was sent. */
-struct seen_key {
-	struct file_key key;
-	u64 ino;
-	u32 dev;
-	u32 _pad;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 131072);
-	__type(key, struct seen_key);
-	__type(value, u8);
-} seen SEC(".maps");
-
 /* Path events: 8 MiB hold ~100k events of ordinary paths, more than new
  * files send while user space is busy (a snapshot of 100k files takes
  * ~0.2 s). User space maps the pages twice (to read records across the
@@ -447,19 +431,22 @@ static __always_inline bool named(struct file *f)
 	return ns && ns < (u64)-4095;
 }
 
-/* Cache the identity of the struct file `ref` (of inode): a call of its own,
- * so that its stack is not added to that of account() (older verifiers
- * count every frame of a call chain in full against 512 bytes). */
-static __noinline void resolve_file(u64 ref, struct inode *inode, bool dirs)
+/* Not an open: resolve_file()'s `open_flags` for a file first seen by its I/O. */
+#define NOT_OPENED ((u64)-1)
+
+/* Cache the identity of the struct file `ref` (of inode), and count its open
+ * with `open_flags`: a call of its own, so that its stack is not added to
+ * that of account() (older verifiers count every frame of a call chain in
+ * full against 512 bytes). */
+static __noinline void resolve_file(u64 ref, struct inode *inode, bool dirs, u64 open_flags)
 {
 	struct file *f = (struct file *)ref;
 	struct task_struct *task;
-	struct open_file fresh = {};
+	struct open_file fresh = {}, *old;
+	struct open_counts zc = {}, *c;
 	struct dentry *d;
 	struct file_event *e;
-	struct seen_key sk = {};
 	u32 zero = 0, len;
-	u8 one = 1;
 
 	u16 type = BPF_CORE_READ(inode, i_mode) & S_IFMT;
 
@@ -477,22 +464,30 @@ static __noinline void resolve_file(u64 ref, struct inode *inode, bool dirs)
 		if (!e)
 			return;
 		fresh.key = e->key;
-		sk.key = e->key;
-		sk.ino = e->ino;
-		sk.dev = e->dev;
 		if (fresh.dir)
 			e->flags |= FILE_DIR;
-		/* Looked up first: most opens are of files seen before, and a
-		 * lookup takes no bucket lock. */
-		if (!bpf_map_lookup_elem(&seen, &sk) && !bpf_map_update_elem(&seen, &sk, &one, BPF_NOEXIST)) {
+		c = lookup_or_init(&file_opens, &fresh.key, &zc);
+		if (c && (c->named_ino != e->ino || c->named_dev != e->dev)) {
+			/* A new row, or a new inode under its name. Two CPUs may
+			 * both send it: user space takes each (row, inode) once. */
+			c->named_ino = e->ino;
+			c->named_dev = e->dev;
 			len = __builtin_offsetof(struct file_event, path) + e->path_len;
 			if (len > sizeof(*e))
 				len = sizeof(*e);
 			if (bpf_ringbuf_output(&events, e, len, 0))
 				drop(DROP_EVENTS, 1);
 		}
+		if (c && fresh.regular && open_flags != NOT_OPENED)
+			count_open_in(c, open_flags);
 	}
-	bpf_map_update_elem(&files, &ref, &fresh, BPF_ANY);
+	/* Refreshed in place where the address had state: an update of an LRU
+	 * map takes its locks and a free element each time. */
+	old = bpf_map_lookup_elem(&files, &ref);
+	if (old)
+		__builtin_memcpy(old, &fresh, sizeof(fresh));
+	else
+		bpf_map_update_elem(&files, &ref, &fresh, BPF_ANY);
 }
 
 /* The state of the struct file `ref`, its identity resolved on first sight;
@@ -507,7 +502,7 @@ static __always_inline struct open_file *file_state(u64 ref, bool sync)
 	if (!of || of->inode != (u64)inode || (sync && of->is_dir && !of->dir)) {
 		if (of && of->regular)
 			flush_runs(of);
-		resolve_file(ref, inode, sync);
+		resolve_file(ref, inode, sync, NOT_OPENED);
 		of = bpf_map_lookup_elem(&files, &ref);
 	}
 	return of && (of->regular || (sync && of->dir)) ? of : NULL;
@@ -551,10 +546,7 @@ static __always_inline int opened(s64 fd)
 	if (of && of->regular)
 		flush_runs(of);
 	f = (struct file *)ref;
-	resolve_file(ref, BPF_CORE_READ(f, f_inode), false);
-	of = bpf_map_lookup_elem(&files, &ref);
-	if (of && of->regular)
-		count_open(&of->key, BPF_CORE_READ(f, f_flags));
+	resolve_file(ref, BPF_CORE_READ(f, f_inode), false, BPF_CORE_READ(f, f_flags));
 	return 0;
 }
 

@@ -350,14 +350,9 @@ static __always_inline void flush_runs(struct open_file *of)
 	of->read_run = of->write_run = 0;
 }
 
-/* Count an open, with open(2) `flags`, of the file `key` (on the stack
- * before 4.18: d71962f3e627). */
-static __always_inline void count_open(const struct file_key *key, u32 flags)
+/* Count an open, with open(2) `flags`, in a file's open_counts. */
+static __always_inline void count_open_in(struct open_counts *c, u32 flags)
 {
-	struct open_counts zero = {}, *c = lookup_or_init(&file_opens, key, &zero);
-
-	if (!c)
-		return;
 	__sync_fetch_and_add(&c->n[OPENS_ALL], 1);
 	if (flags & O_DIRECT)
 		__sync_fetch_and_add(&c->n[OPENS_DIRECT], 1);
@@ -367,6 +362,15 @@ static __always_inline void count_open(const struct file_key *key, u32 flags)
 		__sync_fetch_and_add(&c->n[OPENS_DSYNC], 1);
 	if (flags & O_APPEND)
 		__sync_fetch_and_add(&c->n[OPENS_APPEND], 1);
+}
+
+/* Count an open of the file `key` (on the stack before 4.18: d71962f3e627). */
+static __always_inline void count_open(const struct file_key *key, u32 flags)
+{
+	struct open_counts zero = {}, *c = lookup_or_init(&file_opens, key, &zero);
+
+	if (c)
+		count_open_in(c, flags);
 }
 
 /* Count a successful mmap(addr, len, prot, flags, fd, off) `a` of the file

@@ -241,8 +241,14 @@ enum open_count {
 	OPENS_NR,
 };
 
+/* Also the record that a file's name was sent (BTF object): the inode its
+ * last file_event named. A row's open_counts is looked up at each of its
+ * opens anyway; a map of its own for this cost a cold lookup more per open. */
 struct open_counts {
 	__u64 n[OPENS_NR];
+	__u64 named_ino;
+	__u32 named_dev;
+	__u32 _pad;
 };
 
 /* Successful mmap(2)s of a file (map file_maps). What is then read or written

@@ -397,11 +397,9 @@ const RESULT_MAPS: &[(&str, u32, u32)] = &[
     (map_name!("file_maps" in RECORD, RECORD_LEGACY), 1 << 17, 1 << 15),
     (map_name!("users" in RECORD, RECORD_LEGACY), 1 << 17, 1 << 15),
     (map_name!("errnos" in RECORD, RECORD_LEGACY), 1 << 16, 1 << 14),
-    (map_name!("seen" in RECORD), 1 << 17, 1 << 15),
 ];
 
-/// Size the result maps `obj` has (the legacy one has no `seen`: it names
-/// files from user space).
+/// Size the result maps `obj` has.
 fn size_result_maps(open: &mut crate::bpf::OpenObject, f: &crate::probe::Features, obj: &objects::Obj) -> Result<()> {
     let runtime = f.has(Feat::RuntimeAllocMaps);
     for (map, big, small) in RESULT_MAPS {
