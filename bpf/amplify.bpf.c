@@ -190,6 +190,34 @@ struct {
 	__type(value, u64);
 } amp_drops SEC(".maps");
 
+/* 1 between user space's two readings of /proc/diskstats: completions are
+ * counted then only, so that each disk's rows and its diskstats change cover
+ * the same time (attaching and detaching take milliseconds, in which other
+ * processes' I/O completes too). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, u32);
+} counting SEC(".maps");
+
+/* Requests in flight, by struct request address. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, u64);
+	__type(value, struct amp_issued);
+} issued SEC(".maps");
+
+/* Disk -> requests whose end no program saw, found when their address was
+ * issued again for a new request (while `counting`). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, u32);
+	__type(value, struct amp_counts);
+} unseen SEC(".maps");
+
 /* 1 while amp_rq_complete runs on this CPU (amp_rq_complete_again). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -369,6 +397,49 @@ int amp_bio_queue_q(u64 *ctx)
 	return bio_queued(ctx[1]);
 }
 
+/* A read or write request went to its driver. */
+static __always_inline int rq_issued(u64 addr)
+{
+	static const struct amp_counts zero;
+	struct request *rq = (struct request *)addr;
+	u32 op = BPF_CORE_READ(rq, cmd_flags) & REQ_OP_MASK, z = 0, *on;
+	struct amp_issued i = {}, *old;
+	struct amp_counts *c;
+
+	if (op != REQ_OP_READ && op != REQ_OP_WRITE)
+		return 0;
+	i.start_ns = BPF_CORE_READ(rq, start_time_ns);
+	old = bpf_map_lookup_elem(&issued, &addr);
+	on = bpf_map_lookup_elem(&counting, &z);
+	/* Another request at this address (not this one requeued): that one's
+	 * end was never seen (blk-mq reuses request addresses at once). */
+	if (old && old->start_ns != i.start_ns && on && *on && (c = map_find_or_create(&unseen, &old->disk, &zero))) {
+		__sync_fetch_and_add(old->write ? &c->write_bytes : &c->read_bytes, old->bytes);
+		__sync_fetch_and_add(old->write ? &c->write_ops : &c->read_ops, 1);
+	}
+	i.issue_ns = bpf_ktime_get_ns();
+	i.disk = rq_dev(rq);
+	i.bytes = BPF_CORE_READ(rq, __data_len);
+	i.write = op == REQ_OP_WRITE;
+	if (bpf_map_update_elem(&issued, &addr, &i, BPF_ANY))
+		count_in(&amp_drops, AMP_ISSUED_FULL, 1);
+	return 0;
+}
+
+/* block_rq_issue(struct request *) since 5.11 (a54895fa057c), (struct
+ * request_queue *, struct request *) before: a program each. */
+SEC("raw_tp/block_rq_issue")
+int amp_rq_issue(u64 *ctx)
+{
+	return rq_issued(ctx[0]);
+}
+
+SEC("raw_tp/block_rq_issue")
+int amp_rq_issue_q(u64 *ctx)
+{
+	return rq_issued(ctx[1]);
+}
+
 /* An fsync on ext4 (ext4_sync_file_enter(struct file *, int datasync)):
  * the journal commits it waits for are its doing. */
 SEC("raw_tp/ext4_sync_file_enter")
@@ -487,7 +558,7 @@ static __always_inline int rq_complete(u64 *ctx)
 {
 	const volatile struct amp_config *cfg = get_config();
 	struct request *rq = (struct request *)ctx[0];
-	u32 left = ctx[2], op = BPF_CORE_READ(rq, cmd_flags) & REQ_OP_MASK, disk, how;
+	u32 left = ctx[2], op = BPF_CORE_READ(rq, cmd_flags) & REQ_OP_MASK, disk, how, zero = 0, *on;
 	struct bio *bio;
 	bool ends;
 
@@ -495,6 +566,11 @@ static __always_inline int rq_complete(u64 *ctx)
 		return 0;
 	ends = left >= BPF_CORE_READ(rq, __data_len) && !(BPF_CORE_READ(rq, rq_flags) & cfg->rqf_flush_seq);
 	if ((op != REQ_OP_READ && op != REQ_OP_WRITE) || (!left && !ends))
+		return 0;
+	if (ends)
+		bpf_map_delete_elem(&issued, &rq);
+	on = bpf_map_lookup_elem(&counting, &zero);
+	if (!on || !*on)
 		return 0;
 	disk = rq_dev(rq);
 	/* a blk_status_t, not an errno: any failure is reported as EIO */

@@ -50,6 +50,18 @@ struct amp_config {
 	__u8 events; /* --events: send an amp_event per bio and folio */
 };
 
+/* A read or write request issued to a driver and not yet seen at its end
+ * (map `issued`): what is left of them when tracing stops are completions
+ * no program saw (README: "How it adapts to the kernel"). */
+struct amp_issued {
+	__u64 issue_ns;
+	__u64 start_ns; /* the request's start_time_ns: a new request at the address has another */
+	__u32 disk;
+	__u32 bytes;
+	__u32 write;
+	__u32 _pad;
+};
+
 /* --events: one bio completed (AMP_DEVICE) or one folio added or dirtied
  * (AMP_FS). */
 struct amp_event {
@@ -75,6 +87,7 @@ enum amp_drop {
 	AMP_MAP_FULL,   /* `counts` is full: the bytes are missing from every row */
 	AMP_LONG_CHAIN, /* a request with more bios than are walked: the rest is unattributed */
 	AMP_EVENTS_LOST, /* --events: the ring buffer was full */
+	AMP_ISSUED_FULL, /* a request not tracked from its issue: too many in flight */
 	AMP_DROP_NR,
 };
 

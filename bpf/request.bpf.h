@@ -27,6 +27,8 @@ struct request {
 	unsigned int rq_flags;
 	unsigned int __data_len;
 	unsigned long long __sector;
+	/* amplify: set when the request is allocated, kept over a requeue */
+	unsigned long long start_time_ns;
 } __attribute__((preserve_access_index));
 
 /* Before 6.0 (f3fa33acca9f "block: remove the ->rq_disk field in struct

@@ -31,4 +31,5 @@ unsafe impl crate::bpf::Plain for pattern_lat_key {}
 unsafe impl crate::bpf::Plain for amp_config {}
 unsafe impl crate::bpf::Plain for amp_key {}
 unsafe impl crate::bpf::Plain for amp_counts {}
+unsafe impl crate::bpf::Plain for amp_issued {}
 unsafe impl crate::bpf::Plain for amp_event {}

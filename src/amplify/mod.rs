@@ -10,6 +10,7 @@ mod report;
 mod svg;
 mod systems;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -19,7 +20,7 @@ use crate::objects::{self, map_name};
 use crate::output::PendingOutput;
 use crate::probe::{Feat, Features};
 use crate::record;
-use crate::shared::{amp_config, amp_counts, amp_drop, amp_key};
+use crate::shared::{amp_config, amp_counts, amp_drop, amp_issued, amp_key};
 use crate::strategy::{Need, Probe, Strategy, SyscallHooks, Tool};
 
 pub const HELP: &str = "\
@@ -118,6 +119,8 @@ pub static TOOL: Tool = Tool {
         probes: &[
             Probe::new("amp_bio_queue").need(Need::When(|_| Ok(bio_queue_arity()? == 1))),
             Probe::new("amp_bio_queue_q").need(Need::When(|_| Ok(bio_queue_arity()? == 2))),
+            Probe::new("amp_rq_issue").need(Need::When(|_| Ok(crate::bpf::raw_tp_arity("block_rq_issue")? == 1))),
+            Probe::new("amp_rq_issue_q").need(Need::When(|_| Ok(crate::bpf::raw_tp_arity("block_rq_issue")? == 2))),
             Probe::new(RQ_COMPLETE[0]),
             Probe::new(RQ_COMPLETE[1]),
             Probe::new("amp_page_cache_add"),
@@ -204,6 +207,35 @@ fn config(events: bool) -> amp_config {
     }
 }
 
+/// Per disk, the requests whose end no program saw within `window`:
+/// completions the kernel ran no program for (README: "How it adapts to the
+/// kernel"), which /proc/diskstats counted.
+fn unseen_completions(obj: &crate::bpf::Object, window: std::ops::Range<u64>) -> Result<Vec<(u32, report::Counts)>> {
+    let mut by_disk: BTreeMap<u32, report::Counts> = BTreeMap::new();
+    for (disk, c) in obj.map(map_name!("unseen" in AMPLIFY))?.entries::<u32, amp_counts>()? {
+        *by_disk.entry(disk).or_default() += report::Counts {
+            read_bytes: c.read_bytes,
+            write_bytes: c.write_bytes,
+            read_ops: c.read_ops,
+            write_ops: c.write_ops,
+        };
+    }
+    // and those still waiting for their end
+    obj.map(map_name!("issued" in AMPLIFY))?.for_each_value(|i: amp_issued| {
+        if window.contains(&i.issue_ns) {
+            let c = by_disk.entry(i.disk).or_default();
+            let (bytes, ops) = if i.write != 0 {
+                (&mut c.write_bytes, &mut c.write_ops)
+            } else {
+                (&mut c.read_bytes, &mut c.read_ops)
+            };
+            *bytes += i.bytes as u64;
+            *ops += 1;
+        }
+    })?;
+    Ok(by_disk.into_iter().collect())
+}
+
 /// What the BPF side could not count, one sentence each (none: nothing).
 fn losses(obj: &crate::bpf::Object) -> Result<Vec<String>> {
     let drops = obj.map(map_name!("amp_drops" in AMPLIFY))?;
@@ -212,6 +244,10 @@ fn losses(obj: &crate::bpf::Object) -> Result<Vec<String>> {
         (amp_drop::AMP_MAP_FULL, "updates lost: the counts map was full"),
         (amp_drop::AMP_EVENTS_LOST, "events lost: the ring buffer was full"),
         (amp_drop::AMP_LONG_CHAIN, "requests had more bios than are walked: their rest is unattributed"),
+        (
+            amp_drop::AMP_ISSUED_FULL,
+            "requests not tracked from their issue (too many in flight): unseen completions may be missed",
+        ),
     ] {
         let n: u64 = drops.get_percpu::<u32, u64>(&(drop as u32))?.unwrap_or_default().iter().sum();
         if n > 0 {
@@ -260,7 +296,6 @@ pub fn main(args: Args) -> Result<ExitCode> {
     if let Some(why) = recording.calls_unsupported().filter(|_| o.events) {
         notes.push(format!("--events has no SYSCALL lines: {why}"));
     }
-    let before = kernel::diskstats();
     let start_ns = crate::clock::monotonic_ns();
     let printer = std::cell::RefCell::new(events::Printer::new(start_ns));
     let mut stream = match o.events {
@@ -272,6 +307,11 @@ pub fn main(args: Args) -> Result<ExitCode> {
         false => None,
     };
     loaded.attach()?;
+    // Block completions are counted between the two readings (bpf/amplify.bpf.c: counting).
+    let counting = loaded.obj.map(map_name!("counting" in AMPLIFY))?;
+    counting.set(&0u32, &1u32)?;
+    let window_start = crate::clock::monotonic_ns();
+    let before = kernel::diskstats();
     let status = recording.run(&mut |calls| {
         let Some(s) = stream.as_mut() else { return Ok(()) };
         printer.borrow_mut().add_calls(calls);
@@ -279,13 +319,18 @@ pub fn main(args: Args) -> Result<ExitCode> {
         printer.borrow_mut().flush(calls.read_ns);
         Ok(())
     });
+    let after = kernel::diskstats();
+    counting.set(&0u32, &0u32)?;
+    let window = window_start..crate::clock::monotonic_ns();
+    // Requests still on their disks complete (out of `issued`) before the programs go.
+    std::thread::sleep(std::time::Duration::from_millis(50));
     loaded.obj.detach_all();
     if let Some(s) = stream.as_mut() {
         s.drain()?;
         printer.borrow_mut().flush(u64::MAX);
     }
     drop(stream);
-    let (end_ns, after) = (crate::clock::monotonic_ns(), kernel::diskstats());
+    let end_ns = crate::clock::monotonic_ns();
     let status = status?;
     let record_strategy = recording.strategy();
     let record::Summary { files, unsupported, lost, calls_lost } = recording.files()?;
@@ -293,6 +338,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
         notes.push(format!("{calls_lost} SYSCALL events lost: the ring buffer was full"));
     }
     let counts = loaded.obj.map(map_name!("counts" in AMPLIFY))?.entries::<amp_key, amp_counts>()?;
+    let unseen = unseen_completions(&loaded.obj, window)?;
     notes.extend(losses(&loaded.obj)?);
     if lost > 0 {
         notes.push(format!("{lost} syscall-layer updates lost: the recording's maps or ring buffer were full"));
@@ -303,6 +349,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
         &counts,
         &o.systems,
         kernel::delta(&before, &after),
+        &unseen,
         report::Meta { duration_ns: end_ns - start_ns, strategy: strategy.name, record_strategy, notes },
     );
     if let Some(svg_out) = svg_out {

@@ -68,6 +68,7 @@ fn device_json(d: &Device) -> Value {
     };
     m.insert("name".into(), json!(d.name));
     m.insert("diskstats".into(), counts_json(&d.diskstats));
+    m.insert("unseen".into(), counts_json(&d.unseen));
     Value::Object(m)
 }
 

@@ -113,6 +113,9 @@ pub struct Device {
     pub counted: Counts,
     /// /proc/diskstats' change over the run.
     pub diskstats: Counts,
+    /// Requests diskstats counted whose completion no program saw (mod.rs:
+    /// unseen_completions): `counted` + `unseen` is `diskstats`.
+    pub unseen: Counts,
 }
 
 pub struct Meta {
@@ -162,7 +165,8 @@ pub fn build(
     counts: &[(amp_key, amp_counts)],
     systems: &Systems,
     diskstats: BTreeMap<String, Counts>,
-    meta: Meta,
+    unseen: &[(u32, Counts)],
+    mut meta: Meta,
 ) -> Report {
     let mut disks = Disks { names: Names::default(), parts: partitions().into_iter().collect() };
     let mut rows: Vec<FileRow> = files.iter().map(file_row).collect();
@@ -236,7 +240,18 @@ pub fn build(
     let processes: Vec<Group> =
         processes.into_iter().map(|(name, layers)| Group { name, comms: vec![], layers }).collect();
     let systems = group_systems(&processes, systems);
-    let mut names: Vec<&String> = devices.keys().chain(diskstats.keys()).collect();
+    let mut missed: BTreeMap<String, Counts> = BTreeMap::new();
+    for &(disk, c) in unseen {
+        *missed.entry(disks.name(disk)).or_default() += c;
+    }
+    for (name, c) in &missed {
+        meta.notes.push(format!(
+            "{name}: {} requests ({} bytes) completed where the kernel ran no BPF program: in `unseen`, not in the rows",
+            c.read_ops + c.write_ops,
+            c.read_bytes + c.write_bytes
+        ));
+    }
+    let mut names: Vec<&String> = devices.keys().chain(diskstats.keys()).chain(missed.keys()).collect();
     names.sort();
     names.dedup();
     let devices = names
@@ -245,6 +260,7 @@ pub fn build(
             name: n.clone(),
             counted: devices.get(n).copied().unwrap_or_default(),
             diskstats: diskstats.get(n).copied().unwrap_or_default(),
+            unseen: missed.get(n).copied().unwrap_or_default(),
         })
         .collect();
     Report { files: rows, processes, systems, devices, meta }
@@ -340,7 +356,7 @@ mod tests {
         let mut systems = Systems::builtin();
         systems.define("pg=pg").unwrap();
         let meta = Meta { duration_ns: 1, strategy: "raw_tp", record_strategy: "tp_btf", notes: vec![] };
-        let r = build(&files, &counts, &systems, BTreeMap::new(), meta);
+        let r = build(&files, &counts, &systems, BTreeMap::new(), &[], meta);
         let names: Vec<&str> = r.files.iter().map(|f| f.name.as_str()).collect();
         // /c moved nothing; the empty metadata entry is no row
         assert_eq!(
