@@ -112,6 +112,16 @@ fn file<'a>(r: &'a Value, path: &Path) -> &'a Value {
     named(r, "files", path.to_str().unwrap())
 }
 
+/// A file row's device counts: `want` exactly, or short by no more than its
+/// disk reports `unseen` (a completion no program saw cannot be charged to
+/// a file).
+fn device_is(r: &Value, fs: &Ext4, row: &Value, want: [u64; 4]) {
+    let unseen = counts(&named(r, "devices", fs.name())["unseen"]);
+    let got = counts(&row["device"]);
+    let fits = (0..4).all(|i| got[i] <= want[i] && want[i] - got[i] <= unseen[i]);
+    assert!(fits, "device {got:?}, want {want:?}, {unseen:?} unseen: {row}");
+}
+
 /// The disk's device row and its unseen requests add up to its diskstats
 /// change, and the report's own diskstats reading agrees; its file rows add
 /// up to the device row, which is returned.
@@ -137,7 +147,7 @@ fn direct_writes_reach_the_device_as_they_are() {
     let (r, disk) = fs.amplify(&format!("dd if=/dev/zero of={} bs=4k count=256 oflag=direct", f.display()));
     let row = file(&r, &f);
     assert_eq!(counts(&row["syscall"]), [0, 1 << 20, 0, 256], "{row}");
-    assert_eq!(counts(&row["device"]), [0, 1 << 20, 0, 256], "{row}");
+    device_is(&r, &fs, row, [0, 1 << 20, 0, 256]);
     assert_eq!(counts(&row["fs"]), [0; 4], "direct I/O bypasses the page cache: {row}");
     assert_eq!(row["write_amp"], 1.0);
     check_device(&r, &fs, disk);
@@ -159,13 +169,13 @@ fn sync_writes_are_amplified_by_the_journal() {
     let row = file(&r, &f);
     assert_eq!(counts(&row["syscall"]), [0, 1 << 20, 0, 256], "{row}");
     // Each write is written back on its own: the file's data part is exact.
-    assert_eq!(counts(&row["device"]), [0, 1 << 20, 0, 256], "{row}");
+    device_is(&r, &fs, row, [0, 1 << 20, 0, 256]);
     assert_eq!(counts(&row["fs"]), [0, 1 << 20, 0, 256], "one page dirtied per write: {row}");
     let journal = row_of(&r, "journal", &fs);
     assert!(journal[1] > 0 && journal[3] > 0, "journal commits: {journal:?}");
     let total = check_device(&r, &fs, disk);
     assert!(total[1] > 1 << 20, "write amplification > 1: {} bytes for 1 MiB", total[1]);
-    assert_eq!(row_of(&r, "journal", &fs)[1] + (1 << 20) + row_of(&r, "metadata", &fs)[1], total[1]);
+    assert_eq!(row_of(&r, "journal", &fs)[1] + counts(&row["device"])[1] + row_of(&r, "metadata", &fs)[1], total[1]);
     // The commits each write's fsync waited for are the writer's doing.
     let writer = named(&r, "processes", "ampsync");
     assert_eq!(writer["device"]["write_bytes"], (1 << 20) + journal[1], "{writer}");
@@ -233,7 +243,8 @@ fn fdatasync_keeps_data_and_journal_apart() {
     let (r, disk) = fs.amplify(&format!("dd if=/dev/zero of={} bs=1M count=10 conv=fdatasync", f.display()));
     let row = file(&r, &f);
     assert_eq!(counts(&row["syscall"]), [0, 10 << 20, 0, 10], "{row}");
-    assert_eq!(row["device"]["write_bytes"], 10 << 20, "{row}");
+    let ops = counts(&row["device"])[3];
+    device_is(&r, &fs, row, [0, 10 << 20, 0, ops]);
     assert_eq!(row["fs"]["write_bytes"], 10 << 20, "{row}");
     let journal = row_of(&r, "journal", &fs);
     assert!(journal[1] > 0, "the allocation's commit is journal: {}", r["files"]);
@@ -262,7 +273,8 @@ fn cold_reads_show_read_ahead() {
     let (fs_read, dev_read) =
         (row["fs"]["read_bytes"].as_u64().unwrap(), row["device"]["read_bytes"].as_u64().unwrap());
     assert!(dev_read >= 1 << 20, "{row}");
-    assert_eq!(fs_read, dev_read, "every page added to the cold cache was read from the disk: {row}");
+    // every page added to the cold cache was read from the disk
+    device_is(&r, &fs, row, [fs_read, 0, counts(&row["device"])[2], 0]);
     assert!(row["read_amp"].as_f64().unwrap() >= 1.0, "{row}");
     check_device(&r, &fs, disk);
 }
@@ -475,6 +487,6 @@ fn split_bios_stay_with_their_file() {
     ));
     let row = file(&r, &f);
     assert_eq!(counts(&row["syscall"])[..2], [8 << 20, 8 << 20], "{row}");
-    assert_eq!(counts(&row["device"]), [8 << 20, 8 << 20, 128, 128], "1 MiB bios in 64 KiB requests: {row}");
+    device_is(&r, &fs, row, [8 << 20, 8 << 20, 128, 128]); // 1 MiB bios in 64 KiB requests
     check_device(&r, &fs, disk);
 }

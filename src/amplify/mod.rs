@@ -103,6 +103,9 @@ fn ext4_sync(f: &Features) -> Result<bool> {
     Ok(f.tracefs.has_event("ext4", "ext4_sync_file_enter"))
 }
 
+/// How long requests in flight are given to complete, at the end of a run.
+const SETTLE: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// The two programs on block_rq_complete (bpf/amplify.bpf.c): the second
 /// counts the completions the kernel skips the first for.
 const RQ_COMPLETE: [&str; 2] = ["amp_rq_complete", "amp_rq_complete_again"];
@@ -319,11 +322,14 @@ pub fn main(args: Args) -> Result<ExitCode> {
         printer.borrow_mut().flush(calls.read_ns);
         Ok(())
     });
+    // What the command left on its way to the disks (read-ahead it started)
+    // completes within the window, counted as its page-cache layer was.
+    std::thread::sleep(SETTLE);
     let after = kernel::diskstats();
     counting.set(&0u32, &0u32)?;
     let window = window_start..crate::clock::monotonic_ns();
     // Requests still on their disks complete (out of `issued`) before the programs go.
-    std::thread::sleep(std::time::Duration::from_millis(50));
+    std::thread::sleep(SETTLE);
     loaded.obj.detach_all();
     if let Some(s) = stream.as_mut() {
         s.drain()?;
