@@ -234,15 +234,11 @@ struct {
 
 /* ---------------------------------------------------------------- helpers */
 
-static __always_inline void add(struct amp_key *k, bool write, u64 bytes, u64 ops)
-{
-	static const struct amp_counts zero;
-	struct amp_counts *c = map_find_or_create(&counts, k, &zero);
+static const struct amp_counts zero_counts;
 
-	if (!c) {
-		count_in(&amp_drops, AMP_MAP_FULL, 1);
-		return;
-	}
+/* bytes and ops more on one side of c */
+static __always_inline void counts_add(struct amp_counts *c, bool write, u64 bytes, u64 ops)
+{
 	if (write) {
 		__sync_fetch_and_add(&c->write_bytes, bytes);
 		__sync_fetch_and_add(&c->write_ops, ops);
@@ -250,6 +246,17 @@ static __always_inline void add(struct amp_key *k, bool write, u64 bytes, u64 op
 		__sync_fetch_and_add(&c->read_bytes, bytes);
 		__sync_fetch_and_add(&c->read_ops, ops);
 	}
+}
+
+static __always_inline void add(struct amp_key *k, bool write, u64 bytes, u64 ops)
+{
+	struct amp_counts *c = map_find_or_create(&counts, k, &zero_counts);
+
+	if (!c) {
+		count_in(&amp_drops, AMP_MAP_FULL, 1);
+		return;
+	}
+	counts_add(c, write, bytes, ops);
 }
 
 /* --events: one event of row k */
@@ -400,7 +407,6 @@ int amp_bio_queue_q(u64 *ctx)
 /* A read or write request went to its driver. */
 static __always_inline int rq_issued(u64 addr)
 {
-	static const struct amp_counts zero;
 	struct request *rq = (struct request *)addr;
 	u32 op = BPF_CORE_READ(rq, cmd_flags) & REQ_OP_MASK, z = 0, *on;
 	struct amp_issued i = {}, *old;
@@ -413,10 +419,8 @@ static __always_inline int rq_issued(u64 addr)
 	on = bpf_map_lookup_elem(&counting, &z);
 	/* Another request at this address (not this one requeued): that one's
 	 * end was never seen (blk-mq reuses request addresses at once). */
-	if (old && old->start_ns != i.start_ns && on && *on && (c = map_find_or_create(&unseen, &old->disk, &zero))) {
-		__sync_fetch_and_add(old->write ? &c->write_bytes : &c->read_bytes, old->bytes);
-		__sync_fetch_and_add(old->write ? &c->write_ops : &c->read_ops, 1);
-	}
+	if (old && old->start_ns != i.start_ns && on && *on && (c = map_find_or_create(&unseen, &old->disk, &zero_counts)))
+		counts_add(c, old->write, old->bytes, 1);
 	i.issue_ns = bpf_ktime_get_ns();
 	i.disk = rq_dev(rq);
 	i.bytes = BPF_CORE_READ(rq, __data_len);

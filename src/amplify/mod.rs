@@ -99,6 +99,10 @@ fn bio_queue_arity() -> Result<u32> {
     crate::bpf::raw_tp_arity("block_bio_queue")
 }
 
+fn rq_issue_arity() -> Result<u32> {
+    crate::bpf::raw_tp_arity("block_rq_issue")
+}
+
 fn ext4_sync(f: &Features) -> Result<bool> {
     Ok(f.tracefs.has_event("ext4", "ext4_sync_file_enter"))
 }
@@ -122,8 +126,8 @@ pub static TOOL: Tool = Tool {
         probes: &[
             Probe::new("amp_bio_queue").need(Need::When(|_| Ok(bio_queue_arity()? == 1))),
             Probe::new("amp_bio_queue_q").need(Need::When(|_| Ok(bio_queue_arity()? == 2))),
-            Probe::new("amp_rq_issue").need(Need::When(|_| Ok(crate::bpf::raw_tp_arity("block_rq_issue")? == 1))),
-            Probe::new("amp_rq_issue_q").need(Need::When(|_| Ok(crate::bpf::raw_tp_arity("block_rq_issue")? == 2))),
+            Probe::new("amp_rq_issue").need(Need::When(|_| Ok(rq_issue_arity()? == 1))),
+            Probe::new("amp_rq_issue_q").need(Need::When(|_| Ok(rq_issue_arity()? == 2))),
             Probe::new(RQ_COMPLETE[0]),
             Probe::new(RQ_COMPLETE[1]),
             Probe::new("amp_page_cache_add"),
@@ -216,12 +220,7 @@ fn config(events: bool) -> amp_config {
 fn unseen_completions(obj: &crate::bpf::Object, window: std::ops::Range<u64>) -> Result<Vec<(u32, report::Counts)>> {
     let mut by_disk: BTreeMap<u32, report::Counts> = BTreeMap::new();
     for (disk, c) in obj.map(map_name!("unseen" in AMPLIFY))?.entries::<u32, amp_counts>()? {
-        *by_disk.entry(disk).or_default() += report::Counts {
-            read_bytes: c.read_bytes,
-            write_bytes: c.write_bytes,
-            read_ops: c.read_ops,
-            write_ops: c.write_ops,
-        };
+        *by_disk.entry(disk).or_default() += report::Counts::from(&c);
     }
     // and those still waiting for their end
     obj.map(map_name!("issued" in AMPLIFY))?.for_each_value(|i: amp_issued| {
