@@ -15,7 +15,7 @@ use std::process::Command;
 const BOTH_FLAVOURS: &[&str] = &["biosnoop", "biolatency", "biopattern"];
 
 /// Headers shared between BPF C and Rust.
-const SHARED_HEADERS: &[&str] = &["probe.h", "record.h", "block.h", "amplify.h"];
+const SHARED_HEADERS: &[&str] = &["tracepoint.h", "probe.h", "record.h", "block.h", "amplify.h"];
 
 fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").unwrap());

@@ -4,6 +4,7 @@
 #define IOTRACE_AMPLIFY_H
 
 #include <linux/types.h>
+#include "tracepoint.h"
 
 #define AMP_COMM_LEN 16
 
@@ -48,6 +49,18 @@ struct amp_config {
 	 * From the kernel's BTF by user space (src/amplify/mod.rs). */
 	__u32 rqf_flush_seq;
 	__u8 events; /* --events: send an amp_event per bio and folio */
+};
+
+/* amplify_legacy.bpf.c's configuration: where its tracepoints' fields are. */
+struct amp_legacy_config {
+	/* mm_filemap_add_to_page_cache; `order` (a folio of 2^order pages) since 6.x */
+	struct tp_field add_ino;
+	struct tp_field add_dev;
+	struct tp_field add_order;
+	/* writeback_dirty_page (writeback_dirty_folio since 5.17): the bdi's name
+	 * ("MAJOR:MINOR" of a disk) and the inode */
+	struct tp_field dirty_bdi;
+	struct tp_field dirty_ino;
 };
 
 /* A read or write request issued to a driver and not yet seen at its end

@@ -3,6 +3,8 @@
 #ifndef IOTRACE_BITS_BPF_H
 #define IOTRACE_BITS_BPF_H
 
+#include "tracepoint.h"
+
 #define TASK_COMM_LEN 16
 
 /* Histogram slot of v: 0 holds zero, slot k >= 1 holds [2^(k-1), 2^k)
@@ -56,6 +58,24 @@ static __always_inline void count_in(void *array, u32 slot, u64 n)
 
 	if (c)
 		*c += n;
+}
+
+/* One unsigned integer field of the tracepoint record at ctx (little
+ * endian); 0 where the field is absent (size 0). */
+static __always_inline u64 tp_read(void *ctx, const volatile struct tp_field *f)
+{
+	u64 v = 0;
+	u16 off = f->offset, size = f->size;
+
+	if (size == 8)
+		bpf_probe_read(&v, 8, ctx + off);
+	else if (size == 4)
+		bpf_probe_read(&v, 4, ctx + off);
+	else if (size == 2)
+		bpf_probe_read(&v, 2, ctx + off);
+	else if (size == 1)
+		bpf_probe_read(&v, 1, ctx + off);
+	return v;
 }
 
 #endif /* IOTRACE_BITS_BPF_H */

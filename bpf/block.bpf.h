@@ -186,23 +186,6 @@ static __always_inline void rq_completed(void *ctx, const struct block_rq_key *k
 
 /* ---------------------------------------------------------------- perf-event tracepoints */
 
-/* One integer field of the tracepoint record at ctx (little endian). The
- * records' layout changed (ioprio inserted before rwbs, rwbs 8 -> 10 bytes in
- * 6.x), so offsets come from the tracefs format files (src/block/mod.rs). */
-static __always_inline u64 tp_read(void *ctx, const volatile struct tp_field *f)
-{
-	u64 v = 0;
-	u16 off = f->offset, size = f->size;
-
-	if (size == 8)
-		bpf_probe_read(&v, 8, ctx + off);
-	else if (size == 4)
-		bpf_probe_read(&v, 4, ctx + off);
-	else if (size == 2)
-		bpf_probe_read(&v, 2, ctx + off);
-	return v;
-}
-
 static __always_inline const volatile struct block_tp *tp_layout(u32 id)
 {
 	const volatile struct block_config *cfg = get_config();

@@ -4,17 +4,12 @@
 #define IOTRACE_BLOCK_H
 
 #include <linux/types.h>
+#include "tracepoint.h"
 
 #define BLOCK_COMM_LEN 16
 /* rwbs as the tracepoints fill it (blk_fill_rwbs): op letters and flags.
  * The field is 8 bytes before 6.x and 10 after; at most 7 are ever used. */
 #define BLOCK_RWBS_LEN 8
-
-/* Where one field of a tracepoint record is, from its format file. */
-struct tp_field {
-	__u16 offset;
-	__u16 size;
-};
 
 /* The fields read from the block tracepoints. Their offsets moved between
  * kernels (ioprio was inserted before rwbs and rwbs grew from 8 to 10 bytes

@@ -29,6 +29,7 @@ unsafe impl crate::bpf::Plain for pattern_key {}
 unsafe impl crate::bpf::Plain for pattern_stats {}
 unsafe impl crate::bpf::Plain for pattern_lat_key {}
 unsafe impl crate::bpf::Plain for amp_config {}
+unsafe impl crate::bpf::Plain for amp_legacy_config {}
 unsafe impl crate::bpf::Plain for amp_key {}
 unsafe impl crate::bpf::Plain for amp_counts {}
 unsafe impl crate::bpf::Plain for amp_issued {}

@@ -6,6 +6,7 @@ use std::ffi::CString;
 use std::path::{Path, PathBuf};
 
 use crate::error::{describe, describe_io, Error, Result};
+use crate::shared::tp_field;
 
 const TRACEFS: &str = "/sys/kernel/tracing";
 const DEBUGFS: &str = "/sys/kernel/debug";
@@ -106,6 +107,19 @@ impl Tracefs {
             .into_iter()
             .find(|f| f.name == field)
             .ok_or_else(|| Error::msg(format!("tracepoint {category}:{name} has no field {field} on this kernel")))
+    }
+
+    /// Where a legacy BPF object finds `field` of CATEGORY:NAME's records,
+    /// checked to be one of `sizes` bytes.
+    pub fn tp_field(&self, category: &str, name: &str, field: &str, sizes: &[u16]) -> Result<tp_field> {
+        let f = self.field(category, name, field)?;
+        if !sizes.contains(&f.size) {
+            return Err(Error::msg(format!(
+                "tracepoint {category}:{name}: field {field} is {} bytes, expected {sizes:?}",
+                f.size
+            )));
+        }
+        Ok(tp_field { offset: f.offset, size: f.size })
     }
 }
 

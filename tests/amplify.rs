@@ -62,12 +62,22 @@ impl Ext4 {
     /// sync of this file system so that all its I/O completes inside the
     /// run: the report and the disk's diskstats change over the run.
     fn amplify(&self, script: &str) -> (Value, [u64; 4]) {
+        self.amplify_with(&[], script)
+    }
+
+    /// [`Ext4::amplify`] with more options.
+    fn amplify_with(&self, args: &[&str], script: &str) -> (Value, [u64; 4]) {
         ok(Command::new("sync").arg("-f").arg(&self.mnt));
         let before = self.diskstats();
         let out = self._dir.path().join("amp.json");
         let script = format!("{script} && sync -f {}", self.mnt.display());
         ok_within(
-            iotrace().args(["amplify", "--json", "-d", "120", "-o"]).arg(&out).args(["--", "sh", "-c", &script]),
+            iotrace()
+                .args(["amplify", "--json", "-d", "120"])
+                .args(args)
+                .arg("-o")
+                .arg(&out)
+                .args(["--", "sh", "-c", &script]),
             Duration::from_secs(180),
         );
         let after = self.diskstats();
@@ -309,9 +319,51 @@ fn csv_and_svg() {
     renders_in_chromium(&svg, &fs.path("../amp.png"), 3, 0.01);
 }
 
+/// Without BTF (forced here): the page cache per file and process, exact;
+/// device bytes per disk only, as diskstats counted them, and no device
+/// layer or ratio for files and processes (null, not 0).
+#[test]
+fn tracepoint_strategy_has_the_page_cache_per_file_and_disks_only() {
+    let fs = Ext4::new("amp-tracepoint");
+    let f = fs.path("buffered");
+    let writer = own_dd(&fs, "amptpwriter");
+    let (r, disk) = fs.amplify_with(
+        &["--strategy", "tracepoint"],
+        &format!("{} if=/dev/zero of={} bs=4k count=256", writer.display(), f.display()),
+    );
+    assert_eq!(r["strategy"], "tracepoint");
+    let row = file(&r, &f);
+    assert_eq!(counts(&row["syscall"]), [0, 1 << 20, 0, 256], "{row}");
+    // each write adds its page to the cache (not told apart from a miss
+    // without BTF) and dirties it
+    assert_eq!(counts(&row["fs"]), [1 << 20, 1 << 20, 256, 256], "{row}");
+    for k in ["device", "read_amp", "write_amp", "read_ops_amp", "write_ops_amp"] {
+        assert!(row[k].is_null(), "{k}: {row}");
+    }
+    let p = named(&r, "processes", "amptpwriter");
+    assert_eq!(counts(&p["fs"])[1], 1 << 20, "{p}");
+    assert!(p["device"].is_null(), "{p}");
+    // the disk: all of it unattributed, exactly its diskstats change
+    let d = named(&r, "devices", fs.name());
+    assert_eq!(counts(d), disk, "{d}");
+    assert_eq!(counts(&d["diskstats"]), disk, "{d}");
+    assert_eq!(counts(&d["unseen"]), [0; 4], "{d}");
+    assert_eq!(row_of(&r, "unattributed", &fs), disk);
+    assert!(disk[1] >= 1 << 20, "the sync wrote the file: {disk:?}");
+    let notes = r["notes"].to_string();
+    assert!(notes.contains("device bytes are per disk only"), "{notes}");
+    // no stream without a ring buffer: said at once
+    let o = run(iotrace().args(["amplify", "--strategy", "tracepoint", "--events", "-d", "1"]));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("--events needs the raw_tp strategy"), "{}", stderr(&o));
+}
+
 #[test]
 fn bad_usage_is_one_line_and_status_2() {
-    for args in [&["--json", "--csv"][..], &["--system", "nocomms"], &["--bogus"], &["-d", "0"]] {
+    for args in
+        [&["--json", "--csv"][..], &["--system", "nocomms"], &["--bogus"], &["-d", "0"], &["--strategy", "kprobe"]]
+    {
         let o = run(iotrace().arg("amplify").args(args));
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
         assert_eq!(stderr(&o).lines().count(), 1, "{args:?}: {}", stderr(&o));

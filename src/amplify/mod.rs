@@ -5,6 +5,7 @@
 
 mod events;
 mod kernel;
+mod legacy;
 mod output;
 mod report;
 mod svg;
@@ -21,11 +22,12 @@ use crate::output::PendingOutput;
 use crate::probe::{Feat, Features};
 use crate::record;
 use crate::shared::{amp_config, amp_counts, amp_drop, amp_issued, amp_key};
-use crate::strategy::{Need, Probe, Strategy, SyscallHooks, Tool};
+use crate::strategy::{Flavour, Need, Probe, Strategy, SyscallHooks, Tool};
 
 pub const HELP: &str = "\
 Usage: iotrace amplify [-p PID]... [-c COMM]... [-d SECS] [-o FILE] [--json|--csv] [--events]
-                       [--svg FILE] [--system NAME=COMM[,COMM]]... [-- CMD ARGS...]
+                       [--svg FILE] [--system NAME=COMM[,COMM]]... [--strategy NAME]
+                       [-- CMD ARGS...]
 
 I/O amplification: for each file the traced processes read or write, and per
 process, storage system and disk, the bytes and operations of three layers:
@@ -71,6 +73,9 @@ Options:
       --system NAME=COMM[,COMM]
                        processes named COMM are the system NAME (repeatable;
                        replaces a built-in system of that name)
+      --strategy NAME  raw_tp (BTF) or tracepoint (4.14+, no BTF: no device
+                       bytes per file or process, no --events); default: the
+                       first this kernel supports (`iotrace doctor`)
   -- CMD ARGS...       run CMD and trace it until it exits
   -h, --help           this help
 
@@ -88,12 +93,16 @@ Examples:
 ";
 
 fn dirty_folio(f: &Features) -> Result<bool> {
-    Ok(f.tracefs.has_event("writeback", "writeback_dirty_folio"))
+    Ok(f.tracefs.has_event("writeback", DIRTY_FOLIO))
 }
 
 fn dirty_page(f: &Features) -> Result<bool> {
-    Ok(f.tracefs.has_event("writeback", "writeback_dirty_page"))
+    Ok(f.tracefs.has_event("writeback", DIRTY_PAGE))
 }
+
+/// The tracepoint of a dirtied page, renamed in 5.17.
+const DIRTY_PAGE: &str = "writeback_dirty_page";
+const DIRTY_FOLIO: &str = "writeback_dirty_folio";
 
 fn bio_queue_arity() -> Result<u32> {
     crate::bpf::raw_tp_arity("block_bio_queue")
@@ -116,29 +125,44 @@ const RQ_COMPLETE: [&str; 2] = ["amp_rq_complete", "amp_rq_complete_again"];
 
 pub static TOOL: Tool = Tool {
     name: "amplify",
-    strategies: &[Strategy {
-        name: "raw_tp",
-        summary: "raw_tp block_bio_queue/block_rq_complete (bio -> page -> inode, CO-RE), \
+    strategies: &[
+        Strategy {
+            name: "raw_tp",
+            summary: "raw_tp block_bio_queue/block_rq_complete (bio -> page -> inode, CO-RE), \
                   mm_filemap_add_to_page_cache, writeback_dirty_folio, ext4_sync_file_*; syscalls by record",
-        needs: &[Feat::Btf, Feat::RawTp, Feat::GlobalData, Feat::BoundedLoops],
-        object: objects::AMPLIFY,
-        hooks: SyscallHooks::None,
-        probes: &[
-            Probe::new("amp_bio_queue").need(Need::When(|_| Ok(bio_queue_arity()? == 1))),
-            Probe::new("amp_bio_queue_q").need(Need::When(|_| Ok(bio_queue_arity()? == 2))),
-            Probe::new("amp_rq_issue").need(Need::When(|_| Ok(rq_issue_arity()? == 1))),
-            Probe::new("amp_rq_issue_q").need(Need::When(|_| Ok(rq_issue_arity()? == 2))),
-            Probe::new(RQ_COMPLETE[0]),
-            Probe::new(RQ_COMPLETE[1]),
-            Probe::new("amp_page_cache_add"),
-            // 5.17 renamed it (and passes a folio)
-            Probe::new("amp_dirty_folio").need(Need::When(dirty_folio)),
-            Probe::new("amp_dirty_page").need(Need::When(dirty_page)),
-            // ext4 may be a module, not loaded
-            Probe::new("amp_sync_enter").need(Need::When(ext4_sync)),
-            Probe::new("amp_sync_exit").need(Need::When(ext4_sync)),
-        ],
-    }],
+            needs: &[Feat::Btf, Feat::RawTp, Feat::GlobalData, Feat::BoundedLoops],
+            object: objects::AMPLIFY,
+            hooks: SyscallHooks::None,
+            probes: &[
+                Probe::new("amp_bio_queue").need(Need::When(|_| Ok(bio_queue_arity()? == 1))),
+                Probe::new("amp_bio_queue_q").need(Need::When(|_| Ok(bio_queue_arity()? == 2))),
+                Probe::new("amp_rq_issue").need(Need::When(|_| Ok(rq_issue_arity()? == 1))),
+                Probe::new("amp_rq_issue_q").need(Need::When(|_| Ok(rq_issue_arity()? == 2))),
+                Probe::new(RQ_COMPLETE[0]),
+                Probe::new(RQ_COMPLETE[1]),
+                Probe::new("amp_page_cache_add"),
+                // 5.17 renamed it (and passes a folio)
+                Probe::new("amp_dirty_folio").need(Need::When(dirty_folio)),
+                Probe::new("amp_dirty_page").need(Need::When(dirty_page)),
+                // ext4 may be a module, not loaded
+                Probe::new("amp_sync_enter").need(Need::When(ext4_sync)),
+                Probe::new("amp_sync_exit").need(Need::When(ext4_sync)),
+            ],
+        },
+        Strategy {
+            name: "tracepoint",
+            summary: "filemap and writeback tracepoints, fields from format files (4.14+, no BTF): \
+                  the page cache per file; the device layer per disk only (/proc/diskstats)",
+            needs: &[Feat::Tracepoint],
+            object: objects::AMPLIFY_LEGACY,
+            hooks: SyscallHooks::None,
+            probes: &[
+                Probe::new("lg_page_cache_add"),
+                Probe::new("lg_dirty_folio").need(Need::When(dirty_folio)),
+                Probe::new("lg_dirty_page").need(Need::When(dirty_page)),
+            ],
+        },
+    ],
 };
 
 const _: () = TOOL.check();
@@ -152,6 +176,7 @@ pub enum Format {
 
 struct Opts {
     filters: record::Filters,
+    strategy: Option<String>,
     output: PathBuf,
     format: Format,
     svg: Option<PathBuf>,
@@ -162,6 +187,7 @@ struct Opts {
 fn parse(mut args: Args) -> Result<Option<Opts>> {
     let mut o = Opts {
         filters: record::Filters { pids: vec![], comms: vec![], duration: None, command: vec![] },
+        strategy: None,
         output: "-".into(),
         format: Format::Text,
         svg: None,
@@ -186,6 +212,7 @@ fn parse(mut args: Args) -> Result<Option<Opts>> {
             Arg::Long("svg") => o.svg = Some(args.value_str()?.into()),
             Arg::Long("events") => o.events = true,
             Arg::Long("system") => o.systems.define(&args.value_str()?)?,
+            Arg::Long("strategy") => o.strategy = Some(args.value_str()?),
             Arg::Short('h') | Arg::Long("help") => {
                 cli::print_help(HELP)?;
                 return Ok(None);
@@ -240,7 +267,7 @@ fn unseen_completions(obj: &crate::bpf::Object, window: std::ops::Range<u64>) ->
 
 /// What the BPF side could not count, one sentence each (none: nothing).
 fn losses(obj: &crate::bpf::Object) -> Result<Vec<String>> {
-    let drops = obj.map(map_name!("amp_drops" in AMPLIFY))?;
+    let drops = obj.map(map_name!("amp_drops" in AMPLIFY, AMPLIFY_LEGACY))?;
     let mut out = Vec::new();
     for (drop, what) in [
         (amp_drop::AMP_MAP_FULL, "updates lost: the counts map was full"),
@@ -263,6 +290,79 @@ fn losses(obj: &crate::bpf::Object) -> Result<Vec<String>> {
     Ok(out)
 }
 
+/// The BPF side of one run: amplify.bpf.c (BTF) or amplify_legacy.bpf.c.
+struct Tracer {
+    loaded: crate::strategy::Loaded,
+    strategy: &'static Strategy,
+}
+
+impl Tracer {
+    fn legacy(&self) -> bool {
+        self.strategy.flavour() == Flavour::Legacy
+    }
+
+    fn load(features: &Features, forced: Option<&str>, events: bool) -> Result<(Tracer, Vec<String>)> {
+        let strategy = TOOL.choose(features, forced)?;
+        let mut notes = Vec::new();
+        if strategy.flavour() == Flavour::Legacy {
+            if events {
+                return Err(Error::msg(format!(
+                    "amplify: --events needs the raw_tp strategy (BTF, a ring buffer), not {}",
+                    strategy.name
+                )));
+            }
+            let dirty = if dirty_folio(features)? { DIRTY_FOLIO } else { DIRTY_PAGE };
+            let cfg = legacy::config(&features.tracefs, dirty)?;
+            let loaded = strategy.load(features, |open| open.configure(&cfg))?;
+            notes.push(
+                "device bytes are per disk only (the tracepoint strategy: a bio names no file without BTF); \
+                 each disk's device row is its /proc/diskstats change"
+                    .to_string(),
+            );
+            notes.push("fs reads include the pages writes add to the cache (no BTF)".to_string());
+            notes.push("fs writes count 4 KiB per dirtied page or folio (no BTF)".to_string());
+            return Ok((Tracer { loaded, strategy }, notes));
+        }
+        let cfg = config(events);
+        let loaded = strategy.load(features, |open| {
+            // 4 MiB for a stream; one page, unused, without
+            open.size_map(map_name!("events" in AMPLIFY), if events { 1 << 22 } else { 4096 }, true)?;
+            open.configure(&cfg)
+        })?;
+        if cfg.dio_end_io == 0 {
+            notes.push("direct I/O is unattributed: no iomap_dio_bio_end_io in /proc/kallsyms".to_string());
+        }
+        if !dirty_folio(features)? && !dirty_page(features)? {
+            notes.push("no fs write layer: no writeback_dirty_folio tracepoint".to_string());
+        }
+        if !crate::bpf::helper_supported(crate::bpf::Helper::TaskPtRegs) {
+            notes.push("fs reads include the pages writes add to the cache: no bpf_task_pt_regs (5.15)".to_string());
+        }
+        if !ext4_sync(features)? {
+            notes.push("journal I/O is charged to jbd2, not to fsync callers: no ext4 tracepoints".to_string());
+        }
+        Ok((Tracer { loaded, strategy }, notes))
+    }
+
+    /// Block completions are counted between the two diskstats readings
+    /// (bpf/amplify.bpf.c: counting); the legacy object counts none.
+    fn count_completions(&self, on: bool) -> Result<()> {
+        match self.legacy() {
+            true => Ok(()),
+            false => self.loaded.obj.map(map_name!("counting" in AMPLIFY))?.set(&0u32, &(on as u32)),
+        }
+    }
+
+    /// Its rows (the legacy object's writes on the file systems of `files`).
+    fn counts(&self, files: &[record::FileTotals]) -> Result<Vec<(amp_key, amp_counts)>> {
+        let counts = self.loaded.obj.map(map_name!("counts" in AMPLIFY, AMPLIFY_LEGACY))?.entries()?;
+        Ok(match self.legacy() {
+            true => legacy::dirtied_on_file_systems(counts, files, &crate::block::partitions().into_iter().collect()),
+            false => counts,
+        })
+    }
+}
+
 pub fn main(args: Args) -> Result<ExitCode> {
     let Some(o) = parse(args)? else { return Ok(ExitCode::SUCCESS) };
     let command = o.filters.command.first().cloned();
@@ -274,27 +374,8 @@ pub fn main(args: Args) -> Result<ExitCode> {
         record::check_command(c)?;
     }
     let features = crate::probe::start()?;
-    let strategy = TOOL.choose(&features, None)?;
+    let (tracer, mut notes) = Tracer::load(&features, o.strategy.as_deref(), o.events)?;
     let mut recording = record::Embedded::start(o.filters, o.events)?;
-    let cfg = config(o.events);
-    let loaded = strategy.load(&features, |open| {
-        // 4 MiB for a stream; one page, unused, without
-        open.size_map(map_name!("events" in AMPLIFY), if o.events { 1 << 22 } else { 4096 }, true)?;
-        open.configure(&cfg)
-    })?;
-    let mut notes = Vec::new();
-    if cfg.dio_end_io == 0 {
-        notes.push("direct I/O is unattributed: no iomap_dio_bio_end_io in /proc/kallsyms".to_string());
-    }
-    if !dirty_folio(&features)? && !dirty_page(&features)? {
-        notes.push("no fs write layer: no writeback_dirty_folio tracepoint".to_string());
-    }
-    if !crate::bpf::helper_supported(crate::bpf::Helper::TaskPtRegs) {
-        notes.push("fs reads include the pages writes add to the cache: no bpf_task_pt_regs (5.15)".to_string());
-    }
-    if !ext4_sync(&features)? {
-        notes.push("journal I/O is charged to jbd2, not to fsync callers: no ext4 tracepoints".to_string());
-    }
     if let Some(why) = recording.calls_unsupported().filter(|_| o.events) {
         notes.push(format!("--events has no SYSCALL lines: {why}"));
     }
@@ -303,15 +384,13 @@ pub fn main(args: Args) -> Result<ExitCode> {
     let mut stream = match o.events {
         true => {
             println!("{}", events::HEADER);
-            let map = loaded.obj.map(map_name!("events" in AMPLIFY))?;
+            let map = tracer.loaded.obj.map(map_name!("events" in AMPLIFY))?;
             Some(crate::bpf::EventReader::new(&map, 0, |data| printer.borrow_mut().add(data))?)
         }
         false => None,
     };
-    loaded.attach()?;
-    // Block completions are counted between the two readings (bpf/amplify.bpf.c: counting).
-    let counting = loaded.obj.map(map_name!("counting" in AMPLIFY))?;
-    counting.set(&0u32, &1u32)?;
+    tracer.loaded.attach()?;
+    tracer.count_completions(true)?;
     let window_start = crate::clock::monotonic_ns();
     let before = kernel::diskstats();
     let status = recording.run(&mut |calls| {
@@ -325,11 +404,11 @@ pub fn main(args: Args) -> Result<ExitCode> {
     // completes within the window, counted as its page-cache layer was.
     std::thread::sleep(SETTLE);
     let after = kernel::diskstats();
-    counting.set(&0u32, &0u32)?;
+    tracer.count_completions(false)?;
     let window = window_start..crate::clock::monotonic_ns();
     // Requests still on their disks complete (out of `issued`) before the programs go.
     std::thread::sleep(SETTLE);
-    loaded.obj.detach_all();
+    tracer.loaded.obj.detach_all();
     if let Some(s) = stream.as_mut() {
         s.drain()?;
         printer.borrow_mut().flush(u64::MAX);
@@ -342,9 +421,12 @@ pub fn main(args: Args) -> Result<ExitCode> {
     if calls_lost > 0 {
         notes.push(format!("{calls_lost} SYSCALL events lost: the ring buffer was full"));
     }
-    let counts = loaded.obj.map(map_name!("counts" in AMPLIFY))?.entries::<amp_key, amp_counts>()?;
-    let unseen = unseen_completions(&loaded.obj, window)?;
-    notes.extend(losses(&loaded.obj)?);
+    let counts = tracer.counts(&files)?;
+    let unseen = match tracer.legacy() {
+        true => vec![],
+        false => unseen_completions(&tracer.loaded.obj, window)?,
+    };
+    notes.extend(losses(&tracer.loaded.obj)?);
     if lost > 0 {
         notes.push(format!("{lost} syscall-layer updates lost: the recording's maps or ring buffer were full"));
     }
@@ -355,7 +437,13 @@ pub fn main(args: Args) -> Result<ExitCode> {
         &o.systems,
         kernel::delta(&before, &after),
         &unseen,
-        report::Meta { duration_ns: end_ns - start_ns, strategy: strategy.name, record_strategy, notes },
+        report::Meta {
+            duration_ns: end_ns - start_ns,
+            strategy: tracer.strategy.name,
+            record_strategy,
+            device_by_file: !tracer.legacy(),
+            notes,
+        },
     );
     if let Some(svg_out) = svg_out {
         svg_out.commit(svg::chart(&report).as_bytes())?;

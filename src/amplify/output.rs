@@ -23,21 +23,29 @@ fn counts_json(c: &Counts) -> Value {
     json!({"read_bytes": c.read_bytes, "write_bytes": c.write_bytes, "read_ops": c.read_ops, "write_ops": c.write_ops})
 }
 
-/// The members every row has: the three layers and the ratios.
-fn layers_json(l: &Layers) -> serde_json::Map<String, Value> {
+/// Is a row's device layer measured? Not per file or process where the
+/// strategy charges device bytes to disks only.
+fn device_known(r: &Report, per_disk: bool) -> bool {
+    per_disk || r.meta.device_by_file
+}
+
+/// The members every row has: the three layers and the ratios (null where
+/// the device layer is not known).
+fn layers_json(l: &Layers, device: bool) -> serde_json::Map<String, Value> {
     let mut m = serde_json::Map::new();
+    let known = |v: Value| if device { v } else { Value::Null };
     m.insert("syscall".into(), counts_json(&l.syscall));
     m.insert("fs".into(), counts_json(&l.fs));
-    m.insert("device".into(), counts_json(&l.device));
-    m.insert("read_amp".into(), json!(l.read_amp()));
-    m.insert("write_amp".into(), json!(l.write_amp()));
-    m.insert("read_ops_amp".into(), json!(l.read_ops_amp()));
-    m.insert("write_ops_amp".into(), json!(l.write_ops_amp()));
+    m.insert("device".into(), known(counts_json(&l.device)));
+    m.insert("read_amp".into(), known(json!(l.read_amp())));
+    m.insert("write_amp".into(), known(json!(l.write_amp())));
+    m.insert("read_ops_amp".into(), known(json!(l.read_ops_amp())));
+    m.insert("write_ops_amp".into(), known(json!(l.write_ops_amp())));
     m
 }
 
-fn file_json(f: &FileRow) -> Value {
-    let mut m = layers_json(&f.layers);
+fn file_json(r: &Report, f: &FileRow) -> Value {
+    let mut m = layers_json(&f.layers, device_known(r, f.disk.is_some()));
     m.insert("name".into(), json!(f.name));
     m.insert("kind".into(), json!(f.kind.name()));
     m.insert("disk".into(), json!(f.disk));
@@ -52,8 +60,8 @@ fn file_json(f: &FileRow) -> Value {
     Value::Object(m)
 }
 
-fn group_json(g: &Group, with_comms: bool) -> Value {
-    let mut m = layers_json(&g.layers);
+fn group_json(r: &Report, g: &Group, with_comms: bool) -> Value {
+    let mut m = layers_json(&g.layers, device_known(r, false));
     m.insert("name".into(), json!(g.name));
     if with_comms {
         m.insert("comms".into(), json!(g.comms));
@@ -81,9 +89,9 @@ fn to_json(r: &Report) -> Value {
         "strategy": r.meta.strategy,
         "record_strategy": r.meta.record_strategy,
         "notes": r.meta.notes,
-        "files": r.files.iter().map(file_json).collect::<Vec<_>>(),
-        "processes": r.processes.iter().map(|g| group_json(g, false)).collect::<Vec<_>>(),
-        "systems": r.systems.iter().map(|g| group_json(g, true)).collect::<Vec<_>>(),
+        "files": r.files.iter().map(|f| file_json(r, f)).collect::<Vec<_>>(),
+        "processes": r.processes.iter().map(|g| group_json(r, g, false)).collect::<Vec<_>>(),
+        "systems": r.systems.iter().map(|g| group_json(r, g, true)).collect::<Vec<_>>(),
         "devices": r.devices.iter().map(device_json).collect::<Vec<_>>(),
     })
 }
@@ -94,23 +102,26 @@ fn amp(v: Option<f64>) -> String {
 
 const COLUMNS: [&str; 8] = ["SYS_R", "SYS_W", "FS_R", "FS_W", "DEV_R", "DEV_W", "R_AMP", "W_AMP"];
 
-fn layer_cells(l: &Layers) -> Vec<String> {
+/// A row's cells; "-" for the device layer where it is not known.
+fn layer_cells(l: &Layers, device: bool) -> Vec<String> {
     let b = |v: u64| human(v as f64);
-    vec![
-        b(l.syscall.read_bytes),
-        b(l.syscall.write_bytes),
-        b(l.fs.read_bytes),
-        b(l.fs.write_bytes),
-        b(l.device.read_bytes),
-        b(l.device.write_bytes),
-        amp(l.read_amp()),
-        amp(l.write_amp()),
-    ]
+    let mut cells = vec![b(l.syscall.read_bytes), b(l.syscall.write_bytes), b(l.fs.read_bytes), b(l.fs.write_bytes)];
+    match device {
+        true => cells.extend([b(l.device.read_bytes), b(l.device.write_bytes), amp(l.read_amp()), amp(l.write_amp())]),
+        false => cells.extend(["-"; 4].map(String::from)),
+    }
+    cells
 }
 
-fn table<'a>(w: &mut dyn Write, first: &str, rows: impl Iterator<Item = (&'a str, &'a Layers)>) -> std::io::Result<()> {
+fn table<'a>(
+    w: &mut dyn Write,
+    first: &str,
+    rows: impl Iterator<Item = (&'a str, &'a Layers, bool)>,
+) -> std::io::Result<()> {
     let mut lines = vec![std::iter::once(first).chain(COLUMNS).map(String::from).collect::<Vec<_>>()];
-    lines.extend(rows.map(|(name, l)| std::iter::once(name.to_string()).chain(layer_cells(l)).collect()));
+    lines.extend(
+        rows.map(|(name, l, device)| std::iter::once(name.to_string()).chain(layer_cells(l, device)).collect()),
+    );
     if lines.len() > 1 {
         write_aligned(&mut &mut *w, &lines, 1)?;
         writeln!(w)?;
@@ -124,9 +135,11 @@ fn text(w: &mut dyn Write, r: &Report) -> std::io::Result<()> {
         "iotrace amplify: {:.1} s, bytes per layer (syscall, page cache, device) and device/syscall bytes\n",
         r.meta.duration_ns as f64 / 1e9
     )?;
-    table(w, "FILE", r.files.iter().map(|f| (f.name.as_str(), &f.layers)))?;
-    table(w, "PROCESS", r.processes.iter().map(|g| (g.name.as_str(), &g.layers)))?;
-    table(w, "SYSTEM", r.systems.iter().map(|g| (g.name.as_str(), &g.layers)))?;
+    let files = r.files.iter().map(|f| (f.name.as_str(), &f.layers, device_known(r, f.disk.is_some())));
+    table(w, "FILE", files)?;
+    let device = device_known(r, false);
+    table(w, "PROCESS", r.processes.iter().map(|g| (g.name.as_str(), &g.layers, device)))?;
+    table(w, "SYSTEM", r.systems.iter().map(|g| (g.name.as_str(), &g.layers, device)))?;
     let mut lines =
         vec![["DISK", "DEV_R", "DEV_W", "READS", "WRITES", "DISKSTATS_R", "DISKSTATS_W", "READS", "WRITES"]
             .map(String::from)
@@ -164,28 +177,36 @@ fn csv(w: &mut dyn Write, r: &Report) -> std::io::Result<()> {
     head.extend(["read_amp", "write_amp", "read_ops_amp", "write_ops_amp"].map(String::from));
     writeln!(w, "{}", head.join(","))?;
     let ratio = |v: Option<f64>| v.map_or_else(String::new, |v| format!("{v:.4}"));
-    let mut line = |table: &str, name: &str, kind: &str, disk: &str, l: &Layers| {
+    // empty device fields where the layer is not known
+    let mut line = |table: &str, name: &str, kind: &str, disk: &str, l: &Layers, device: bool| {
         let mut f = vec![table.to_string(), csv_field(name), kind.to_string(), csv_field(disk)];
-        for c in [&l.syscall, &l.fs, &l.device] {
-            f.extend(csv_counts(c));
+        f.extend(csv_counts(&l.syscall));
+        f.extend(csv_counts(&l.fs));
+        match device {
+            true => {
+                f.extend(csv_counts(&l.device));
+                f.extend([l.read_amp(), l.write_amp(), l.read_ops_amp(), l.write_ops_amp()].map(ratio));
+            }
+            false => f.extend(std::iter::repeat_n(String::new(), 8)),
         }
-        f.extend([l.read_amp(), l.write_amp(), l.read_ops_amp(), l.write_ops_amp()].map(ratio));
         writeln!(w, "{}", f.join(","))
     };
     for f in &r.files {
-        line("files", &f.name, f.kind.name(), f.disk.as_deref().unwrap_or(""), &f.layers)?;
+        let device = device_known(r, f.disk.is_some());
+        line("files", &f.name, f.kind.name(), f.disk.as_deref().unwrap_or(""), &f.layers, device)?;
     }
+    let device = device_known(r, false);
     for g in &r.processes {
-        line("processes", &g.name, "", "", &g.layers)?;
+        line("processes", &g.name, "", "", &g.layers, device)?;
     }
     for g in &r.systems {
-        line("systems", &g.name, "", "", &g.layers)?;
+        line("systems", &g.name, "", "", &g.layers, device)?;
     }
     for d in &r.devices {
         let l = Layers { device: d.counted, ..Default::default() };
-        line("devices", &d.name, "", "", &l)?;
+        line("devices", &d.name, "", "", &l, true)?;
         let s = Layers { device: d.diskstats, ..Default::default() };
-        line("devices", &d.name, "diskstats", "", &s)?;
+        line("devices", &d.name, "diskstats", "", &s, true)?;
     }
     Ok(())
 }

@@ -122,6 +122,9 @@ pub struct Meta {
     pub duration_ns: u64,
     pub strategy: &'static str,
     pub record_strategy: &'static str,
+    /// Device bytes are charged to files and processes; else only to disks,
+    /// as their diskstats change (the tracepoint strategy).
+    pub device_by_file: bool,
     /// What is missing or approximate on this run.
     pub notes: Vec<String>,
 }
@@ -208,6 +211,12 @@ pub fn build(
         }
         if k.layer == amp_layer::AMP_DEVICE as u8 {
             *devices.entry(disks.name(k.disk)).or_default() += c;
+        }
+    }
+    if !meta.device_by_file {
+        for (disk, c) in &diskstats {
+            special.entry((Kind::Unattributed, disk.clone())).or_default().device += *c;
+            *devices.entry(disk.clone()).or_default() += *c;
         }
     }
     // A file's syscalls, each process's own; "?" what no process was
@@ -355,7 +364,8 @@ mod tests {
         ];
         let mut systems = Systems::builtin();
         systems.define("pg=pg").unwrap();
-        let meta = Meta { duration_ns: 1, strategy: "raw_tp", record_strategy: "tp_btf", notes: vec![] };
+        let meta =
+            Meta { duration_ns: 1, strategy: "raw_tp", record_strategy: "tp_btf", device_by_file: true, notes: vec![] };
         let r = build(&files, &counts, &systems, BTreeMap::new(), &[], meta);
         let names: Vec<&str> = r.files.iter().map(|f| f.name.as_str()).collect();
         // /c moved nothing; the empty metadata entry is no row

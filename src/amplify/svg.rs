@@ -60,6 +60,11 @@ pub fn chart(r: &Report) -> String {
         let y0 = TOP + gi as u32 * GROUP_H;
         let _ = writeln!(s, "<text x=\"10\" y=\"{}\" class=\"h\">{}</text>", y0 + 3 * BAR_H, escape(&g.name));
         for (bi, bytes) in bars(&g.layers).into_iter().enumerate() {
+            // the tracepoint strategy charges device bytes to disks only
+            let label = match bi % 3 == 2 && !r.meta.device_by_file {
+                true => "not measured".to_string(),
+                false => human(bytes as f64),
+            };
             let y = y0 + bi as u32 * BAR_H + if bi >= 3 { 4 } else { 0 };
             let w = (bytes as f64 / max as f64 * plot_w as f64).round();
             if bi % 3 == 0 {
@@ -77,7 +82,7 @@ pub fn chart(r: &Report) -> String {
                 if bi < 3 { "read" } else { "written" },
                 LABEL_W as f64 + w + 4.0,
                 y + BAR_H - 2,
-                human(bytes as f64)
+                label
             );
         }
     }

@@ -11,7 +11,7 @@ use crate::cli;
 use crate::error::{Error, Result};
 use crate::objects::map_name;
 use crate::shared::BLOCK_RWBS_LEN;
-use crate::shared::{block_config, block_drop, block_req, block_rq_key, block_tp, block_tp_id, tp_field};
+use crate::shared::{block_config, block_drop, block_req, block_rq_key, block_tp, block_tp_id};
 use crate::signals;
 use crate::strategy::{Flavour, Tool};
 use crate::tracefs::Tracefs;
@@ -19,20 +19,7 @@ use crate::tracefs::Tracefs;
 /// Where each needed field is in a block tracepoint record, from its format
 /// file. `extra` is block_rq_issue's bytes or block_rq_complete's error.
 fn layout(tracefs: &Tracefs, event: &str, extra: Option<&str>) -> Result<block_tp> {
-    let fields = tracefs.fields("block", event)?;
-    let get = |name: &str, sizes: &[u16]| -> Result<tp_field> {
-        let f = fields
-            .iter()
-            .find(|f| f.name == name)
-            .ok_or_else(|| Error::msg(format!("tracepoint block:{event} has no field {name} on this kernel")))?;
-        if !sizes.contains(&f.size) {
-            return Err(Error::msg(format!(
-                "tracepoint block:{event}: field {name} is {} bytes, expected {sizes:?}",
-                f.size
-            )));
-        }
-        Ok(tp_field { offset: f.offset, size: f.size })
-    };
+    let get = |name: &str, sizes: &[u16]| tracefs.tp_field("block", event, name, sizes);
     let mut tp = block_tp {
         dev: get("dev", &[4])?,
         sector: get("sector", &[8])?,
