@@ -26,6 +26,7 @@
 #include "bits.bpf.h"
 #include "amplify.h"
 #include "request.bpf.h"
+#include "amplify_writes.bpf.h"
 
 DECLARE_CONFIG(struct amp_config)
 
@@ -635,14 +636,15 @@ int amp_rq_complete_again(u64 *ctx)
 /* ---------------------------------------------------------------- page-cache layer */
 
 /* Syscalls whose page-cache insertions are the pages they write into, not
- * misses (x86-64 numbers; 32-bit syscalls are not told apart). */
+ * misses (x86-64 numbers; 32-bit syscalls are not told apart); before 5.15,
+ * writes the VFS hooks saw (amplify_writes.bpf.h), if attached. */
 static __always_inline bool in_write_syscall(void)
 {
 	struct pt_regs *regs;
 	long nr;
 
 	if (!bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_task_pt_regs))
-		return false;
+		return in_vfs_write();
 	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 	nr = BPF_CORE_READ(regs, orig_ax);
 	return nr == 1 || nr == 18 || nr == 20 || nr == 296 || nr == 328; /* write pwrite64 writev pwritev pwritev2 */

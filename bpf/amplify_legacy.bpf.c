@@ -14,6 +14,7 @@
 #include "compat.bpf.h"
 #include "bits.bpf.h"
 #include "amplify.h"
+#include "amplify_writes.bpf.h"
 
 DECLARE_CONFIG(struct amp_legacy_config)
 
@@ -52,14 +53,15 @@ static __always_inline void add(struct amp_key *k, bool write, u64 bytes)
 }
 
 /* A folio (a page before 6.x) was added to a file's page cache: a miss or
- * read-ahead, or a page a write fills (not told apart without BTF). */
+ * read-ahead, unless a write adds the page it fills (told apart where
+ * kprobes are: amplify_writes.bpf.h). */
 SEC("tracepoint/filemap/mm_filemap_add_to_page_cache")
 int lg_page_cache_add(void *ctx)
 {
 	const volatile struct amp_legacy_config *cfg = get_config();
 	struct amp_key k = { .layer = AMP_FS, .kind = AMP_FILE };
 
-	if (!cfg)
+	if (!cfg || in_vfs_write())
 		return 0;
 	k.fs_dev = tp_read(ctx, &cfg->add_dev);
 	k.ino = tp_read(ctx, &cfg->add_ino);

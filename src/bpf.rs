@@ -1085,12 +1085,13 @@ fn with_kernel_btf<T>(query: impl FnOnce(*const sys::btf) -> T) -> Option<T> {
     cached.as_ref().map(|btf| query(btf.0.as_ptr()))
 }
 
-/// Does the kernel (its BTF) have function `name`?
+/// Does the kernel have function `name`? Its BTF says, or without BTF
+/// /proc/kallsyms (a kprobe can attach to what it lists).
 pub fn kernel_has_func(name: &str) -> bool {
     let c = cstring(name);
     // SAFETY: btf is live during the query; c is a valid C string.
     with_kernel_btf(|btf| unsafe { sys::btf__find_by_name_kind(btf, c.as_ptr(), sys::BTF_KIND_FUNC) } > 0)
-        .unwrap_or(false)
+        .unwrap_or_else(|| crate::kallsyms::addresses(&[name])[0].is_some())
 }
 
 /// A BTF type's kind (BTF_KIND_*): bits 24-28 of its info.

@@ -13,6 +13,7 @@ mod errnames;
 mod error;
 mod fio;
 mod hist;
+mod kallsyms;
 mod metrics;
 mod objects;
 mod output;

@@ -29,6 +29,8 @@ pub enum Need {
     /// Where the tool's test says so: one of several programs for a
     /// tracepoint whose layout differs between kernels.
     When(fn(&Features) -> Result<bool>),
+    /// Where the kernel has its hook and the tool's test says so.
+    IfPresentAnd(fn(&Features) -> Result<bool>),
 }
 
 /// One program of a strategy; where it attaches is its SEC() in C
@@ -50,14 +52,16 @@ impl Probe {
 
     /// Is `prog`, this probe's program, wanted on this kernel?
     fn wanted(&self, prog: &Prog, f: &Features) -> Result<bool> {
+        let present = || match prog.attach {
+            Attach::Tracepoint { category, name } => f.tracefs.has_event(category, name),
+            Attach::Fentry { func } | Attach::Kprobe { func, .. } => crate::bpf::kernel_has_func(func),
+            Attach::RawTracepoint { .. } | Attach::TpBtf { .. } | Attach::TailCall => true,
+        };
         Ok(match self.need {
             Need::Always => true,
-            Need::IfPresent => match prog.attach {
-                Attach::Tracepoint { category, name } => f.tracefs.has_event(category, name),
-                Attach::Fentry { func } | Attach::Kprobe { func, .. } => crate::bpf::kernel_has_func(func),
-                Attach::RawTracepoint { .. } | Attach::TpBtf { .. } | Attach::TailCall => true,
-            },
+            Need::IfPresent => present(),
             Need::When(test) => test(f)?,
+            Need::IfPresentAnd(test) => test(f)? && present(),
         })
     }
 }

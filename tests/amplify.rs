@@ -334,9 +334,13 @@ fn tracepoint_strategy_has_the_page_cache_per_file_and_disks_only() {
     assert_eq!(r["strategy"], "tracepoint");
     let row = file(&r, &f);
     assert_eq!(counts(&row["syscall"]), [0, 1 << 20, 0, 256], "{row}");
-    // each write adds its page to the cache (not told apart from a miss
-    // without BTF) and dirties it
-    assert_eq!(counts(&row["fs"]), [1 << 20, 1 << 20, 256, 256], "{row}");
+    // each write dirties a page, and adds it to the cache: not a miss where
+    // kprobes on the VFS tell (bpf/amplify_writes.bpf.h), counted as one
+    // where there are none (as on this project's host), which a note says
+    let notes = r["notes"].to_string();
+    let told = !notes.contains("fs reads include the pages writes add");
+    let (reads, read_ops) = if told { (0, 0) } else { (1 << 20, 256) };
+    assert_eq!(counts(&row["fs"]), [reads, 1 << 20, read_ops, 256], "{row}");
     for k in ["device", "read_amp", "write_amp", "read_ops_amp", "write_ops_amp"] {
         assert!(row[k].is_null(), "{k}: {row}");
     }
@@ -350,7 +354,6 @@ fn tracepoint_strategy_has_the_page_cache_per_file_and_disks_only() {
     assert_eq!(counts(&d["unseen"]), [0; 4], "{d}");
     assert_eq!(row_of(&r, "unattributed", &fs), disk);
     assert!(disk[1] >= 1 << 20, "the sync wrote the file: {disk:?}");
-    let notes = r["notes"].to_string();
     assert!(notes.contains("device bytes are per disk only"), "{notes}");
     // no stream without a ring buffer: said at once
     let o = run(iotrace().args(["amplify", "--strategy", "tracepoint", "--events", "-d", "1"]));

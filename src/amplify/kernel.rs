@@ -1,24 +1,9 @@
-//! What amplify reads from /proc: kernel symbol addresses and disk counters.
+//! What amplify reads from /proc: disk counters.
 
 use std::collections::BTreeMap;
 
 use super::report::Counts;
 use crate::block::Names;
-
-/// Addresses of `names` in /proc/kallsyms, in order (0: not found, or
-/// hidden by kptr_restrict).
-pub fn symbols(names: &[&str]) -> Vec<u64> {
-    let text = std::fs::read_to_string("/proc/kallsyms").unwrap_or_default();
-    let mut found = vec![0; names.len()];
-    for line in text.lines() {
-        let mut f = line.split_whitespace();
-        let (Some(addr), Some(_), Some(name)) = (f.next(), f.next(), f.next()) else { continue };
-        if let Some(i) = names.iter().position(|n| *n == name) {
-            found[i] = u64::from_str_radix(addr, 16).unwrap_or(0);
-        }
-    }
-    found
-}
 
 /// Every device in /proc/diskstats by kernel dev_t (major << 20 | minor):
 /// its reads and writes (bytes from its 512-byte sectors).

@@ -112,6 +112,44 @@ fn rq_issue_arity() -> Result<u32> {
     crate::bpf::raw_tp_arity("block_rq_issue")
 }
 
+/// Before 5.15 (no bpf_task_pt_regs) the pages a write adds to the page
+/// cache are told from misses by VFS hooks (bpf/amplify_writes.bpf.h):
+/// fentry, else kprobes; the tracepoint strategy's by kprobes.
+fn task_pt_regs() -> bool {
+    crate::bpf::helper_supported(crate::bpf::Helper::TaskPtRegs)
+}
+
+fn vfs_fentry(f: &Features) -> Result<bool> {
+    Ok(!task_pt_regs() && f.has(Feat::Fentry))
+}
+
+fn vfs_kprobe(f: &Features) -> Result<bool> {
+    Ok(!task_pt_regs() && !f.has(Feat::Fentry) && f.has(Feat::Kprobe))
+}
+
+fn legacy_vfs_kprobe(f: &Features) -> Result<bool> {
+    Ok(f.has(Feat::Kprobe))
+}
+
+/// A strategy's probes, with the VFS hooks at both ends of each write
+/// function (bpf/amplify_writes.bpf.h: WRITE_HOOKS) for each program
+/// prefix, attached where its test says and the function exists.
+macro_rules! with_write_hooks {
+    ([$($probe:expr),* $(,)?], $($prefix:literal if $need:expr),+) => {
+        &[
+            $($probe,)*
+            $(
+                Probe::new(concat!($prefix, "_vfs_write")).need(Need::IfPresentAnd($need)),
+                Probe::new(concat!($prefix, "_vfs_write_end")).need(Need::IfPresentAnd($need)),
+                Probe::new(concat!($prefix, "_vfs_writev")).need(Need::IfPresentAnd($need)),
+                Probe::new(concat!($prefix, "_vfs_writev_end")).need(Need::IfPresentAnd($need)),
+                Probe::new(concat!($prefix, "_vfs_iter_write")).need(Need::IfPresentAnd($need)),
+                Probe::new(concat!($prefix, "_vfs_iter_write_end")).need(Need::IfPresentAnd($need)),
+            )+
+        ]
+    };
+}
+
 fn ext4_sync(f: &Features) -> Result<bool> {
     Ok(f.tracefs.has_event("ext4", "ext4_sync_file_enter"))
 }
@@ -133,7 +171,7 @@ pub static TOOL: Tool = Tool {
             needs: &[Feat::Btf, Feat::RawTp, Feat::GlobalData, Feat::BoundedLoops],
             object: objects::AMPLIFY,
             hooks: SyscallHooks::None,
-            probes: &[
+            probes: with_write_hooks!([
                 Probe::new("amp_bio_queue").need(Need::When(|_| Ok(bio_queue_arity()? == 1))),
                 Probe::new("amp_bio_queue_q").need(Need::When(|_| Ok(bio_queue_arity()? == 2))),
                 Probe::new("amp_rq_issue").need(Need::When(|_| Ok(rq_issue_arity()? == 1))),
@@ -147,7 +185,7 @@ pub static TOOL: Tool = Tool {
                 // ext4 may be a module, not loaded
                 Probe::new("amp_sync_enter").need(Need::When(ext4_sync)),
                 Probe::new("amp_sync_exit").need(Need::When(ext4_sync)),
-            ],
+            ], "amp_fe" if vfs_fentry, "amp_kp" if vfs_kprobe),
         },
         Strategy {
             name: "tracepoint",
@@ -156,11 +194,11 @@ pub static TOOL: Tool = Tool {
             needs: &[Feat::Tracepoint],
             object: objects::AMPLIFY_LEGACY,
             hooks: SyscallHooks::None,
-            probes: &[
+            probes: with_write_hooks!([
                 Probe::new("lg_page_cache_add"),
                 Probe::new("lg_dirty_folio").need(Need::When(dirty_folio)),
                 Probe::new("lg_dirty_page").need(Need::When(dirty_page)),
-            ],
+            ], "amp_kp" if legacy_vfs_kprobe),
         },
     ],
 };
@@ -229,7 +267,10 @@ fn parse(mut args: Args) -> Result<Option<Opts>> {
 
 /// The configuration: kernel function addresses bios are recognised by.
 fn config(events: bool) -> amp_config {
-    let syms = kernel::symbols(&["iomap_dio_bio_end_io", "bio_chain_endio"]);
+    let syms: Vec<u64> = crate::kallsyms::addresses(&["iomap_dio_bio_end_io", "bio_chain_endio"])
+        .into_iter()
+        .map(|a| a.unwrap_or(0))
+        .collect();
     // An enum since 6.10 (5f89154e8e9e "block: Use enum to define RQF_x bit
     // indexes"): unnamed in 6.12 (out of CO-RE's reach), rqf_flags by 6.18; 1 << 4 before.
     let flush_seq = crate::bpf::kernel_enum_value("__RQF_FLUSH_SEQ").unwrap_or(4);
@@ -319,7 +360,9 @@ impl Tracer {
                  each disk's device row is its /proc/diskstats change"
                     .to_string(),
             );
-            notes.push("fs reads include the pages writes add to the cache (no BTF)".to_string());
+            if !legacy_vfs_kprobe(features)? {
+                notes.push("fs reads include the pages writes add to the cache: no BTF, no kprobes".to_string());
+            }
             notes.push("fs writes count 4 KiB per dirtied page or folio (no BTF)".to_string());
             return Ok((Tracer { loaded, strategy }, notes));
         }
@@ -335,8 +378,11 @@ impl Tracer {
         if !dirty_folio(features)? && !dirty_page(features)? {
             notes.push("no fs write layer: no writeback_dirty_folio tracepoint".to_string());
         }
-        if !crate::bpf::helper_supported(crate::bpf::Helper::TaskPtRegs) {
-            notes.push("fs reads include the pages writes add to the cache: no bpf_task_pt_regs (5.15)".to_string());
+        if !task_pt_regs() && !vfs_fentry(features)? && !vfs_kprobe(features)? {
+            notes.push(
+                "fs reads include the pages writes add to the cache: no bpf_task_pt_regs (5.15), fentry or kprobes"
+                    .to_string(),
+            );
         }
         if !ext4_sync(features)? {
             notes.push("journal I/O is charged to jbd2, not to fsync callers: no ext4 tracepoints".to_string());
