@@ -44,11 +44,13 @@ struct bio_vec {
 
 struct block_device {
 	u32 bd_dev;
+	struct gendisk *bd_disk;
 } __attribute__((preserve_access_index));
 
 struct bio {
 	struct bio *bi_next;
 	struct block_device *bi_bdev; /* 5.12+ */
+	unsigned int bi_opf;
 	struct bvec_iter bi_iter;
 	void *bi_end_io;
 	void *bi_private;
@@ -219,6 +221,18 @@ struct {
 	__type(value, struct amp_counts);
 } unseen SEC(".maps");
 
+/* Empty REQ_PREFLUSH writes (the cache flush of an fsync or a journal
+ * commit) queued while `counting`, by bio address, until their end: blk-mq
+ * issues a flush request in their place, so `issued` never has them, yet
+ * diskstats counts each as a write. What is left when tracing stops, or
+ * when another bio is queued at the address, ended unseen. 5.12+ (bi_bdev). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, u64);
+	__type(value, struct amp_issued);
+} flushes SEC(".maps");
+
 /* 1 while amp_rq_complete runs on this CPU (amp_rq_complete_again). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -369,12 +383,48 @@ static __always_inline u64 folio_bytes(struct folio *f)
 
 /* ---------------------------------------------------------------- device layer */
 
+/* A request's end nobody saw: one more unseen on its disk. */
+static __always_inline void unseen_end(const struct amp_issued *i)
+{
+	struct amp_counts *c = map_find_or_create(&unseen, &i->disk, &zero_counts);
+
+	if (c)
+		counts_add(c, i->write, i->bytes, 1);
+}
+
+/* Follow an empty REQ_PREFLUSH write (`flushes`) to its end. */
+static __always_inline void flush_queued(u64 addr)
+{
+	struct bio *bio = (struct bio *)addr;
+	struct amp_issued f = { .write = 1 }, *old;
+	u32 opf, z = 0, *on;
+
+	if (!bpf_core_field_exists(bio->bi_bdev))
+		return;
+	old = bpf_map_lookup_elem(&flushes, &addr);
+	if (old) {
+		/* the bio was freed, so it ended: unseen */
+		unseen_end(old);
+		bpf_map_delete_elem(&flushes, &addr);
+	}
+	opf = BPF_CORE_READ(bio, bi_opf);
+	on = bpf_map_lookup_elem(&counting, &z);
+	if ((opf & REQ_OP_MASK) != REQ_OP_WRITE || BPF_CORE_READ(bio, bi_iter.bi_size) || !on || !*on ||
+	    !(opf & (1U << (bpf_core_enum_value(enum req_flag_bits, __REQ_PREFLUSH) & 31))) ||
+	    !BPF_CORE_READ(bio, bi_bdev, bd_disk, queue, mq_ops))
+		return;
+	f.issue_ns = bpf_ktime_get_ns();
+	f.disk = disk_dev(BPF_CORE_READ(bio, bi_bdev, bd_disk));
+	bpf_map_update_elem(&flushes, &addr, &f, BPF_ANY);
+}
+
 /* A bio was queued: who did it (and, --events, when and where). */
 static __always_inline int bio_queued(u64 bio)
 {
 	struct owner o = {}, *s;
 	u32 dev;
 
+	flush_queued(bio);
 	current_owner(&o);
 	if (get_config()->events) {
 		o.queued_ns = bpf_ktime_get_ns();
@@ -411,7 +461,6 @@ static __always_inline int rq_issued(u64 addr)
 	struct request *rq = (struct request *)addr;
 	u32 op = BPF_CORE_READ(rq, cmd_flags) & REQ_OP_MASK, z = 0, *on;
 	struct amp_issued i = {}, *old;
-	struct amp_counts *c;
 
 	if (op != REQ_OP_READ && op != REQ_OP_WRITE)
 		return 0;
@@ -420,8 +469,8 @@ static __always_inline int rq_issued(u64 addr)
 	on = bpf_map_lookup_elem(&counting, &z);
 	/* Another request at this address (not this one requeued): that one's
 	 * end was never seen (blk-mq reuses request addresses at once). */
-	if (old && old->start_ns != i.start_ns && on && *on && (c = map_find_or_create(&unseen, &old->disk, &zero_counts)))
-		counts_add(c, old->write, old->bytes, 1);
+	if (old && old->start_ns != i.start_ns && on && *on)
+		unseen_end(old);
 	i.issue_ns = bpf_ktime_get_ns();
 	i.disk = rq_dev(rq);
 	i.bytes = BPF_CORE_READ(rq, __data_len);
@@ -570,6 +619,9 @@ static __always_inline int rq_complete(u64 *ctx)
 	if (!cfg)
 		return 0;
 	ends = left >= BPF_CORE_READ(rq, __data_len) && !(BPF_CORE_READ(rq, rq_flags) & cfg->rqf_flush_seq);
+	bio = BPF_CORE_READ(rq, bio);
+	if (!left && bio)
+		bpf_map_delete_elem(&flushes, &bio); /* if an empty flush, it ends */
 	if ((op != REQ_OP_READ && op != REQ_OP_WRITE) || (!left && !ends))
 		return 0;
 	if (ends)
@@ -580,7 +632,6 @@ static __always_inline int rq_complete(u64 *ctx)
 	disk = rq_dev(rq);
 	/* a blk_status_t, not an errno: any failure is reported as EIO */
 	how = (op == REQ_OP_WRITE) | ends << 1 | !!(u8)ctx[1] << 3;
-	bio = BPF_CORE_READ(rq, bio);
 	if (!left && bio) {
 		amp_bio((u64)bio, disk, 0, how | 4);
 		return 0;

@@ -63,9 +63,10 @@ struct amp_legacy_config {
 	struct tp_field dirty_ino;
 };
 
-/* A read or write request issued to a driver and not yet seen at its end
- * (map `issued`): what is left of them when tracing stops are completions
- * no program saw (README: "How it adapts to the kernel"). */
+/* A read or write request issued to a driver (map `issued`), or an empty
+ * flush queued (map `flushes`: bytes 0, write 1), not yet seen at its end:
+ * what is left of them when tracing stops are completions no program saw
+ * (README: "How it adapts to the kernel"). */
 struct amp_issued {
 	__u64 issue_ns;
 	__u64 start_ns; /* the request's start_time_ns: a new request at the address has another */

@@ -9,13 +9,17 @@
 #include <bpf/bpf_core_read.h>
 
 /* Just the kernel fields read; CO-RE finds them in the running kernel. */
+struct request_queue;
+
 struct gendisk {
 	int major;
 	int first_minor;
+	struct request_queue *queue;
 } __attribute__((preserve_access_index));
 
 struct request_queue {
 	struct gendisk *disk; /* 5.15+ */
+	const void *mq_ops;   /* NULL: a bio-based device (device mapper, md) */
 } __attribute__((preserve_access_index));
 
 struct bio;
@@ -56,17 +60,19 @@ enum req_flag_bits {
 #define REQ_OP_DISCARD 3
 #define REQ_OP_SECURE_ERASE 5
 
-static __always_inline u32 rq_dev(struct request *rq)
+/* A disk's dev_t as the kernel has it (major << 20 | minor); 0 for none. */
+static __always_inline u32 disk_dev(struct gendisk *disk)
 {
-	struct gendisk *disk;
-
-	if (bpf_core_field_exists(((struct request___rq_disk *)rq)->rq_disk))
-		disk = BPF_CORE_READ((struct request___rq_disk *)rq, rq_disk);
-	else
-		disk = BPF_CORE_READ(rq, q, disk);
 	if (!disk)
 		return 0;
 	return ((u32)BPF_CORE_READ(disk, major) << 20) | BPF_CORE_READ(disk, first_minor);
+}
+
+static __always_inline u32 rq_dev(struct request *rq)
+{
+	if (bpf_core_field_exists(((struct request___rq_disk *)rq)->rq_disk))
+		return disk_dev(BPF_CORE_READ((struct request___rq_disk *)rq, rq_disk));
+	return disk_dev(BPF_CORE_READ(rq, q, disk));
 }
 
 #endif /* IOTRACE_REQUEST_BPF_H */

@@ -290,19 +290,21 @@ fn unseen_completions(obj: &crate::bpf::Object, window: std::ops::Range<u64>) ->
     for (disk, c) in obj.map(map_name!("unseen" in AMPLIFY))?.entries::<u32, amp_counts>()? {
         *by_disk.entry(disk).or_default() += report::Counts::from(&c);
     }
-    // and those still waiting for their end
-    obj.map(map_name!("issued" in AMPLIFY))?.for_each_value(|i: amp_issued| {
-        if window.contains(&i.issue_ns) {
-            let c = by_disk.entry(i.disk).or_default();
-            let (bytes, ops) = if i.write != 0 {
-                (&mut c.write_bytes, &mut c.write_ops)
-            } else {
-                (&mut c.read_bytes, &mut c.read_ops)
-            };
-            *bytes += i.bytes as u64;
-            *ops += 1;
-        }
-    })?;
+    // and those still waiting for their end: requests issued, empty flushes queued
+    for map in [map_name!("issued" in AMPLIFY), map_name!("flushes" in AMPLIFY)] {
+        obj.map(map)?.for_each_value(|i: amp_issued| {
+            if window.contains(&i.issue_ns) {
+                let c = by_disk.entry(i.disk).or_default();
+                let (bytes, ops) = if i.write != 0 {
+                    (&mut c.write_bytes, &mut c.write_ops)
+                } else {
+                    (&mut c.read_bytes, &mut c.read_ops)
+                };
+                *bytes += i.bytes as u64;
+                *ops += 1;
+            }
+        })?;
+    }
     Ok(by_disk.into_iter().collect())
 }
 
