@@ -440,19 +440,12 @@ static __always_inline int bio_queued(u64 bio)
 	return 0;
 }
 
-/* block_bio_queue(struct bio *) since 5.11 (e8a676d61c07), (struct
- * request_queue *, struct bio *) before: a program each, as a raw_tp may
- * read no argument its tracepoint does not have. */
 SEC("raw_tp/block_bio_queue")
 int amp_bio_queue(u64 *ctx)
 {
-	return bio_queued(ctx[0]);
-}
+	const volatile struct amp_config *cfg = get_config();
 
-SEC("raw_tp/block_bio_queue")
-int amp_bio_queue_q(u64 *ctx)
-{
-	return bio_queued(ctx[1]);
+	return cfg ? bio_queued(last_arg(ctx, cfg->bio_arg)) : 0;
 }
 
 /* A read or write request went to its driver. */
@@ -480,18 +473,12 @@ static __always_inline int rq_issued(u64 addr)
 	return 0;
 }
 
-/* block_rq_issue(struct request *) since 5.11 (a54895fa057c), (struct
- * request_queue *, struct request *) before: a program each. */
 SEC("raw_tp/block_rq_issue")
 int amp_rq_issue(u64 *ctx)
 {
-	return rq_issued(ctx[0]);
-}
+	const volatile struct amp_config *cfg = get_config();
 
-SEC("raw_tp/block_rq_issue")
-int amp_rq_issue_q(u64 *ctx)
-{
-	return rq_issued(ctx[1]);
+	return cfg ? rq_issued(last_arg(ctx, cfg->rq_arg)) : 0;
 }
 
 /* An fsync on ext4 (ext4_sync_file_enter(struct file *, int datasync)):

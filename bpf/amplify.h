@@ -49,6 +49,10 @@ struct amp_config {
 	 * From the kernel's BTF by user space (src/amplify/mod.rs). */
 	__u32 rqf_flush_seq;
 	__u8 events; /* --events: send an amp_event per bio and folio */
+	/* the bio and the request are block_bio_queue's and block_rq_issue's
+	 * second raw argument (before 5.11), not their first (request.bpf.h: last_arg) */
+	__u8 bio_arg;
+	__u8 rq_arg;
 };
 
 /* amplify_legacy.bpf.c's configuration: where its tracepoints' fields are. */

@@ -322,19 +322,12 @@ static __always_inline void raw_key(struct request *rq, struct block_rq_key *k)
 	k->pos.sector = BPF_CORE_READ(rq, __sector);
 }
 
-/* The request argument: block_rq_insert/issue(struct request_queue *q,
- * struct request *rq) became (struct request *rq) in 5.11 (a54895fa057c). */
-static __always_inline struct request *rq_arg(u64 *ctx, bool second)
-{
-	return (struct request *)(second ? ctx[1] : ctx[0]);
-}
-
 SEC("raw_tp/block_rq_insert")
 int raw_rq_insert(u64 *ctx)
 {
 	struct block_rq_key k;
 
-	raw_key(rq_arg(ctx, get_config()->insert_rq_arg), &k);
+	raw_key((struct request *)last_arg(ctx, get_config()->insert_rq_arg), &k);
 	rq_inserted(&k);
 	return 0;
 }
@@ -342,7 +335,7 @@ int raw_rq_insert(u64 *ctx)
 SEC("raw_tp/block_rq_issue")
 int raw_rq_issue(u64 *ctx)
 {
-	struct request *rq = rq_arg(ctx, get_config()->issue_rq_arg);
+	struct request *rq = (struct request *)last_arg(ctx, get_config()->issue_rq_arg);
 	struct block_rq_key k;
 	struct block_req *r;
 	u64 rwbs;

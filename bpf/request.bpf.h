@@ -60,6 +60,26 @@ enum req_flag_bits {
 #define REQ_OP_DISCARD 3
 #define REQ_OP_SECURE_ERASE 5
 
+/* The last of a raw tracepoint's one or two arguments, `second` from user
+ * space (src/block/session.rs: last_arg): block_bio_queue, block_rq_insert
+ * and block_rq_issue lost their request_queue in 5.11 (e8a676d61c07,
+ * a54895fa057c). `second` is a constant of the configuration, so the
+ * verifier drops the read of an argument the tracepoint does not have; two
+ * loads, as the compiler would rather add second * 8 to ctx, which the
+ * verifier refuses (a modified ctx pointer). */
+static __always_inline u64 last_arg(u64 *ctx, bool second)
+{
+	u64 arg;
+
+	if (second) {
+		arg = ctx[1];
+		barrier_var(arg);
+	} else {
+		arg = ctx[0];
+	}
+	return arg;
+}
+
 /* A disk's dev_t as the kernel has it (major << 20 | minor); 0 for none. */
 static __always_inline u32 disk_dev(struct gendisk *disk)
 {

@@ -104,14 +104,6 @@ fn dirty_page(f: &Features) -> Result<bool> {
 const DIRTY_PAGE: &str = "writeback_dirty_page";
 const DIRTY_FOLIO: &str = "writeback_dirty_folio";
 
-fn bio_queue_arity() -> Result<u32> {
-    crate::bpf::raw_tp_arity("block_bio_queue")
-}
-
-fn rq_issue_arity() -> Result<u32> {
-    crate::bpf::raw_tp_arity("block_rq_issue")
-}
-
 /// Before 5.15 (no bpf_task_pt_regs) the pages a write adds to the page
 /// cache are told from misses by VFS hooks (bpf/amplify_writes.bpf.h):
 /// fentry, else kprobes; the tracepoint strategy's by kprobes.
@@ -172,10 +164,8 @@ pub static TOOL: Tool = Tool {
             object: objects::AMPLIFY,
             hooks: SyscallHooks::None,
             probes: with_write_hooks!([
-                Probe::new("amp_bio_queue").need(Need::When(|_| Ok(bio_queue_arity()? == 1))),
-                Probe::new("amp_bio_queue_q").need(Need::When(|_| Ok(bio_queue_arity()? == 2))),
-                Probe::new("amp_rq_issue").need(Need::When(|_| Ok(rq_issue_arity()? == 1))),
-                Probe::new("amp_rq_issue_q").need(Need::When(|_| Ok(rq_issue_arity()? == 2))),
+                Probe::new("amp_bio_queue"),
+                Probe::new("amp_rq_issue"),
                 Probe::new(RQ_COMPLETE[0]),
                 Probe::new(RQ_COMPLETE[1]),
                 Probe::new("amp_page_cache_add"),
@@ -265,8 +255,9 @@ fn parse(mut args: Args) -> Result<Option<Opts>> {
     Ok(Some(o))
 }
 
-/// The configuration: kernel function addresses bios are recognised by.
-fn config(events: bool) -> amp_config {
+/// The configuration: kernel function addresses bios are recognised by,
+/// where the tracepoints' bio and request are.
+fn config(events: bool) -> Result<amp_config> {
     let syms: Vec<u64> = crate::kallsyms::addresses(&["iomap_dio_bio_end_io", "bio_chain_endio"])
         .into_iter()
         .map(|a| a.unwrap_or(0))
@@ -274,12 +265,14 @@ fn config(events: bool) -> amp_config {
     // An enum since 6.10 (5f89154e8e9e "block: Use enum to define RQF_x bit
     // indexes"): unnamed in 6.12 (out of CO-RE's reach), rqf_flags by 6.18; 1 << 4 before.
     let flush_seq = crate::bpf::kernel_enum_value("__RQF_FLUSH_SEQ").unwrap_or(4);
-    amp_config {
+    Ok(amp_config {
         dio_end_io: syms[0],
         chain_end_io: syms[1],
         rqf_flush_seq: 1 << (flush_seq & 31),
         events: events as u8,
-    }
+        bio_arg: crate::block::last_arg("block_bio_queue")?,
+        rq_arg: crate::block::last_arg("block_rq_issue")?,
+    })
 }
 
 /// Per disk, the requests whose end no program saw within `window`:
@@ -368,7 +361,7 @@ impl Tracer {
             notes.push("fs writes count 4 KiB per dirtied page or folio (no BTF)".to_string());
             return Ok((Tracer { loaded, strategy }, notes));
         }
-        let cfg = config(events);
+        let cfg = config(events)?;
         let loaded = strategy.load(features, |open| {
             // 4 MiB for a stream; one page, unused, without
             open.size_map(map_name!("events" in AMPLIFY), if events { 1 << 22 } else { 4096 }, true)?;

@@ -18,5 +18,5 @@ pub use disks::{kernel_dev, partitions, Disk, Names};
 pub(crate) use heatmap_svg::{escape as svg_escape, STYLE as SVG_STYLE};
 pub use options::{Common, CommonOpt, Interval};
 pub use output::{time_of_day, Out};
-pub use session::{report_intervals, Clock, Session};
+pub use session::{last_arg, report_intervals, Clock, Session};
 pub use strategies::{BIOLATENCY, BIOPATTERN, BIOSNOOP};

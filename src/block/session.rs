@@ -36,9 +36,9 @@ fn layout(tracefs: &Tracefs, event: &str, extra: Option<&str>) -> Result<block_t
     Ok(tp)
 }
 
-/// Index of the struct request among a raw tracepoint's arguments: the last
-/// one (block_rq_insert/issue dropped their request_queue in 5.11, a54895fa057c).
-fn rq_arg(tracepoint: &str) -> Result<u8> {
+/// Index of a block tracepoint's last raw argument, the bio or request (5.11
+/// dropped the request_queue before it: bpf/request.bpf.h, last_arg).
+pub fn last_arg(tracepoint: &str) -> Result<u8> {
     match crate::bpf::raw_tp_arity(tracepoint)? {
         n @ 1..=2 => Ok(n as u8 - 1),
         n => Err(Error::msg(format!(
@@ -82,8 +82,8 @@ impl Session {
         }
         // The CO-RE object takes the requests from the raw tracepoints' arguments.
         if strategy.flavour() == Flavour::CoRe {
-            cfg.insert_rq_arg = rq_arg("block_rq_insert")?;
-            cfg.issue_rq_arg = rq_arg("block_rq_issue")?;
+            cfg.insert_rq_arg = last_arg("block_rq_insert")?;
+            cfg.issue_rq_arg = last_arg("block_rq_issue")?;
         }
         tune(&mut cfg);
         let loaded = strategy.load(&features, |open| open.configure(&cfg))?;
