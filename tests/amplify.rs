@@ -186,9 +186,12 @@ fn sync_writes_are_amplified_by_the_journal() {
     let total = check_device(&r, &fs, disk);
     assert!(total[1] > 1 << 20, "write amplification > 1: {} bytes for 1 MiB", total[1]);
     assert_eq!(row_of(&r, "journal", &fs)[1] + counts(&row["device"])[1] + row_of(&r, "metadata", &fs)[1], total[1]);
-    // The commits each write's fsync waited for are the writer's doing.
+    // The commits each write's fsync waited for are the writer's doing (short
+    // by no more than the disk's unseen: see device_is).
     let writer = named(&r, "processes", "ampsync");
-    assert_eq!(writer["device"]["write_bytes"], (1 << 20) + journal[1], "{writer}");
+    let (got, want) = (writer["device"]["write_bytes"].as_u64().unwrap(), (1 << 20) + journal[1]);
+    let unseen = counts(&named(&r, "devices", fs.name())["unseen"])[1];
+    assert!(got <= want && want - got <= unseen, "{got}, want {want}, {unseen} unseen: {writer}");
     assert!(writer["write_amp"].as_f64().unwrap() > 1.0, "{writer}");
 }
 
@@ -308,8 +311,21 @@ fn csv_and_svg() {
     let text = std::fs::read_to_string(&csv).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].starts_with("table,name,kind,disk,syscall_read_bytes,syscall_write_bytes,"), "{}", lines[0]);
-    let want = format!("files,{},file,,0,1048576,0,16,0,0,0,0,0,1048576,0,16,", f.display());
-    assert!(lines.iter().any(|l| l.starts_with(&want)), "{want}\n{text}");
+    // The file's line: syscall and page-cache layers exact, its device layer
+    // too unless the disk had completions no program saw (its two `devices`
+    // lines differ by them: see device_is)
+    let line = |prefix: &str| -> Vec<u64> {
+        let l = lines.iter().find(|l| l.starts_with(prefix)).unwrap_or_else(|| panic!("no {prefix}\n{text}"));
+        l[prefix.len()..].split(',').take(12).map(|v| v.parse().unwrap()).collect()
+    };
+    let row = line(&format!("files,{},file,,", f.display()));
+    assert_eq!(row[..8], [0, 1 << 20, 0, 16, 0, 0, 0, 0], "{text}");
+    let counted = line(&format!("devices,{},,,", fs.name()));
+    let diskstats = line(&format!("devices,{},diskstats,,", fs.name()));
+    for (i, want) in [0, 1 << 20, 0, 16].into_iter().enumerate() {
+        let (got, unseen) = (row[8 + i], diskstats[8 + i] - counted[8 + i]);
+        assert!(got <= want && want - got <= unseen, "device column {i}: {got}, want {want}, {unseen} unseen\n{text}");
+    }
     let system: Vec<&str> = lines.iter().find(|l| l.starts_with("systems,copier,")).expect(&text).split(',').collect();
     assert_eq!(system[5], "1048576", "syscall_write_bytes of the system: {text}");
     ok(Command::new("xmllint").arg("--noout").arg(&svg));
@@ -502,12 +518,16 @@ fn events_stream_every_call_and_bio() {
     let syncs = of("SYSCALL_F");
     assert_eq!(syncs.len(), 1, "{text}");
     assert!(syncs.iter().all(dd) && syncs[0][9] == "0", "{text}");
-    // O_DIRECT: a bio per write, before the write returns
+    // O_DIRECT: a bio per write, before the write returns; a completion no
+    // program saw has no line (see device_is)
     let bios = of("BLOCK_W");
-    assert_eq!(bios.len(), 16, "{text}");
+    let unseen = counts(&named(&r, "devices", fs.name())["unseen"])[3] as usize;
+    assert!(bios.len() <= 16 && bios.len() + unseen >= 16, "{} BLOCK_W lines, {unseen} unseen: {text}", bios.len());
     assert!(bios.iter().all(|l| dd(l) && l[6] == "4096" && l[9] == "0"), "{text}");
-    for (bio, call) in bios.iter().zip(&calls) {
-        assert!(bio[0].parse::<f64>().unwrap() <= call[0].parse::<f64>().unwrap(), "{text}");
+    if bios.len() == 16 {
+        for (bio, call) in bios.iter().zip(&calls) {
+            assert!(bio[0].parse::<f64>().unwrap() <= call[0].parse::<f64>().unwrap(), "{text}");
+        }
     }
 }
 
