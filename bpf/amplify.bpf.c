@@ -383,12 +383,13 @@ static __always_inline u64 folio_bytes(struct folio *f)
 
 /* ---------------------------------------------------------------- device layer */
 
-/* A request's end nobody saw: one more unseen on its disk. */
+/* A request's end nobody saw: one more unseen on its disk, if it was
+ * followed while counting. */
 static __always_inline void unseen_end(const struct amp_issued *i)
 {
-	struct amp_counts *c = map_find_or_create(&unseen, &i->disk, &zero_counts);
+	struct amp_counts *c;
 
-	if (c)
+	if (i->counted && (c = map_find_or_create(&unseen, &i->disk, &zero_counts)))
 		counts_add(c, i->write, i->bytes, 1);
 }
 
@@ -396,7 +397,7 @@ static __always_inline void unseen_end(const struct amp_issued *i)
 static __always_inline void flush_queued(u64 addr)
 {
 	struct bio *bio = (struct bio *)addr;
-	struct amp_issued f = { .write = 1 }, *old;
+	struct amp_issued f = { .write = 1, .counted = 1 }, *old;
 	u32 opf, z = 0, *on;
 
 	if (!bpf_core_field_exists(bio->bi_bdev))
@@ -413,7 +414,6 @@ static __always_inline void flush_queued(u64 addr)
 	    !(opf & (1U << (bpf_core_enum_value(enum req_flag_bits, __REQ_PREFLUSH) & 31))) ||
 	    !BPF_CORE_READ(bio, bi_bdev, bd_disk, queue, mq_ops))
 		return;
-	f.issue_ns = bpf_ktime_get_ns();
 	f.disk = disk_dev(BPF_CORE_READ(bio, bi_bdev, bd_disk));
 	bpf_map_update_elem(&flushes, &addr, &f, BPF_ANY);
 }
@@ -462,9 +462,9 @@ static __always_inline int rq_issued(u64 addr)
 	on = bpf_map_lookup_elem(&counting, &z);
 	/* Another request at this address (not this one requeued): that one's
 	 * end was never seen (blk-mq reuses request addresses at once). */
-	if (old && old->start_ns != i.start_ns && on && *on)
+	if (old && old->start_ns != i.start_ns)
 		unseen_end(old);
-	i.issue_ns = bpf_ktime_get_ns();
+	i.counted = on && *on;
 	i.disk = rq_dev(rq);
 	i.bytes = BPF_CORE_READ(rq, __data_len);
 	i.write = op == REQ_OP_WRITE;
@@ -588,6 +588,20 @@ GLOBAL_FN int amp_bio(u64 addr, u32 disk, u32 bytes, u32 how)
 	return 0;
 }
 
+/* The request at addr ends. Its `issued` entry goes; if that entry is an
+ * earlier request's (an empty flush, never issued, can take the address of
+ * one whose end no program saw), that one ended unseen. */
+static __always_inline void issued_ends(u64 addr)
+{
+	struct amp_issued *i = bpf_map_lookup_elem(&issued, &addr);
+
+	if (!i)
+		return;
+	if (i->start_ns != BPF_CORE_READ((struct request *)addr, start_time_ns))
+		unseen_end(i);
+	bpf_map_delete_elem(&issued, &addr);
+}
+
 #define MAX_BIOS 256
 
 /* block_rq_complete(struct request *rq, blk_status_t error, unsigned int
@@ -612,7 +626,7 @@ static __always_inline int rq_complete(u64 *ctx)
 	if ((op != REQ_OP_READ && op != REQ_OP_WRITE) || (!left && !ends))
 		return 0;
 	if (ends)
-		bpf_map_delete_elem(&issued, &rq);
+		issued_ends((u64)rq);
 	on = bpf_map_lookup_elem(&counting, &zero);
 	if (!on || !*on)
 		return 0;

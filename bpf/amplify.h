@@ -72,12 +72,11 @@ struct amp_legacy_config {
  * what is left of them when tracing stops are completions no program saw
  * (README: "How it adapts to the kernel"). */
 struct amp_issued {
-	__u64 issue_ns;
 	__u64 start_ns; /* the request's start_time_ns: a new request at the address has another */
 	__u32 disk;
 	__u32 bytes;
 	__u32 write;
-	__u32 _pad;
+	__u32 counted; /* while `counting`: an end missed is one diskstats counted */
 };
 
 /* --events: one bio completed (AMP_DEVICE) or one folio added or dirtied

@@ -275,10 +275,10 @@ fn config(events: bool) -> Result<amp_config> {
     })
 }
 
-/// Per disk, the requests whose end no program saw within `window`:
+/// Per disk, the requests followed while counting whose end no program saw:
 /// completions the kernel ran no program for (README: "How it adapts to the
 /// kernel"), which /proc/diskstats counted.
-fn unseen_completions(obj: &crate::bpf::Object, window: std::ops::Range<u64>) -> Result<Vec<(u32, report::Counts)>> {
+fn unseen_completions(obj: &crate::bpf::Object) -> Result<Vec<(u32, report::Counts)>> {
     let mut by_disk: BTreeMap<u32, report::Counts> = BTreeMap::new();
     for (disk, c) in obj.map(map_name!("unseen" in AMPLIFY))?.entries::<u32, amp_counts>()? {
         *by_disk.entry(disk).or_default() += report::Counts::from(&c);
@@ -286,7 +286,7 @@ fn unseen_completions(obj: &crate::bpf::Object, window: std::ops::Range<u64>) ->
     // and those still waiting for their end: requests issued, empty flushes queued
     for map in [map_name!("issued" in AMPLIFY), map_name!("flushes" in AMPLIFY)] {
         obj.map(map)?.for_each_value(|i: amp_issued| {
-            if window.contains(&i.issue_ns) {
+            if i.counted != 0 {
                 let c = by_disk.entry(i.disk).or_default();
                 let (bytes, ops) = if i.write != 0 {
                     (&mut c.write_bytes, &mut c.write_ops)
@@ -432,7 +432,6 @@ pub fn main(args: Args) -> Result<ExitCode> {
     };
     tracer.loaded.attach()?;
     tracer.count_completions(true)?;
-    let window_start = crate::clock::monotonic_ns();
     let before = kernel::diskstats();
     let status = recording.run(&mut |calls| {
         let Some(s) = stream.as_mut() else { return Ok(()) };
@@ -446,7 +445,6 @@ pub fn main(args: Args) -> Result<ExitCode> {
     std::thread::sleep(SETTLE);
     let after = kernel::diskstats();
     tracer.count_completions(false)?;
-    let window = window_start..crate::clock::monotonic_ns();
     // Requests still on their disks complete (out of `issued`) before the programs go.
     std::thread::sleep(SETTLE);
     tracer.loaded.obj.detach_all();
@@ -465,7 +463,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
     let counts = tracer.counts(&files)?;
     let unseen = match tracer.legacy() {
         true => vec![],
-        false => unseen_completions(&tracer.loaded.obj, window)?,
+        false => unseen_completions(&tracer.loaded.obj)?,
     };
     notes.extend(losses(&tracer.loaded.obj)?);
     if lost > 0 {
