@@ -456,7 +456,13 @@ pub fn main(args: Args) -> Result<ExitCode> {
     let end_ns = crate::clock::monotonic_ns();
     let status = status?;
     let record_strategy = recording.strategy();
-    let record::Summary { files, unsupported, lost, calls_lost } = recording.files()?;
+    let record::Summary { files, unsupported, lost, calls_lost, missed_runs } = recording.files()?;
+    if missed_runs > 0 {
+        notes.push(format!(
+            "{missed_runs} runs of the syscall layer's programs skipped by the kernel (another BPF program was \
+             running on the CPU): their calls are missing"
+        ));
+    }
     if calls_lost > 0 {
         notes.push(format!("{calls_lost} SYSCALL events lost: the ring buffer was full"));
     }

@@ -565,7 +565,13 @@ impl Embedded {
         let Session { strategy, loaded, mut naming, unsupported, .. } = self.0;
         naming.finish();
         let rows = profile::collect(&loaded.obj, open_map(strategy))?.into_rows(|k| naming.identify(k));
-        Ok(Summary { files: rows.totals()?, unsupported, lost: rows.lost(0).total(), calls_lost: rows.calls_lost() })
+        Ok(Summary {
+            files: rows.totals()?,
+            unsupported,
+            lost: rows.lost(0).total(),
+            calls_lost: rows.calls_lost(),
+            missed_runs: loaded.obj.missed_runs(&[]),
+        })
     }
 }
 
@@ -619,6 +625,8 @@ pub struct Summary {
     pub lost: u64,
     /// Call events the kernel could not send: their ring buffer was full.
     pub calls_lost: u64,
+    /// Runs of its programs the kernel skipped (recursion_misses, 5.12+).
+    pub missed_runs: u64,
 }
 
 /// What an embedded recording's tick gets: the call events read since the

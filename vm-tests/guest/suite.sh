@@ -354,7 +354,8 @@ t_amplify_exact() {
     [ "$(jget "files.$i.device" "$flat")" = null ] || fail "files.$i.device = $(jget "files.$i.device" "$flat"), want null"
   else
     for k in syscall.write_bytes device.write_bytes; do
-      [ "$(jget "files.$i.$k" "$flat")" = 262144 ] || fail "files.$i.$k = $(jget "files.$i.$k" "$flat"), want 262144"
+      [ "$(jget "files.$i.$k" "$flat")" = 262144 ] ||
+        fail "files.$i.$k = $(jget "files.$i.$k" "$flat"), want 262144 (notes: $(grep '^notes\.' "$flat" | tr '\n' ' '); rows: $(grep -E '^files\.[0-9]+\.(name|syscall\.write_(bytes|ops))=' "$flat" | tr '\n' ' '))"
     done
   fi
   d=$(awk -F= '$1 ~ /^devices\.[0-9]+\.name$/ && $2 == "vda" { split($1, a, "."); print a[2]; exit }' "$flat")
