@@ -602,6 +602,17 @@ static __always_inline void issued_ends(u64 addr)
 	bpf_map_delete_elem(&issued, &addr);
 }
 
+/* Part of the request at addr completed (the data of a flush sequence,
+ * whose end comes later with no bytes): if that end is missed, only what
+ * is left of it is unseen. */
+static __always_inline void issued_part(u64 addr, u32 done)
+{
+	struct amp_issued *i = bpf_map_lookup_elem(&issued, &addr);
+
+	if (i && i->start_ns == BPF_CORE_READ((struct request *)addr, start_time_ns))
+		i->bytes = i->bytes > done ? i->bytes - done : 0;
+}
+
 #define MAX_BIOS 256
 
 /* block_rq_complete(struct request *rq, blk_status_t error, unsigned int
@@ -627,6 +638,8 @@ static __always_inline int rq_complete(u64 *ctx)
 		return 0;
 	if (ends)
 		issued_ends((u64)rq);
+	else
+		issued_part((u64)rq, left);
 	on = bpf_map_lookup_elem(&counting, &zero);
 	if (!on || !*on)
 		return 0;
