@@ -26,6 +26,7 @@
 #include "bits.bpf.h"
 #include "amplify.h"
 #include "request.bpf.h"
+#include "amplify_counts.bpf.h"
 #include "amplify_writes.bpf.h"
 
 DECLARE_CONFIG(struct amp_config)
@@ -133,13 +134,6 @@ enum pageflags {
 
 /* ---------------------------------------------------------------- maps */
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, struct amp_key);
-	__type(value, struct amp_counts);
-} counts SEC(".maps");
-
 /* Who queued a bio, looked up at its completion. */
 struct owner {
 	char comm[AMP_COMM_LEN];
@@ -185,13 +179,6 @@ struct {
 	__type(key, u32);
 	__type(value, struct owner);
 } syncers SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, AMP_DROP_NR);
-	__type(key, u32);
-	__type(value, u64);
-} amp_drops SEC(".maps");
 
 /* 1 between user space's two readings of /proc/diskstats: completions are
  * counted then only, so that each disk's rows and its diskstats change cover
@@ -248,31 +235,6 @@ struct {
 } events SEC(".maps");
 
 /* ---------------------------------------------------------------- helpers */
-
-static const struct amp_counts zero_counts;
-
-/* bytes and ops more on one side of c */
-static __always_inline void counts_add(struct amp_counts *c, bool write, u64 bytes, u64 ops)
-{
-	if (write) {
-		__sync_fetch_and_add(&c->write_bytes, bytes);
-		__sync_fetch_and_add(&c->write_ops, ops);
-	} else {
-		__sync_fetch_and_add(&c->read_bytes, bytes);
-		__sync_fetch_and_add(&c->read_ops, ops);
-	}
-}
-
-static __always_inline void add(struct amp_key *k, bool write, u64 bytes, u64 ops)
-{
-	struct amp_counts *c = map_find_or_create(&counts, k, &zero_counts);
-
-	if (!c) {
-		count_in(&amp_drops, AMP_MAP_FULL, 1);
-		return;
-	}
-	counts_add(c, write, bytes, ops);
-}
 
 /* --events: one event of row k */
 static __always_inline void emit(const struct amp_key *k, bool write, u64 bytes, u64 offset, const struct owner *o,
@@ -389,7 +351,7 @@ static __always_inline void unseen_end(const struct amp_issued *i)
 {
 	struct amp_counts *c;
 
-	if (i->counted && (c = map_find_or_create(&unseen, &i->disk, &zero_counts)))
+	if (i->counted && (c = counts_of(&unseen, &i->disk)))
 		counts_add(c, i->write, i->bytes, 1);
 }
 

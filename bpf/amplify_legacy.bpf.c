@@ -14,43 +14,12 @@
 #include "compat.bpf.h"
 #include "bits.bpf.h"
 #include "amplify.h"
+#include "amplify_counts.bpf.h"
 #include "amplify_writes.bpf.h"
 
 DECLARE_CONFIG(struct amp_legacy_config)
 
 #define PAGE_SIZE 4096
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, struct amp_key);
-	__type(value, struct amp_counts);
-} counts SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, AMP_DROP_NR);
-	__type(key, u32);
-	__type(value, u64);
-} amp_drops SEC(".maps");
-
-static __always_inline void add(struct amp_key *k, bool write, u64 bytes)
-{
-	struct amp_counts zero = {}; /* on the stack: no global data before 5.2 */
-	struct amp_counts *c = map_find_or_create(&counts, k, &zero);
-
-	if (!c) {
-		count_in(&amp_drops, AMP_MAP_FULL, 1);
-		return;
-	}
-	if (write) {
-		__sync_fetch_and_add(&c->write_bytes, bytes);
-		__sync_fetch_and_add(&c->write_ops, 1);
-	} else {
-		__sync_fetch_and_add(&c->read_bytes, bytes);
-		__sync_fetch_and_add(&c->read_ops, 1);
-	}
-}
 
 /* A folio (a page before 6.x) was added to a file's page cache: a miss or
  * read-ahead, unless a write adds the page it fills (told apart where
@@ -66,7 +35,7 @@ int lg_page_cache_add(void *ctx)
 	k.fs_dev = tp_read(ctx, &cfg->add_dev);
 	k.ino = tp_read(ctx, &cfg->add_ino);
 	bpf_get_current_comm(k.comm, sizeof(k.comm));
-	add(&k, false, (u64)PAGE_SIZE << (tp_read(ctx, &cfg->add_order) & 31));
+	add(&k, false, (u64)PAGE_SIZE << (tp_read(ctx, &cfg->add_order) & 31), 1);
 	return 0;
 }
 
@@ -110,7 +79,7 @@ static __always_inline int dirtied(void *ctx)
 	k.fs_dev = bdi_dev(bdi);
 	k.ino = tp_read(ctx, &cfg->dirty_ino);
 	bpf_get_current_comm(k.comm, sizeof(k.comm));
-	add(&k, true, PAGE_SIZE);
+	add(&k, true, PAGE_SIZE, 1);
 	return 0;
 }
 
