@@ -143,6 +143,18 @@ struct {
 	__type(value, struct file_event);
 } path_buf SEC(".maps");
 
+/* bpf_rdonly_cast() (6.2, "bpf: Add a kfunc for generic type cast") lets
+ * the program load a kernel object's fields directly (fault-checked loads,
+ * as from any untrusted pointer), not by a probe-read helper call each. A
+ * weak kfunc: kernels without it take the probe-read branch. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+#define DIRECT_READ bpf_ksym_exists(bpf_rdonly_cast)
+
+/* linux/rbtree_types.h */
+struct rb_node {
+	unsigned long __rb_parent_color;
+} __attribute__((preserve_access_index));
+
 /* bpf_get_current_task_btf() (5.11, 3ca1032ab7ab "bpf: Add
  * bpf_get_current_task_btf() helper") returns a task the program may read
  * directly: the loads below cost no helper call per pointer. Older kernels
@@ -165,6 +177,14 @@ __noinline u64 fd_file(u32 fd)
 		if (!fdt || fd >= fdt->max_fds)
 			return 0;
 		fds = fdt->fd;
+		/* fd[fd] loaded as the first member of a kernel struct that
+		 * starts with an unsigned long, which the verifier gives as a
+		 * number (a pointer would be typed, and a global function
+		 * returns numbers only): a fault-checked load instead of a
+		 * probe-read helper call. */
+		if (DIRECT_READ && bpf_core_field_offset(struct rb_node, __rb_parent_color) == 0 &&
+		    bpf_core_field_size(struct rb_node, __rb_parent_color) == sizeof(u64))
+			return bpf_core_cast(&fds[fd], struct rb_node)->__rb_parent_color;
 	} else {
 		task = (struct task_struct *)bpf_get_current_task();
 		fdt = BPF_CORE_READ(task, files, fdt);
@@ -210,13 +230,6 @@ static __always_inline u32 current_exec_id(void)
 {
 	return exec_id();
 }
-
-/* bpf_rdonly_cast() (6.2, "bpf: Add a kfunc for generic type cast") lets
- * the program load a kernel object's fields directly (fault-checked loads,
- * as from any untrusted pointer), not by a probe-read helper call each. A
- * weak kfunc: kernels without it take the probe-read branch. */
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
-#define DIRECT_READ bpf_ksym_exists(bpf_rdonly_cast)
 
 /* The member `field` (a path: a.b) of the kernel object of `type` at `ptr`. */
 #define KREAD(ptr, type, field)                                                \

@@ -1119,14 +1119,15 @@ static __always_inline int aio_steps_from(void *ctx, u32 kind)
  * the legacy one, which tracks positions). */
 static __always_inline int io_exit_from(s64 ret, u32 kind, struct call_view *v, bool from_args)
 {
-	u32 tid = (u32)bpf_get_current_pid_tgid();
 	struct inflight *in;
+	u32 tid;
 
 	if (from_args) {
 		__builtin_memset(&v->in, 0, sizeof(v->in)); /* ts 0: account() takes the time once */
 		v->in.kind = kind;
 		view_args(kind, ret > 0 ? ret : 0);
 	} else {
+		tid = (u32)bpf_get_current_pid_tgid();
 		in = bpf_map_lookup_elem(&inflight, &tid);
 		if (!in)
 			return 0;
