@@ -1054,7 +1054,7 @@ pub fn kernel_btf() -> Result<()> {
 
 /// The kernel's BTF, parsed once for the queries below (a parse takes about
 /// 10 ms, and choosing record's strategy queried it four times) until
-/// [`forget_kernel_btf`].
+/// [`forget_kernel_caches`].
 static KERNEL_BTF: Mutex<Option<KernelBtf>> = Mutex::new(None);
 
 struct KernelBtf(NonNull<sys::btf>);
@@ -1070,9 +1070,10 @@ impl Drop for KernelBtf {
 }
 
 /// The setup is over (a tool's object is loaded, libbpf parsed the BTF for
-/// it on its own): free the cached BTF, a few MB.
-pub fn forget_kernel_btf() {
+/// it on its own): free the cached BTF and kernel function names, a few MB.
+pub fn forget_kernel_caches() {
     drop(KERNEL_BTF.lock().unwrap_or_else(|e| e.into_inner()).take());
+    crate::kallsyms::forget();
 }
 
 /// Runs one query on the kernel's BTF; None without BTF.
@@ -1091,7 +1092,7 @@ pub fn kernel_has_func(name: &str) -> bool {
     let c = cstring(name);
     // SAFETY: btf is live during the query; c is a valid C string.
     with_kernel_btf(|btf| unsafe { sys::btf__find_by_name_kind(btf, c.as_ptr(), sys::BTF_KIND_FUNC) } > 0)
-        .unwrap_or_else(|| crate::kallsyms::addresses(&[name])[0].is_some())
+        .unwrap_or_else(|| crate::kallsyms::has_function(name))
 }
 
 /// A BTF type's kind (BTF_KIND_*): bits 24-28 of its info.

@@ -146,7 +146,7 @@ impl Strategy {
         }
         let names: Vec<&str> = progs.iter().map(|p| p.name).collect();
         let obj = Object::load(self.object, &names, configure);
-        crate::bpf::forget_kernel_btf();
+        crate::bpf::forget_kernel_caches();
         Ok(Loaded { obj: obj?, progs })
     }
 
