@@ -759,7 +759,7 @@ static __always_inline int exit_regs(u32 kind, u32 abi, const struct regs *user,
 	if (!v)
 		return 0;
 	v->abi = abi;
-	return io_exit_from(ret, kind, v, from_args);
+	return io_exit_from(ret, kind, v, from_args, from_args);
 }
 
 SEC("raw_tp/sys_enter")
@@ -849,10 +849,10 @@ int tb_sys_exit(u64 *ctx)
 	v = bpf_map_lookup_elem(&call_views, &zero);
 	if (!v)
 		return 0;
-	if (from_args)
-		regs_args(regs, kind, abi, v->args);
+	/* Direct loads: also read where the entry should have been recorded. */
+	regs_args(regs, kind, abi, v->args);
 	v->abi = abi;
-	return io_exit_from(ctx[1], kind, v, from_args);
+	return io_exit_from(ctx[1], kind, v, from_args, true);
 }
 
 /* ---------------------------------------------------------------- tracepoints */

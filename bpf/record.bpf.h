@@ -1112,27 +1112,35 @@ static __always_inline int aio_steps_from(void *ctx, u32 kind)
 #endif /* !IOTRACE_LEGACY */
 
 /* Account a finished syscall: from what its entry recorded, or, for a read
- * or write seen at its exit alone (`args`), from its arguments. The latter
- * needs no entry program work and no inflight entry, the costliest part of
- * tracing the short syscalls of a page-cache loop; its time is the exit's.
+ * or write seen at its exit alone (`from_args`), from its arguments. The
+ * latter needs no entry program work and no inflight entry, the costliest
+ * part of tracing the short syscalls of a page-cache loop; its time is the
+ * exit's. Where the view holds the arguments anyway (`args`), a read or
+ * write whose entry was not recorded (in flight when the recording or its
+ * process's tracing began) is accounted so too, its latency unknown.
  * Only for objects whose file_pos() reads the kernel's file position (not
  * the legacy one, which tracks positions). */
-static __always_inline int io_exit_from(s64 ret, u32 kind, struct call_view *v, bool from_args)
+static __always_inline int io_exit_from(s64 ret, u32 kind, struct call_view *v, bool from_args, bool args)
 {
 	struct inflight *in;
 	u32 tid;
 
+	if (!from_args) {
+		tid = (u32)bpf_get_current_pid_tgid();
+		in = bpf_map_lookup_elem(&inflight, &tid);
+		if (in) {
+			v->in = *in;
+			bpf_map_delete_elem(&inflight, &tid);
+		} else if (args && !needs_entry(kind)) {
+			from_args = true;
+		} else {
+			return 0;
+		}
+	}
 	if (from_args) {
 		__builtin_memset(&v->in, 0, sizeof(v->in)); /* ts 0: account() takes the time once */
 		v->in.kind = kind;
 		view_args(kind, ret > 0 ? ret : 0);
-	} else {
-		tid = (u32)bpf_get_current_pid_tgid();
-		in = bpf_map_lookup_elem(&inflight, &tid);
-		if (!in)
-			return 0;
-		v->in = *in;
-		bpf_map_delete_elem(&inflight, &tid);
 	}
 	if (kind == IO_SUBMIT || kind == IO_GETEVENTS || kind == IO_PGETEVENTS) {
 		aio_batch(kind, ret);
@@ -1155,7 +1163,7 @@ static __always_inline int io_exit(s64 ret, u32 kind)
 	if (!v)
 		return 0;
 	v->abi = 0;
-	return io_exit_from(ret, kind, v, false);
+	return io_exit_from(ret, kind, v, false, false);
 }
 
 /* ---------------------------------------------------------------- tracepoints */
