@@ -726,8 +726,7 @@ static __always_inline bool user_args(const struct regs *user, u32 kind, u32 abi
  * is not on the exit programs' deepest call chain (see syscall_of()). */
 GLOBAL_FN int view_user_args(u64 user, u32 kind, u32 abi)
 {
-	u32 zero = 0;
-	struct call_view *v = bpf_map_lookup_elem(&call_views, &zero);
+	struct call_view *v = exit_view();
 
 	return v && user_args((const struct regs *)user, kind, abi, v->args);
 }
@@ -748,14 +747,13 @@ static __always_inline int exit_regs(u32 kind, u32 abi, const struct regs *user,
 	const volatile struct record_config *cfg = get_config();
 	bool from_args = cfg->exit_args && !needs_entry(kind);
 	struct call_view *v;
-	u32 zero = 0;
 
 	/* fexit: every process's reads and writes pass here: filter first. */
 	if (from_args && !is_traced(bpf_get_current_pid_tgid() >> 32))
 		return 0;
 	if (from_args && !view_user_args((u64)user, kind, abi))
 		return 0;
-	v = bpf_map_lookup_elem(&call_views, &zero);
+	v = exit_view();
 	if (!v)
 		return 0;
 	v->abi = abi;
@@ -835,7 +833,6 @@ int tb_sys_exit(u64 *ctx)
 {
 	const volatile struct record_config *cfg = get_config();
 	const struct pt_regs *regs = (void *)ctx[0];
-	u32 zero = 0;
 	int sc = syscall_of(regs->orig_ax, false), kind = SC_KIND(sc);
 	u32 abi = SC_ABI(sc);
 	struct call_view *v;
@@ -846,7 +843,7 @@ int tb_sys_exit(u64 *ctx)
 	if (kind < 0)
 		return 0;
 	from_args = cfg->exit_args && !needs_entry(kind);
-	v = bpf_map_lookup_elem(&call_views, &zero);
+	v = exit_view();
 	if (!v)
 		return 0;
 	/* Direct loads: also read where the entry should have been recorded. */

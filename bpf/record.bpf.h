@@ -625,8 +625,15 @@ static __always_inline bool needs_entry(u32 kind)
 /* The syscall being recorded or accounted, per CPU: its arguments and what
  * they say. In a map, not on the stack: view_args() and account_done() are
  * global functions, which cannot take pointers before 5.12, and the stack is
- * 512 bytes for the whole call chain. Programs on sys_enter/sys_exit never
- * nest on one CPU. */
+ * 512 bytes for the whole call chain.
+ * One view for the entry programs and one for the exit programs: the kernel
+ * never runs one program twice at once on a CPU (it skips the second run),
+ * but where programs run preemptibly (sid's 7.2 skipped runs of the syscall
+ * programs, which only a run preempted on the same CPU explains) another
+ * task's entry program may run while an exit program is preempted mid-call.
+ * The per-syscall programs of the fentry strategy share their side's view. */
+#define VIEW_EXIT 0
+#define VIEW_ENTER 1
 /* call_view.abi: how its arguments are laid out. */
 #define ABI_IA32 1  /* a 32-bit syscall (record.bpf.c: syscall_of()): 32-bit pointers */
 #define ABI_OFF32 2 /* ... whose offset pointer is to a 32-bit compat_off_t (sendfile) */
@@ -648,10 +655,18 @@ struct call_view {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2); /* VIEW_EXIT, VIEW_ENTER */
 	__type(key, u32);
 	__type(value, struct call_view);
 } call_views SEC(".maps");
+
+/* This CPU's view of the exit programs (and of what they call). */
+static __always_inline struct call_view *exit_view(void)
+{
+	u32 side = VIEW_EXIT;
+
+	return bpf_map_lookup_elem(&call_views, &side);
+}
 
 /* The offset of one end of a copy: *uoff where the caller passed a pointer
  * (the kernel then moves *uoff, not the file position), else the file
@@ -672,10 +687,9 @@ static __always_inline u64 copy_off(u64 uoff, bool off32, u64 ref, bool append, 
  * callers. `done`: bytes already transferred,
  * for a call seen at its exit, where file positions (and a copy's
  * *off_in, *off_out) have moved past them; 0 at entry. */
-GLOBAL_FN int view_args(u32 kind, u64 done)
+GLOBAL_FN int view_args(u32 kind, u64 done, u32 side)
 {
-	u32 zero = 0;
-	struct call_view *v = bpf_map_lookup_elem(&call_views, &zero);
+	struct call_view *v = bpf_map_lookup_elem(&call_views, &side);
 	struct inflight *in;
 	const u64 *a;
 
@@ -745,8 +759,8 @@ static __always_inline bool enter_wanted(u32 kind)
 /* Record an entry that enter_wanted(). */
 static __always_inline int io_enter(u32 kind, const u64 *a, u32 abi)
 {
-	u32 tid = (u32)bpf_get_current_pid_tgid(), zero = 0;
-	struct call_view *v = bpf_map_lookup_elem(&call_views, &zero);
+	u32 tid = (u32)bpf_get_current_pid_tgid(), side = VIEW_ENTER;
+	struct call_view *v = bpf_map_lookup_elem(&call_views, &side);
 	struct inflight in;
 
 	if (!v)
@@ -756,7 +770,7 @@ static __always_inline int io_enter(u32 kind, const u64 *a, u32 abi)
 	__builtin_memset(&v->in, 0, sizeof(v->in));
 	v->in.ts = bpf_ktime_get_ns();
 	v->in.kind = kind;
-	view_args(kind, 0);
+	view_args(kind, 0, VIEW_ENTER);
 	in = v->in; /* map values come from the stack before 4.18 (d71962f3e627) */
 	if (bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY))
 		drop(DROP_INFLIGHT, 1);
@@ -786,8 +800,7 @@ static __always_inline void io_done_on(u64 ref, u32 kind, u64 off, bool at_pos, 
  * branch of other syscalls from them: they must stay within 4.14's limits. */
 GLOBAL_FN int account_done(u32 kind, s64 ret)
 {
-	u32 zero = 0;
-	struct call_view *v = bpf_map_lookup_elem(&call_views, &zero);
+	struct call_view *v = exit_view();
 	struct inflight *in;
 
 	if (!v)
@@ -805,8 +818,7 @@ GLOBAL_FN int account_done(u32 kind, s64 ret)
  * programs' deepest call chain past 512 bytes on 5.10 to 6.1. */
 GLOBAL_FN int map_done(void)
 {
-	u32 zero = 0;
-	struct call_view *v = bpf_map_lookup_elem(&call_views, &zero);
+	struct call_view *v = exit_view();
 	struct open_file *of;
 
 	if (v && v->in.ref && (of = file_state(v->in.ref, false)))
@@ -1004,8 +1016,7 @@ static __always_inline void aio_item(u32 kind, u64 arr, u64 i, u64 now, bool ia3
  * iterator loaded on 6.18 but then accounted nothing: a bounded loop.) */
 GLOBAL_FN int aio_batch(u32 kind, s64 n)
 {
-	u32 zero = 0;
-	struct call_view *v = bpf_map_lookup_elem(&call_views, &zero);
+	struct call_view *v = exit_view();
 	u64 arr, now = bpf_ktime_get_ns();
 
 	if (!v || n <= 0)
@@ -1065,7 +1076,7 @@ struct {
 static __always_inline int aio_batch(u32 kind, s64 n)
 {
 	u32 zero = 0;
-	struct call_view *v = bpf_map_lookup_elem(&call_views, &zero);
+	struct call_view *v = exit_view();
 	struct aio_walk *b = bpf_map_lookup_elem(&aio_walks, &zero);
 
 	if (!v || !b)
@@ -1140,7 +1151,7 @@ static __always_inline int io_exit_from(s64 ret, u32 kind, struct call_view *v, 
 	if (from_args) {
 		__builtin_memset(&v->in, 0, sizeof(v->in)); /* ts 0: account() takes the time once */
 		v->in.kind = kind;
-		view_args(kind, ret > 0 ? ret : 0);
+		view_args(kind, ret > 0 ? ret : 0, VIEW_EXIT);
 	}
 	if (kind == IO_SUBMIT || kind == IO_GETEVENTS || kind == IO_PGETEVENTS) {
 		aio_batch(kind, ret);
@@ -1157,8 +1168,7 @@ static __always_inline int io_exit_from(s64 ret, u32 kind, struct call_view *v, 
 /* The exit of a 64-bit syscall of `kind` whose entry was recorded. */
 static __always_inline int io_exit(s64 ret, u32 kind)
 {
-	u32 zero = 0;
-	struct call_view *v = bpf_map_lookup_elem(&call_views, &zero);
+	struct call_view *v = exit_view();
 
 	if (!v)
 		return 0;
