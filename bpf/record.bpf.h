@@ -78,6 +78,12 @@ struct {
 
 #define INFL_POS 1    /* I/O at the file position: advance it */
 #define INFL_POS_IN 2 /* a copy's in-file at its file position */
+/* An mmap's sharing and protection, carried to its exit with its length in
+ * `req`: its arguments are gone there for the per-syscall strategies. */
+#define INFL_MAP_SHARED 4
+#define INFL_PROT_READ 8
+#define INFL_PROT_WRITE 16
+#define INFL_PROT_EXEC 32
 
 /* A syscall between its entry and exit, per thread. */
 struct inflight {
@@ -373,25 +379,24 @@ static __always_inline void count_open(const struct file_key *key, u32 flags)
 		count_open_in(c, flags);
 }
 
-/* Count a successful mmap(addr, len, prot, flags, fd, off) `a` of the file
- * whose state is `of`. */
-static __always_inline void count_map(const struct open_file *of, const u64 *a)
+/* Count a successful mmap, as view_args() described it in `in`, of the
+ * file whose state is `of`. */
+static __always_inline void count_map(const struct open_file *of, const struct inflight *in)
 {
 	struct map_counts zero = {}, *c;
 	struct file_key key = of->key; /* map keys live on the stack before 4.18 */
-	u32 type = a[3] & MAP_TYPE;
-	bool shared = type == MAP_SHARED || type == MAP_SHARED_VALIDATE;
+	bool shared = in->flags & INFL_MAP_SHARED;
 
 	c = lookup_or_init(&file_maps, &key, &zero);
 	if (!c)
 		return;
 	__sync_fetch_and_add(&c->n[shared ? MAPS_SHARED : MAPS_PRIVATE], 1);
-	__sync_fetch_and_add(&c->n[shared ? MAPS_SHARED_BYTES : MAPS_PRIVATE_BYTES], a[1]);
-	if (a[2] & PROT_READ)
+	__sync_fetch_and_add(&c->n[shared ? MAPS_SHARED_BYTES : MAPS_PRIVATE_BYTES], in->req);
+	if (in->flags & INFL_PROT_READ)
 		__sync_fetch_and_add(&c->n[MAPS_READ], 1);
-	if (a[2] & PROT_WRITE)
+	if (in->flags & INFL_PROT_WRITE)
 		__sync_fetch_and_add(&c->n[MAPS_WRITE], 1);
-	if (a[2] & PROT_EXEC)
+	if (in->flags & INFL_PROT_EXEC)
 		__sync_fetch_and_add(&c->n[MAPS_EXEC], 1);
 }
 
@@ -710,8 +715,13 @@ GLOBAL_FN int view_args(u32 kind, u64 done, u32 side)
 	}
 	if (kind == IO_MMAP) {
 		/* mmap(addr, len, prot, flags, fd, off): an anonymous one ignores its fd */
+		u32 type = a[3] & MAP_TYPE;
+
 		in->ref = a[3] & MAP_ANONYMOUS ? 0 : file_ref(a[4]);
 		in->req = a[1];
+		in->flags = (type == MAP_SHARED || type == MAP_SHARED_VALIDATE ? INFL_MAP_SHARED : 0) |
+			    (a[2] & PROT_READ ? INFL_PROT_READ : 0) | (a[2] & PROT_WRITE ? INFL_PROT_WRITE : 0) |
+			    (a[2] & PROT_EXEC ? INFL_PROT_EXEC : 0);
 		return 0;
 	}
 	in->ref = file_ref(a[0]);
@@ -822,7 +832,7 @@ GLOBAL_FN int map_done(void)
 	struct open_file *of;
 
 	if (v && v->in.ref && (of = file_state(v->in.ref, false)))
-		count_map(of, v->args);
+		count_map(of, &v->in);
 	return 0;
 }
 
