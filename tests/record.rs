@@ -49,6 +49,7 @@ fn dd_sequential_writes(strategy: &str) {
         assert_ne!(x["path"], "/dev/zero");
     }
     assert_eq!(p["lost"], serde_json::json!({"inflight_full": 0, "map_full": 0, "path_events": 0}));
+    assert!(p["skipped_runs"].is_u64(), "skipped_runs: {}", p["skipped_runs"]);
 }
 
 fn fio(dir: &TempDir, strategy: &str, name: &str, extra: &[&str]) -> (Value, std::path::PathBuf) {

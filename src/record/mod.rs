@@ -859,6 +859,7 @@ impl Session {
             filters: json!({"pids": o.pids, "comms": o.comms, "command": o.command}),
             strategy: strategy.name.to_string(),
             events_lost: r.events_lost,
+            skipped_runs: loaded.obj.missed_runs(&[]),
             interval_ns: o.interval.map(|i| i.as_nanos() as u64),
             unsupported,
         };
@@ -867,6 +868,13 @@ impl Session {
         let lost = rows.lost(r.events_lost).total();
         if lost > 0 {
             cli::note(format_args!("warning: {lost} updates were dropped (see \"lost\" in the profile)"));
+        }
+        if header.skipped_runs > 0 {
+            cli::note(format_args!(
+                "warning: the kernel skipped {} runs of record's programs (a BPF program was already running on that CPU): \
+                 traced calls among them are missing (see \"skipped_runs\" in the profile)",
+                header.skipped_runs
+            ));
         }
         if collisions > 0 {
             cli::note(format_args!("warning: {collisions} paths shared a 64-bit path hash: their rows are merged"));

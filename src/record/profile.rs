@@ -849,6 +849,8 @@ pub struct Header {
     pub filters: Value,
     pub strategy: String,
     pub events_lost: u64,
+    /// Runs of the programs the kernel skipped (Object::missed_runs).
+    pub skipped_runs: u64,
     pub interval_ns: Option<u64>,
     /// Ways of moving file data this recording did not see (docs/profile-format.md).
     pub unsupported: Vec<&'static str>,
@@ -1056,6 +1058,7 @@ pub fn write_document(
         "boot_wall_ns": h.boot_wall_ns,
         "filters": h.filters,
         "lost": rows.lost(h.events_lost).to_json(),
+        "skipped_runs": h.skipped_runs,
         "interval_ns": h.interval_ns,
         "unsupported": h.unsupported,
     });
