@@ -385,13 +385,19 @@ static __always_inline void count_map(const struct open_file *of, const struct i
 {
 	struct map_counts zero = {}, *c;
 	struct file_key key = of->key; /* map keys live on the stack before 4.18 */
-	bool shared = in->flags & INFL_MAP_SHARED;
+
+	/* 1 or 0, added to both sides: constant indices, which clang cannot
+	 * turn into one computed from the flag's bit (4.14 to 5.4 cannot bound
+	 * that). */
+	u64 shared = (in->flags & INFL_MAP_SHARED) ? 1 : 0;
 
 	c = lookup_or_init(&file_maps, &key, &zero);
 	if (!c)
 		return;
-	__sync_fetch_and_add(&c->n[shared ? MAPS_SHARED : MAPS_PRIVATE], 1);
-	__sync_fetch_and_add(&c->n[shared ? MAPS_SHARED_BYTES : MAPS_PRIVATE_BYTES], in->req);
+	__sync_fetch_and_add(&c->n[MAPS_SHARED], shared);
+	__sync_fetch_and_add(&c->n[MAPS_PRIVATE], 1 - shared);
+	__sync_fetch_and_add(&c->n[MAPS_SHARED_BYTES], shared * in->req);
+	__sync_fetch_and_add(&c->n[MAPS_PRIVATE_BYTES], (1 - shared) * in->req);
 	if (in->flags & INFL_PROT_READ)
 		__sync_fetch_and_add(&c->n[MAPS_READ], 1);
 	if (in->flags & INFL_PROT_WRITE)
